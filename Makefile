@@ -1,0 +1,37 @@
+# cachecar developer entry points. `make demo` and `make test` are the two
+# commands of the README; both set up what they need first.
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+.PHONY: setup gen gen-check lint test demo bench serve clean
+
+setup:
+	@scripts/setup.sh
+
+gen: setup
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/gen.sh
+
+# CI: regenerate and fail if the committed stubs differ.
+gen-check: gen
+	@git diff --exit-code -- clients/python/src/cachecar/v1 \
+	  || (echo "generated stubs are stale: run 'make gen' and commit" >&2; exit 1)
+	@test -z "$$(git status --porcelain -- clients/python/src/cachecar/v1)" \
+	  || (echo "make gen created untracked stubs: commit them" >&2; exit 1)
+
+lint: setup
+	$(BIN)/ruff check sidecar tests
+	$(BIN)/mypy
+	cd protos && ../$(BIN)/buf lint
+
+test: setup gen-check lint
+	$(PY) -m pytest
+
+demo: setup
+	$(BIN)/cachecar demo
+
+serve: setup
+	$(BIN)/cachecar serve
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""cachecar: a gRPC caching sidecar."""

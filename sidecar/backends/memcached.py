@@ -1,0 +1,178 @@
+"""Memcached backend over pymemcache, called off the event loop.
+
+pymemcache is synchronous, so every call runs on this backend's own thread
+pool (never on the loop). ``HashClient`` spreads keys over the servers with
+rendezvous hashing, so a node leaving moves only that node's keys. Memcached's
+key rules (at most 250 bytes, no whitespace or control characters) are met by
+encoding: a key that breaks them is replaced by a fixed-length digest instead
+of being rejected, so every key an app may send is stored safely.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import math
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from pymemcache.client.base import Client
+from pymemcache.client.hash import HashClient
+from pymemcache.exceptions import MemcacheError
+
+from sidecar.backends.base import MISSING, BackendKind, Missing
+from sidecar.config import BackendSettings
+from sidecar.errors import BackendUnavailable
+
+__all__ = ["MemcachedBackend", "memcached_key"]
+
+T = TypeVar("T")
+_MAX_KEY = 250
+# Memcached treats an expiry above 30 days as an absolute unix time.
+_RELATIVE_EXPIRY_LIMIT = 30 * 24 * 3600
+
+
+def memcached_key(key: bytes) -> bytes:
+    """``key`` itself when Memcached accepts it, else ``#`` + its SHA-256.
+
+    Raw keys always start with the configured key prefix (never ``#``), so the
+    two forms cannot collide.
+    """
+    if len(key) <= _MAX_KEY and all(0x21 <= b <= 0x7E for b in key):
+        return key
+    digest = hashlib.sha256(key).digest()
+    return b"#" + base64.urlsafe_b64encode(digest).rstrip(b"=")
+
+
+def _expiry(ttl_ms: int) -> int:
+    seconds = max(1, math.ceil(ttl_ms / 1000))
+    if seconds > _RELATIVE_EXPIRY_LIMIT:
+        return int(time.time()) + seconds
+    return seconds
+
+
+def parse_servers(url: str) -> list[tuple[str, int]]:
+    """``memcached://h1:p1,h2:p2`` -> [(h1, p1), (h2, p2)] (port defaults to 11211)."""
+    netloc = urlsplit(url).netloc
+    servers = []
+    for part in netloc.split(","):
+        host, _, port = part.strip().rpartition(":")
+        if not host:
+            host, port = port, "11211"
+        servers.append((host, int(port)))
+    return servers
+
+
+class MemcachedBackend:
+    """A pool of Memcached servers, bytes in and out."""
+
+    kind: BackendKind = "memcached"
+
+    def __init__(self, name: str, settings: BackendSettings) -> None:
+        self.name = name
+        self.servers = parse_servers(settings.url)
+        self.address = ",".join(f"{h}:{p}" for h, p in self.servers)
+        self._timeout = settings.timeout.total_seconds()
+        self._connect_timeout = settings.connect_timeout.total_seconds()
+        self._client = HashClient(
+            self.servers,
+            use_pooling=True,
+            max_pool_size=settings.pool_size,
+            connect_timeout=self._connect_timeout,
+            timeout=self._timeout,
+            # A failed node is retried after half a second and re-admitted one
+            # second after being declared dead, so a restarted Memcached is back
+            # in use within about a second.
+            retry_attempts=2,
+            retry_timeout=0.5,
+            dead_timeout=1.0,
+            ignore_exc=False,
+            default_noreply=False,
+        )
+        self._pool = ThreadPoolExecutor(
+            max_workers=min(settings.pool_size, 32), thread_name_prefix=f"memcached-{name}"
+        )
+
+    @contextmanager
+    def _translate_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except (MemcacheError, OSError) as exc:
+            raise BackendUnavailable(
+                f"memcached backend {self.name!r} ({self.address}) is unreachable: "
+                f"{type(exc).__name__}: {exc}; check that Memcached is running and reachable",
+                metadata={"backend": self.name},
+            ) from exc
+
+    async def _run(self, func: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        with self._translate_errors():
+            return await loop.run_in_executor(self._pool, func, *args)
+
+    async def get(self, key: bytes) -> bytes | Missing:
+        value = await self._run(self._client.get, memcached_key(key))
+        return MISSING if value is None else bytes(value)
+
+    async def get_many(self, keys: Sequence[bytes]) -> list[bytes | Missing]:
+        if not keys:
+            return []
+        encoded = [memcached_key(k) for k in keys]
+        found: dict[bytes, bytes] = await self._run(self._client.get_many, encoded)
+        return [MISSING if (v := found.get(k)) is None else bytes(v) for k in encoded]
+
+    async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
+        await self._run(self._client.set, memcached_key(key), value, _expiry(ttl_ms), False)
+
+    async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
+        return bool(
+            await self._run(self._client.add, memcached_key(key), value, _expiry(ttl_ms), False)
+        )
+
+    async def delete(self, keys: Sequence[bytes]) -> int:
+        encoded = [memcached_key(k) for k in keys]
+
+        def delete_all() -> int:
+            return sum(1 for k in encoded if self._client.delete(k, noreply=False))
+
+        return await self._run(delete_all)
+
+    async def ping(self) -> None:
+        # Ask every server directly: HashClient hides a failed node behind
+        # default values, which would make a dead server look healthy.
+        await self._run(self._ping_all)
+
+    def _ping_all(self) -> None:
+        for host, port in self.servers:
+            client = Client(
+                (host, port), connect_timeout=self._connect_timeout, timeout=self._timeout
+            )
+            try:
+                client.version()
+            finally:
+                client.close()
+
+    async def stats(self) -> dict[str, dict[bytes, Any]]:
+        """Per-server ``stats`` (memory use, evictions), for metrics."""
+
+        def collect() -> dict[str, dict[bytes, Any]]:
+            out = {}
+            for host, port in self.servers:
+                client = Client(
+                    (host, port), connect_timeout=self._connect_timeout, timeout=self._timeout
+                )
+                try:
+                    out[f"{host}:{port}"] = client.stats()
+                finally:
+                    client.close()
+            return out
+
+        return await self._run(collect)
+
+    async def aclose(self) -> None:
+        self._client.close()
+        self._pool.shutdown(wait=False, cancel_futures=True)

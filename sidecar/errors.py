@@ -1,0 +1,165 @@
+"""The error tree: every failure cachecar reports, and the gRPC status it maps to.
+
+Backends and callbacks translate driver exceptions into this tree at one
+boundary (``raise BackendUnavailable(...) from exc``); the gRPC layer maps the
+tree to a status code plus one ``google.rpc.ErrorInfo`` (domain ``cachecar``)
+in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
+
+    CacheCarError
+     ├── InvalidArgument          INVALID_ARGUMENT    KEY_INVALID, VALUE_TOO_LARGE, ...
+     ├── NotFound                 NOT_FOUND           NAMESPACE_UNKNOWN, ...
+     ├── FailedPrecondition       FAILED_PRECONDITION NOT_SUPPORTED_BY_BACKEND, ...
+     ├── ResourceExhausted        RESOURCE_EXHAUSTED  QUEUE_FULL, ...
+     ├── DeadlineExceeded         DEADLINE_EXCEEDED   DEADLINE_EXCEEDED, LOADER_TIMEOUT
+     ├── Unavailable              UNAVAILABLE
+     │    ├── BackendUnavailable                      BACKEND_UNAVAILABLE
+     │    └── CallbackUnavailable                     LOADER_UNAVAILABLE, WRITER_UNAVAILABLE
+     ├── CallbackFailed           (the app's own code) LOADER_FAILED, WRITER_FAILED
+     └── NotImplementedYet        UNIMPLEMENTED       NOT_IMPLEMENTED
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = [
+    "BackendUnavailable",
+    "CacheCarError",
+    "CallbackFailed",
+    "CallbackUnavailable",
+    "Code",
+    "DeadlineExceeded",
+    "FailedPrecondition",
+    "InvalidArgument",
+    "NotFound",
+    "NotImplementedYet",
+    "ResourceExhausted",
+    "Unavailable",
+]
+
+
+class Code(Enum):
+    """gRPC status codes, by the numbers of ``google.rpc.Code``.
+
+    Kept here so the domain layers need not import grpc.
+    """
+
+    OK = 0
+    CANCELLED = 1
+    UNKNOWN = 2
+    INVALID_ARGUMENT = 3
+    DEADLINE_EXCEEDED = 4
+    NOT_FOUND = 5
+    ALREADY_EXISTS = 6
+    PERMISSION_DENIED = 7
+    RESOURCE_EXHAUSTED = 8
+    FAILED_PRECONDITION = 9
+    ABORTED = 10
+    OUT_OF_RANGE = 11
+    UNIMPLEMENTED = 12
+    INTERNAL = 13
+    UNAVAILABLE = 14
+    DATA_LOSS = 15
+    UNAUTHENTICATED = 16
+
+
+class CacheCarError(Exception):
+    """Base of every error cachecar reports to a caller.
+
+    ``reason`` is the ErrorInfo reason (UPPER_SNAKE); ``metadata`` goes into the
+    ErrorInfo's metadata map (never values, never secrets); ``message`` says
+    what was wrong and what to do.
+    """
+
+    code: Code = Code.INTERNAL
+    default_reason: str = "INTERNAL"
+
+    def __init__(
+        self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason or self.default_reason
+        self.metadata = dict(metadata or {})
+
+
+class InvalidArgument(CacheCarError):
+    """The request itself is wrong; retrying it unchanged cannot succeed."""
+
+    code = Code.INVALID_ARGUMENT
+    default_reason = "ARGUMENT_INVALID"
+
+
+class NotFound(CacheCarError):
+    """A named thing (namespace, session, member) does not exist."""
+
+    code = Code.NOT_FOUND
+    default_reason = "NOT_FOUND"
+
+
+class FailedPrecondition(CacheCarError):
+    """The request is valid but the namespace's setup cannot serve it."""
+
+    code = Code.FAILED_PRECONDITION
+    default_reason = "FAILED_PRECONDITION"
+
+
+class ResourceExhausted(CacheCarError):
+    """A limit was reached; retry later with backoff."""
+
+    code = Code.RESOURCE_EXHAUSTED
+    default_reason = "RESOURCE_EXHAUSTED"
+
+
+class DeadlineExceeded(CacheCarError):
+    """The caller's deadline (or a configured timeout) ran out."""
+
+    code = Code.DEADLINE_EXCEEDED
+    default_reason = "DEADLINE_EXCEEDED"
+
+
+class Unavailable(CacheCarError):
+    """A dependency is down; the call may succeed if retried later."""
+
+    code = Code.UNAVAILABLE
+    default_reason = "UNAVAILABLE"
+
+
+class BackendUnavailable(Unavailable):
+    """Redis or Memcached could not be reached or did not answer in time."""
+
+    default_reason = "BACKEND_UNAVAILABLE"
+
+
+class CallbackUnavailable(Unavailable):
+    """The app's LoaderService / WriterService could not be reached."""
+
+    default_reason = "LOADER_UNAVAILABLE"
+
+
+class CallbackFailed(CacheCarError):
+    """The app's loader or writer answered with an error of its own.
+
+    The app's status code is passed through, so an INVALID_ARGUMENT from the
+    writer stays INVALID_ARGUMENT for the caller.
+    """
+
+    default_reason = "LOADER_FAILED"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: Code,
+        reason: str | None = None,
+        metadata: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.code = code
+
+
+class NotImplementedYet(CacheCarError):
+    """An RPC of the API that this version of cachecar does not serve yet."""
+
+    code = Code.UNIMPLEMENTED
+    default_reason = "NOT_IMPLEMENTED"

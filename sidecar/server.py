@@ -1,0 +1,174 @@
+"""Assembles the grpc.aio server: servicers, health, reflection, shutdown.
+
+:class:`Sidecar` owns everything that holds a connection (the server, the
+backends, the callback channels, the health monitor) and closes it all in
+order: stop accepting, let in-flight calls finish within the grace period,
+then close backends and channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+
+import grpc
+from cachecar.v1 import (
+    cache_pb2,
+    cache_pb2_grpc,
+    leaderboard_pb2,
+    pubsub_pb2,
+    session_pb2,
+)
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1.health import aio as health_aio
+from grpc_reflection.v1alpha import reflection
+
+from sidecar.api.cache import CacheServicer
+from sidecar.api.unimplemented import unimplemented_service
+from sidecar.backends.registry import BackendRegistry
+from sidecar.callbacks import CallbackClients
+from sidecar.config import Settings
+from sidecar.errors import CacheCarError
+from sidecar.patterns.cache_aside import CacheAside
+from sidecar.patterns.namespace import Namespaces
+
+__all__ = ["HEALTH_BACKEND_PREFIX", "Sidecar"]
+
+log = logging.getLogger("cachecar.server")
+
+#: Health service name of a backend: "cachecar.backend.<name>".
+HEALTH_BACKEND_PREFIX = "cachecar.backend."
+_SERVING = health_pb2.HealthCheckResponse.SERVING
+_NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
+_SERVER_OPTIONS = [
+    # A second sidecar on the same port is a mistake unless asked for.
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+    ("grpc.max_send_message_length", 64 * 1024 * 1024),
+    ("grpc.keepalive_permit_without_calls", 1),
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+]
+
+
+class Sidecar:
+    """One running cachecar: ``async with Sidecar(settings) as sidecar: ...``."""
+
+    def __init__(self, settings: Settings, *, health_interval: float = 1.0) -> None:
+        self.settings = settings
+        self.backends = BackendRegistry(settings.backends)
+        self.callbacks = CallbackClients()
+        self.namespaces = Namespaces(settings, self.backends)
+        self.cache = CacheAside(self.callbacks)
+        self.health = health_aio.HealthServicer()
+        self._health_interval = health_interval
+        self._monitor: asyncio.Task[None] | None = None
+        self._last_status: dict[str, int] = {}
+        self._server = grpc.aio.server(options=_SERVER_OPTIONS)
+        self.port = 0
+        self._register()
+
+    def _register(self) -> None:
+        server = self._server
+        cache_pb2_grpc.add_CacheServiceServicer_to_server(
+            CacheServicer(self.namespaces, self.cache), server
+        )
+        later = (
+            (session_pb2, "SessionService", "sessions"),
+            (leaderboard_pb2, "LeaderboardService", "leaderboards and counters"),
+            (pubsub_pb2, "PubSubService", "publish and subscribe"),
+        )
+        services = [cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name]
+        handlers = []
+        for module, name, what in later:
+            service = module.DESCRIPTOR.services_by_name[name]
+            handlers.append(unimplemented_service(service, what))
+            services.append(service.full_name)
+        server.add_generic_rpc_handlers(tuple(handlers))
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        services += [
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ]
+        reflection.enable_server_reflection(services, server)
+        self._services = services
+
+    @property
+    def address(self) -> str:
+        """Where clients connect (the real port when the config asked for port 0)."""
+        listen = self.settings.listen
+        if listen.startswith("unix:"):
+            return listen
+        return f"{listen.rpartition(':')[0]}:{self.port}"
+
+    async def start(self) -> None:
+        self.port = self._server.add_insecure_port(self.settings.listen)
+        if self.port == 0:
+            raise CacheCarError(f"cannot listen on {self.settings.listen}: address in use?")
+        await self._server.start()
+        for service in ("", *self._services):
+            await self.health.set(service, _SERVING)
+        await self._check_backends()
+        self._monitor = asyncio.create_task(self._monitor_backends(), name="health-monitor")
+        log.info(
+            "cachecar serving",
+            extra={
+                "listen": self.address,
+                "backends": ",".join(self.backends),
+                "namespaces": ",".join(self.namespaces),
+            },
+        )
+
+    async def _check_backends(self) -> None:
+        for name, backend in self.backends.items():
+            error = ""
+            try:
+                await asyncio.wait_for(backend.ping(), timeout=2.0)
+                status = _SERVING
+            except (CacheCarError, TimeoutError) as exc:
+                status = _NOT_SERVING
+                error = str(exc) or "ping timed out"
+            service = HEALTH_BACKEND_PREFIX + name
+            if self._last_status.get(name) != status:
+                if status == _SERVING:
+                    log.info("backend up", extra={"backend": name, "address": backend.address})
+                else:
+                    log.warning("backend down", extra={"backend": name, "error": error})
+            self._last_status[name] = status
+            await self.health.set(service, status)
+
+    async def _monitor_backends(self) -> None:
+        while True:
+            await asyncio.sleep(self._health_interval)
+            await self._check_backends()
+
+    async def wait_for_termination(self) -> None:
+        await self._server.wait_for_termination()
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Stop accepting, finish in-flight calls (up to ``grace``), close everything."""
+        if grace is None:
+            grace = self.settings.shutdown_grace.total_seconds()
+        log.info("cachecar stopping", extra={"grace_s": grace})
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+        await self.health.enter_graceful_shutdown()
+        await self._server.stop(grace)
+        await self.callbacks.aclose()
+        await self.backends.aclose()
+        log.info("cachecar stopped")
+
+    async def __aenter__(self) -> Sidecar:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop(grace=1.0)

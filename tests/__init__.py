@@ -1,0 +1,1 @@
+"""cachecar test suite (real servers, see conftest.py)."""

@@ -1,0 +1,146 @@
+"""The fake application and an in-process sidecar, as pytest fixtures.
+
+``FakeApp`` is a real gRPC LoaderService/WriterService that records every call
+(the right test double: the app is ours to fake, Redis and Memcached are not).
+``sidecar_for`` starts a real :class:`sidecar.server.Sidecar` in the test's
+event loop against a given backend URL, listening on a free port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import pytest
+from cachecar.v1 import (
+    cache_pb2_grpc,
+    loader_pb2,
+    loader_pb2_grpc,
+    writer_pb2,
+    writer_pb2_grpc,
+)
+from google.rpc import error_details_pb2, status_pb2
+
+from sidecar.config import Settings, settings_from_mapping
+from sidecar.server import Sidecar
+
+
+@dataclass
+class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServiceServicer):
+    """The app's side of cachecar: a dict as its database, every call recorded."""
+
+    rows: dict[str, bytes] = field(default_factory=dict)
+    loads: list[tuple[str, str]] = field(default_factory=list)
+    writes: list[writer_pb2.WriteRequest] = field(default_factory=list)
+    load_delay: float = 0.0
+    fail_with: grpc.StatusCode | None = None
+    ttl_ms: int | None = None
+    target: str = ""
+    metadata_seen: list[dict[str, str]] = field(default_factory=list)
+    deadlines_seen: list[float | None] = field(default_factory=list)
+
+    async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
+        self.loads.append((request.namespace, request.key))
+        self.metadata_seen.append({k: str(v) for k, v in context.invocation_metadata()})
+        self.deadlines_seen.append(context.time_remaining())
+        if self.load_delay:
+            await asyncio.sleep(self.load_delay)
+        if self.fail_with is not None:
+            await context.abort(self.fail_with, "the fake app was told to fail")
+        value = self.rows.get(request.key)
+        response = loader_pb2.LoadResponse(found=value is not None, value=value or b"")
+        if self.ttl_ms is not None:
+            response.ttl.FromMilliseconds(self.ttl_ms)
+        return response
+
+    async def Write(
+        self, request: writer_pb2.WriteRequest, context: Any
+    ) -> writer_pb2.WriteResponse:
+        self.writes.append(request)
+        return writer_pb2.WriteResponse()
+
+    async def WriteBatch(
+        self, request: writer_pb2.WriteBatchRequest, context: Any
+    ) -> writer_pb2.WriteBatchResponse:
+        self.writes.extend(request.writes)
+        return writer_pb2.WriteBatchResponse()
+
+    def loads_of(self, key: str) -> int:
+        return sum(1 for _, k in self.loads if k == key)
+
+
+@pytest.fixture
+async def fake_app() -> AsyncIterator[FakeApp]:
+    app = FakeApp()
+    server = grpc.aio.server()
+    loader_pb2_grpc.add_LoaderServiceServicer_to_server(app, server)
+    writer_pb2_grpc.add_WriterServiceServicer_to_server(app, server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    app.target = f"127.0.0.1:{port}"
+    await server.start()
+    yield app
+    await server.stop(None)
+
+
+def make_settings(backend_url: str, loader: str | None, **namespace: Any) -> Settings:
+    """One backend ``main`` and one namespace ``items`` using it."""
+    items: dict[str, Any] = {"backend": "main", "ttl": "1h", "ttl_jitter": 0.0}
+    if loader:
+        items["loader"] = loader
+    items.update(namespace)
+    return settings_from_mapping(
+        {
+            "listen": "127.0.0.1:0",
+            "backends": {"main": backend_url},
+            "namespaces": {"items": items, "other": {"backend": "main"}},
+        }
+    )
+
+
+@dataclass
+class RunningSidecar:
+    sidecar: Sidecar
+    channel: grpc.aio.Channel
+    cache: cache_pb2_grpc.CacheServiceStub
+
+
+SidecarFactory = Callable[..., Awaitable[RunningSidecar]]
+
+
+@pytest.fixture
+async def sidecar_for() -> AsyncIterator[SidecarFactory]:
+    """``await sidecar_for(url, loader=..., **namespace_settings)`` -> a running sidecar."""
+    started: list[RunningSidecar] = []
+
+    async def start(backend_url: str, loader: str | None = None, **ns: Any) -> RunningSidecar:
+        sidecar = Sidecar(make_settings(backend_url, loader, **ns), health_interval=0.2)
+        await sidecar.start()
+        channel = grpc.aio.insecure_channel(sidecar.address)
+        running = RunningSidecar(sidecar, channel, cache_pb2_grpc.CacheServiceStub(channel))
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        await running.channel.close()
+        await running.sidecar.stop(grace=1.0)
+
+
+def error_info(exc: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
+    """The single ErrorInfo a cachecar error carries (fails the test if absent)."""
+    for key, value in exc.trailing_metadata() or ():
+        if key == "grpc-status-details-bin":
+            status = status_pb2.Status.FromString(value)
+            assert status.code == exc.code().value[0]
+            infos = []
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                assert detail.Unpack(info)
+                infos.append(info)
+            assert len(infos) == 1, infos
+            assert infos[0].domain == "cachecar"
+            return infos[0]
+    raise AssertionError(f"no google.rpc.Status details on {exc.code()}: {exc.details()}")

@@ -1,0 +1,111 @@
+"""Config validation: good files load, bad ones fail naming the field and the fix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from sidecar.cli import main
+from sidecar.config import ConfigError, load_settings, parse_duration, settings_from_mapping
+
+GOOD = """
+listen: "127.0.0.1:50070"
+backends:
+  main: "redis://127.0.0.1:6379/0"
+  mc:   "memcached://127.0.0.1:11211,127.0.0.1:11212"
+  secure:
+    url: "rediss://cache.example.internal:6379/0"
+    username: app
+    password_env: REDIS_PASSWORD
+namespaces:
+  product:
+    backend: main
+    ttl: 1h
+    loader: "127.0.0.1:50052"
+    writer: "127.0.0.1:50052"
+  sessions: { backend: main, ttl: 30m }
+  pages: { backend: mc, ttl: 90s, max_value_size: 512KiB, negative_ttl: 500ms }
+"""
+
+
+def _load(tmp_path: Path, text: str, **environ: str) -> object:
+    path = tmp_path / "cachecar.yaml"
+    path.write_text(text)
+    return load_settings(path, environ)
+
+
+def test_design_example_loads(tmp_path: Path) -> None:
+    settings = load_settings_ok(tmp_path, GOOD)
+    assert settings.namespaces["product"].ttl == timedelta(hours=1)
+    assert settings.namespaces["pages"].max_value_size == 512 * 1024
+    assert settings.namespaces["pages"].negative_ttl == timedelta(milliseconds=500)
+    assert settings.backends["mc"].kind == "memcached"
+    assert settings.backends["secure"].password({"REDIS_PASSWORD": "s3cret"}) == "s3cret"
+
+
+def load_settings_ok(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
+    path = tmp_path / "ok.yaml"
+    path.write_text(text)
+    return load_settings(path, {})
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "hint"),
+    [
+        ("backends: {}\nnamespaces: {a: {backend: nope}}", "namespaces.a.backend", "not declared"),
+        ("backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, ttl: soon}}",
+         "namespaces.a.ttl", "duration"),
+        ("backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, tll: 5m}}",
+         "namespaces.a.tll", "Extra inputs"),
+        ("backends: {m: 'http://h:1'}\nnamespaces: {}", "backends.m.url", "redis://"),
+        ("backends: {m: 'redis://u:pw@h:1'}\nnamespaces: {}", "backends.m.url", "password_env"),
+        ("backends: {m: 'redis://h:1'}\nnamespaces: {Bad.Name: {backend: m}}", "namespaces",
+         "lowercase"),
+        ("listen: nowhere\nbackends: {}\nnamespaces: {}", "listen", "host:port"),
+        ("backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, ttl: 0s}}",
+         "namespaces.a.ttl", "longer than zero"),
+        ("namespaces: {}", "backends", "Field required"),
+    ],
+)
+def test_bad_config_names_the_field(tmp_path: Path, text: str, field: str, hint: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    message = str(caught.value)
+    assert f"  {field}:" in message, message
+    assert hint in message, message
+
+
+def test_not_yaml_or_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        _load(tmp_path, "backends: [unclosed")
+    with pytest.raises(ConfigError, match="cannot read config file"):
+        load_settings(tmp_path / "absent.yaml", {})
+    with pytest.raises(ConfigError, match="mapping at top level"):
+        settings_from_mapping(["a"], {})
+
+
+def test_environment_overrides_listen() -> None:
+    settings = settings_from_mapping(
+        {"backends": {}, "namespaces": {}}, {"CACHECAR_LISTEN": "unix:///tmp/cc.sock"})
+    assert settings.listen == "unix:///tmp/cc.sock"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("500ms", 0.5), ("1h30m", 5400), ("2d", 172800), (15, 15), ("1.5s", 1.5)],
+)
+def test_durations(text: object, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = tmp_path / "good.yaml"
+    good.write_text(GOOD)
+    assert main(["check-config", str(good)]) == 0
+    assert "config OK" in capsys.readouterr().out
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("backends: {}\nnamespaces: {a: {backend: nope}}")
+    assert main(["check-config", str(bad)]) == 2
+    assert "namespaces.a.backend" in capsys.readouterr().err

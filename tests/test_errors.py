@@ -1,0 +1,172 @@
+"""Bad input and broken dependencies: the right status code and ErrorInfo reason."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from cachecar.v1 import (
+    cache_pb2,
+    leaderboard_pb2,
+    leaderboard_pb2_grpc,
+    session_pb2,
+    session_pb2_grpc,
+)
+from google.protobuf import duration_pb2
+
+from sidecar.devmode import free_port
+from tests.appfixtures import FakeApp, SidecarFactory, error_info
+
+
+async def _fails(call: object, code: grpc.StatusCode, reason: str) -> str:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call  # type: ignore[misc]
+    assert caught.value.code() == code, caught.value.details()
+    assert error_info(caught.value).reason == reason
+    details: str = caught.value.details()
+    assert details
+    return details
+
+
+async def test_unknown_namespace(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(redis_url)
+    message = await _fails(
+        sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="nope", key="k")),
+        grpc.StatusCode.NOT_FOUND,
+        "NAMESPACE_UNKNOWN",
+    )
+    assert "nope" in message
+    assert "items" in message  # says which namespaces exist
+    await _fails(
+        sc.cache.Get(cache_pb2.GetRequest(namespace="", key="k")),
+        grpc.StatusCode.NOT_FOUND,
+        "NAMESPACE_UNKNOWN",
+    )
+
+
+async def test_bad_keys(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(redis_url, max_key_length=16, max_batch_keys=3)
+    await _fails(
+        sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key="")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "KEY_INVALID",
+    )
+    message = await _fails(
+        sc.cache.Set(cache_pb2.SetRequest(namespace="items", key="k" * 17, value=b"")),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "KEY_INVALID",
+    )
+    assert "max_key_length" in message
+    await _fails(
+        sc.cache.GetOrLoadMany(cache_pb2.GetOrLoadManyRequest(namespace="items", keys=["a", ""])),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "KEY_INVALID",
+    )
+    await _fails(
+        sc.cache.Invalidate(cache_pb2.InvalidateRequest(namespace="items", keys=list("abcd"))),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "BATCH_TOO_LARGE",
+    )
+
+
+async def test_value_too_large(backend_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(backend_url, max_value_size="1KiB")
+    await sc.cache.Set(cache_pb2.SetRequest(namespace="items", key="ok", value=b"x" * 1024))
+    message = await _fails(
+        sc.cache.Set(cache_pb2.SetRequest(namespace="items", key="big", value=b"x" * 1025)),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "VALUE_TOO_LARGE",
+    )
+    assert "1025" in message
+    assert not (await sc.cache.Get(cache_pb2.GetRequest(namespace="items", key="big"))).found
+
+
+async def test_negative_ttl_rejected(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(redis_url)
+    await _fails(
+        sc.cache.Set(
+            cache_pb2.SetRequest(
+                namespace="items", key="k", value=b"v", ttl=duration_pb2.Duration(seconds=-5)
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "TTL_INVALID",
+    )
+
+
+async def test_loader_unreachable(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    target = f"127.0.0.1:{free_port()}"  # nothing listens there
+    sc = await sidecar_for(redis_url, loader=target)
+    message = await _fails(
+        sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key="k"), timeout=5),
+        grpc.StatusCode.UNAVAILABLE,
+        "LOADER_UNAVAILABLE",
+    )
+    assert target in message
+
+
+async def test_loader_error_passes_through(
+    redis_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory
+) -> None:
+    fake_app.fail_with = grpc.StatusCode.PERMISSION_DENIED
+    sc = await sidecar_for(redis_url, loader=fake_app.target)
+    message = await _fails(
+        sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key="k")),
+        grpc.StatusCode.PERMISSION_DENIED,
+        "LOADER_FAILED",
+    )
+    assert "the fake app was told to fail" in message
+    # A failed load is not cached: the next call asks the loader again.
+    fake_app.fail_with = None
+    fake_app.rows["k"] = b"v"
+    ok = await sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key="k"))
+    assert ok.value == b"v"
+
+
+async def test_batch_reports_per_key_errors(
+    redis_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory
+) -> None:
+    fake_app.rows["good"] = b"g"
+    sc = await sidecar_for(redis_url, loader=fake_app.target)
+    await sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key="good"))
+    fake_app.fail_with = grpc.StatusCode.INTERNAL
+    response = await sc.cache.GetOrLoadMany(
+        cache_pb2.GetOrLoadManyRequest(namespace="items", keys=["good", "bad"])
+    )
+    good, bad = response.results
+    assert (good.found, good.value, good.HasField("error")) == (True, b"g", False)
+    assert not bad.found
+    assert (bad.error.code, bad.error.reason) == (
+        grpc.StatusCode.INTERNAL.value[0],
+        "LOADER_FAILED",
+    )
+
+
+async def test_no_loader_configured(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(redis_url)
+    await _fails(
+        sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key="k")),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "LOADER_NOT_CONFIGURED",
+    )
+
+
+async def test_later_rpcs_answer_unimplemented(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(redis_url)
+    sessions = session_pb2_grpc.SessionServiceStub(sc.channel)
+    boards = leaderboard_pb2_grpc.LeaderboardServiceStub(sc.channel)
+    message = await _fails(
+        sessions.CreateSession(session_pb2.CreateSessionRequest(namespace="items")),
+        grpc.StatusCode.UNIMPLEMENTED,
+        "NOT_IMPLEMENTED",
+    )
+    assert "CreateSession" in message
+    await _fails(
+        boards.GetTop(leaderboard_pb2.GetTopRequest(namespace="items")),
+        grpc.StatusCode.UNIMPLEMENTED,
+        "NOT_IMPLEMENTED",
+    )
+    await _fails(
+        sc.cache.EnqueueWrite(cache_pb2.EnqueueWriteRequest(namespace="items", key="k")),
+        grpc.StatusCode.UNIMPLEMENTED,
+        "NOT_IMPLEMENTED",
+    )
