@@ -144,3 +144,12 @@ def error_info(exc: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
             assert infos[0].domain == "cachecar"
             return infos[0]
     raise AssertionError(f"no google.rpc.Status details on {exc.code()}: {exc.details()}")
+
+
+async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:
+    """Poll ``condition`` until true; bounded, so a broken test fails instead of hanging."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.01)

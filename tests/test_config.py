@@ -55,17 +55,29 @@ def load_settings_ok(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
     ("text", "field", "hint"),
     [
         ("backends: {}\nnamespaces: {a: {backend: nope}}", "namespaces.a.backend", "not declared"),
-        ("backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, ttl: soon}}",
-         "namespaces.a.ttl", "duration"),
-        ("backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, tll: 5m}}",
-         "namespaces.a.tll", "Extra inputs"),
+        (
+            "backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, ttl: soon}}",
+            "namespaces.a.ttl",
+            "duration",
+        ),
+        (
+            "backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, tll: 5m}}",
+            "namespaces.a.tll",
+            "Extra inputs",
+        ),
         ("backends: {m: 'http://h:1'}\nnamespaces: {}", "backends.m.url", "redis://"),
         ("backends: {m: 'redis://u:pw@h:1'}\nnamespaces: {}", "backends.m.url", "password_env"),
-        ("backends: {m: 'redis://h:1'}\nnamespaces: {Bad.Name: {backend: m}}", "namespaces",
-         "lowercase"),
+        (
+            "backends: {m: 'redis://h:1'}\nnamespaces: {Bad.Name: {backend: m}}",
+            "namespaces",
+            "lowercase",
+        ),
         ("listen: nowhere\nbackends: {}\nnamespaces: {}", "listen", "host:port"),
-        ("backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, ttl: 0s}}",
-         "namespaces.a.ttl", "longer than zero"),
+        (
+            "backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, ttl: 0s}}",
+            "namespaces.a.ttl",
+            "longer than zero",
+        ),
         ("namespaces: {}", "backends", "Field required"),
     ],
 )
@@ -88,7 +100,8 @@ def test_not_yaml_or_missing_file(tmp_path: Path) -> None:
 
 def test_environment_overrides_listen() -> None:
     settings = settings_from_mapping(
-        {"backends": {}, "namespaces": {}}, {"CACHECAR_LISTEN": "unix:///tmp/cc.sock"})
+        {"backends": {}, "namespaces": {}}, {"CACHECAR_LISTEN": "unix:///tmp/cc.sock"}
+    )
     assert settings.listen == "unix:///tmp/cc.sock"
 
 
