@@ -186,6 +186,9 @@ class Settings(_Strict):
     listen: str = "127.0.0.1:50070"
     #: Where Prometheus scrapes /metrics ("host:port"); unset = off.
     metrics_listen: str | None = None
+    #: A second listener that serves only grpc.health.v1 ("host:port"), for
+    #: Kubernetes gRPC probes on the pod IP while the API stays on loopback.
+    health_listen: str | None = None
     #: Prefix of every key cachecar writes, so a shared Redis stays tidy.
     key_prefix: str = Field(default="cc:", max_length=32, pattern=r"^[A-Za-z0-9:_.-]*$")
     #: How long SIGTERM waits for in-flight calls before cancelling them.
@@ -212,10 +215,10 @@ class Settings(_Strict):
                 )
         return value
 
-    @field_validator("listen")
+    @field_validator("listen", "health_listen", "metrics_listen")
     @classmethod
-    def _listen(cls, value: str) -> str:
-        if value.startswith("unix:"):
+    def _listen(cls, value: str | None) -> str | None:
+        if value is None or value.startswith("unix:"):
             return value
         host, sep, port = value.rpartition(":")
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
@@ -249,6 +252,7 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[
     for var, field in (
         ("CACHECAR_LISTEN", "listen"),
         ("CACHECAR_METRICS_LISTEN", "metrics_listen"),
+        ("CACHECAR_HEALTH_LISTEN", "health_listen"),
     ):
         if environ.get(var):
             raw[field] = environ[var]

@@ -66,7 +66,9 @@ class Sidecar:
         self._monitor: asyncio.Task[None] | None = None
         self._last_status: dict[str, int] = {}
         self._server = grpc.aio.server(options=_SERVER_OPTIONS)
+        self._health_server: grpc.aio.Server | None = None
         self.port = 0
+        self.health_port = 0
         self._register()
 
     def _register(self) -> None:
@@ -107,6 +109,8 @@ class Sidecar:
         if self.port == 0:
             raise CacheCarError(f"cannot listen on {self.settings.listen}: address in use?")
         await self._server.start()
+        if self.settings.health_listen:
+            await self._start_health_listener(self.settings.health_listen)
         for service in ("", *self._services):
             await self.health.set(service, _SERVING)
         await self._check_backends()
@@ -119,6 +123,15 @@ class Sidecar:
                 "namespaces": ",".join(self.namespaces),
             },
         )
+
+    async def _start_health_listener(self, listen: str) -> None:
+        # Only grpc.health.v1 here: probes reach it on the pod IP, the data API
+        # stays on loopback or a unix socket.
+        server = grpc.aio.server(options=_SERVER_OPTIONS)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        self.health_port = server.add_insecure_port(listen)
+        await server.start()
+        self._health_server = server
 
     async def _check_backends(self) -> None:
         for name, backend in self.backends.items():
@@ -157,6 +170,8 @@ class Sidecar:
                 await self._monitor
         await self.health.enter_graceful_shutdown()
         await self._server.stop(grace)
+        if self._health_server is not None:
+            await self._health_server.stop(None)
         await self.callbacks.aclose()
         await self.backends.aclose()
         log.info("cachecar stopped")

@@ -114,3 +114,28 @@ async def test_stop_finishes_calls_in_flight(
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await sc.cache.Get(cache_pb2.GetRequest(namespace="items", key="0"), timeout=1)
     assert refused.value.code() in {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+async def test_health_only_listener(redis_url: str) -> None:
+    settings = settings_from_mapping(
+        {
+            "listen": "127.0.0.1:0",
+            "health_listen": "127.0.0.1:0",
+            "backends": {"main": redis_url},
+            "namespaces": {"items": {"backend": "main"}},
+        }
+    )
+    sidecar = Sidecar(settings)
+    await sidecar.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{sidecar.health_port}") as channel:
+            assert await _status(channel, "") == SERVING
+            assert await _status(channel, "cachecar.backend.main") == SERVING
+            # Nothing but health is served there.
+            cache = cache_pb2_grpc.CacheServiceStub(channel)
+            with pytest.raises(grpc.aio.AioRpcError) as caught:
+                await cache.Get(cache_pb2.GetRequest(namespace="items", key="k"))
+            assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+    finally:
+        await sidecar.stop(grace=1.0)
