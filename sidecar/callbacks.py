@@ -2,7 +2,9 @@
 
 One channel per target, made on first use and reused by every call. The
 caller's remaining deadline is passed on (capped by the namespace's timeout),
-and the app's status codes are translated into the error tree here, once.
+the trace context travels in the metadata (so the app's own spans join the
+trace under cachecar's CLIENT span), and the app's status codes are
+translated into the error tree here, once.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from sidecar.errors import (
     Code,
     DeadlineExceeded,
 )
+from sidecar.telemetry import Telemetry
+from sidecar.telemetry.tracing import CLIENT, inject_metadata, record_error
 
 __all__ = ["CallbackClients", "Loaded", "LoaderClient"]
 
@@ -78,16 +82,49 @@ def translate(
 class LoaderClient:
     """Calls one app's LoaderService.Load."""
 
-    def __init__(self, target: str, channel: grpc.aio.Channel) -> None:
+    def __init__(self, target: str, channel: grpc.aio.Channel, telemetry: Telemetry) -> None:
         self.target = target
         self._stub = loader_pb2_grpc.LoaderServiceStub(channel)
+        self._tracer = telemetry.tracing.tracer
 
     async def load(self, namespace: str, key: str, time_left: float | None) -> Loaded:
         request = loader_pb2.LoadRequest(namespace=namespace, key=key)
+        if self._tracer is None:
+            return await self._call(request, time_left, None)
+        with self._tracer.start_as_current_span(
+            "cachecar.v1.LoaderService/Load",
+            kind=CLIENT,
+            attributes={
+                "rpc.system": "grpc",
+                "rpc.service": "cachecar.v1.LoaderService",
+                "rpc.method": "Load",
+                "server.address": self.target,
+                "cachecar.namespace": namespace,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                loaded = await self._call(request, time_left, inject_metadata())
+            except CacheCarError as error:
+                record_error(span, error.code.value, error.reason, error.message, server=False)
+                raise
+            span.set_attribute("rpc.grpc.status_code", 0)
+            span.set_attribute("cachecar.found", loaded.found)
+            return loaded
+
+    async def _call(
+        self,
+        request: loader_pb2.LoadRequest,
+        time_left: float | None,
+        metadata: list[tuple[str, str]] | None,
+    ) -> Loaded:
         try:
-            response = await self._stub.Load(request, timeout=time_left)
+            response = await self._stub.Load(request, timeout=time_left, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
-            raise translate(exc, role="loader", target=self.target, namespace=namespace) from exc
+            raise translate(
+                exc, role="loader", target=self.target, namespace=request.namespace
+            ) from exc
         ttl = response.ttl.ToTimedelta() if response.HasField("ttl") else None
         return Loaded(response.found, response.value, ttl)
 
@@ -95,7 +132,8 @@ class LoaderClient:
 class CallbackClients:
     """Channels to the app's callback targets, shared by every namespace."""
 
-    def __init__(self) -> None:
+    def __init__(self, telemetry: Telemetry | None = None) -> None:
+        self._telemetry = telemetry or Telemetry()
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._loaders: dict[str, LoaderClient] = {}
 
@@ -109,7 +147,8 @@ class CallbackClients:
     def loader(self, target: str) -> LoaderClient:
         client = self._loaders.get(target)
         if client is None:
-            client = self._loaders[target] = LoaderClient(target, self.channel(target))
+            client = LoaderClient(target, self.channel(target), self._telemetry)
+            self._loaders[target] = client
         return client
 
     async def aclose(self) -> None:

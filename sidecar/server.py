@@ -33,6 +33,7 @@ from sidecar.config import Settings
 from sidecar.errors import CacheCarError
 from sidecar.patterns.cache_aside import CacheAside
 from sidecar.patterns.namespace import Namespaces
+from sidecar.telemetry import Telemetry
 
 __all__ = ["HEALTH_BACKEND_PREFIX", "Sidecar"]
 
@@ -55,12 +56,22 @@ _SERVER_OPTIONS = [
 class Sidecar:
     """One running cachecar: ``async with Sidecar(settings) as sidecar: ...``."""
 
-    def __init__(self, settings: Settings, *, health_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        telemetry: Telemetry | None = None,
+        health_interval: float = 1.0,
+        stats_interval: float = 10.0,
+    ) -> None:
         self.settings = settings
-        self.backends = BackendRegistry(settings.backends)
-        self.callbacks = CallbackClients()
+        self.telemetry = telemetry or Telemetry.from_env()
+        self.backends = BackendRegistry(settings.backends, self.telemetry)
+        self.callbacks = CallbackClients(self.telemetry)
         self.namespaces = Namespaces(settings, self.backends)
-        self.cache = CacheAside(self.callbacks)
+        self.cache = CacheAside(self.callbacks, self.telemetry)
+        self.metrics_port = 0
+        self._stats_every = max(1, round(stats_interval / health_interval))
         self.health = health_aio.HealthServicer()
         self._health_interval = health_interval
         self._monitor: asyncio.Task[None] | None = None
@@ -74,7 +85,7 @@ class Sidecar:
     def _register(self) -> None:
         server = self._server
         cache_pb2_grpc.add_CacheServiceServicer_to_server(
-            CacheServicer(self.namespaces, self.cache), server
+            CacheServicer(self.namespaces, self.cache, self.telemetry), server
         )
         later = (
             (session_pb2, "SessionService", "sessions"),
@@ -111,6 +122,8 @@ class Sidecar:
         await self._server.start()
         if self.settings.health_listen:
             await self._start_health_listener(self.settings.health_listen)
+        if self.settings.metrics_listen:
+            self.metrics_port = self.telemetry.metrics.serve(self.settings.metrics_listen)
         for service in ("", *self._services):
             await self.health.set(service, _SERVING)
         await self._check_backends()
@@ -150,9 +163,25 @@ class Sidecar:
                     log.warning("backend down", extra={"backend": name, "error": error})
             self._last_status[name] = status
             await self.health.set(service, status)
+            self.telemetry.metrics.backend_up.labels(name).set(1 if status == _SERVING else 0)
+
+    async def _poll_backend_stats(self) -> None:
+        # The backends' own memory use and evictions, as the seed's "monitor
+        # hits, misses, memory usage" advice asks; a failed poll keeps the last.
+        for name, backend in self.backends.items():
+            try:
+                stats = await asyncio.wait_for(backend.stats(), timeout=2.0)
+            except (CacheCarError, TimeoutError):
+                continue
+            for server, figures in stats.items():
+                self.telemetry.metrics.backend_stats.update(name, server, figures)
 
     async def _monitor_backends(self) -> None:
+        tick = 0
         while True:
+            if tick % self._stats_every == 0:
+                await self._poll_backend_stats()
+            tick += 1
             await asyncio.sleep(self._health_interval)
             await self._check_backends()
 
@@ -172,8 +201,10 @@ class Sidecar:
         await self._server.stop(grace)
         if self._health_server is not None:
             await self._health_server.stop(None)
+        await self.cache.aclose()
         await self.callbacks.aclose()
         await self.backends.aclose()
+        self.telemetry.close()
         log.info("cachecar stopped")
 
     async def __aenter__(self) -> Sidecar:

@@ -10,10 +10,12 @@ from typing import Any
 
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
-from sidecar.api.errors import rpc
+from sidecar.api.rpc import rpc
 from sidecar.errors import CacheCarError, NotImplementedYet
 from sidecar.patterns.cache_aside import CacheAside, Lookup, Source
-from sidecar.patterns.namespace import Namespaces
+from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.telemetry import Telemetry
+from sidecar.telemetry.tracing import current_span
 
 __all__ = ["CacheServicer"]
 
@@ -46,9 +48,23 @@ def _later(rpc_name: str) -> NotImplementedYet:
 class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     """Serves cachecar.v1.CacheService."""
 
-    def __init__(self, namespaces: Namespaces, cache: CacheAside) -> None:
+    SERVICE = "cachecar.v1.CacheService"
+
+    def __init__(self, namespaces: Namespaces, cache: CacheAside, telemetry: Telemetry) -> None:
         self._namespaces = namespaces
         self._cache = cache
+        self.telemetry = telemetry
+
+    def _annotate(self, ns: Namespace, key: str, got: Lookup, *, hit: bool | None = None) -> None:
+        # Outcome on the server span; the key only where the namespace opts in.
+        if self.telemetry.tracing.tracer is None:
+            return
+        span = current_span()
+        span.set_attribute("cachecar.hit", got.source is not Source.LOADER if hit is None else hit)
+        span.set_attribute("cachecar.source", got.source.name)
+        span.set_attribute("cachecar.found", got.found)
+        if ns.settings.trace_keys:
+            span.set_attribute("cachecar.key", key)
 
     @rpc
     async def GetOrLoad(
@@ -57,6 +73,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ns = self._namespaces.resolve(request.namespace)
         ns.check_key(request.key)
         got = await self._cache.get_or_load(ns, request.key, context.time_remaining())
+        self._annotate(ns, request.key, got)
         return cache_pb2.GetOrLoadResponse(
             found=got.found, value=got.value, source=_SOURCE[got.source]
         )
@@ -78,6 +95,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ns = self._namespaces.resolve(request.namespace)
         ns.check_key(request.key)
         got = await self._cache.get(ns, request.key)
+        self._annotate(ns, request.key, got, hit=got.found)
         return cache_pb2.GetResponse(found=got.found, value=got.value)
 
     @rpc

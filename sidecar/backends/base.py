@@ -71,6 +71,10 @@ class Backend(Protocol):
         """Return if the backend answers; raise BackendUnavailable otherwise."""
         ...
 
+    async def stats(self) -> dict[str, dict[str, float]]:
+        """Per server: ``memory_bytes``, ``memory_limit_bytes``, ``evictions``."""
+        ...
+
     async def aclose(self) -> None:
         """Close every connection."""
         ...

@@ -28,6 +28,8 @@ from pymemcache.exceptions import MemcacheError
 from sidecar.backends.base import MISSING, BackendKind, Missing
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable
+from sidecar.telemetry import Telemetry
+from sidecar.telemetry.commands import CommandObserver, observed
 
 __all__ = ["MemcachedBackend", "memcached_key"]
 
@@ -73,10 +75,13 @@ class MemcachedBackend:
 
     kind: BackendKind = "memcached"
 
-    def __init__(self, name: str, settings: BackendSettings) -> None:
+    def __init__(
+        self, name: str, settings: BackendSettings, telemetry: Telemetry | None = None
+    ) -> None:
         self.name = name
         self.servers = parse_servers(settings.url)
         self.address = ",".join(f"{h}:{p}" for h, p in self.servers)
+        self.observer = CommandObserver(telemetry or Telemetry(), name, "memcached", self.address)
         self._timeout = settings.timeout.total_seconds()
         self._connect_timeout = settings.connect_timeout.total_seconds()
         self._client = HashClient(
@@ -114,10 +119,12 @@ class MemcachedBackend:
         with self._translate_errors():
             return await loop.run_in_executor(self._pool, func, *args)
 
+    @observed("get")
     async def get(self, key: bytes) -> bytes | Missing:
         value = await self._run(self._client.get, memcached_key(key))
         return MISSING if value is None else bytes(value)
 
+    @observed("get_multi")
     async def get_many(self, keys: Sequence[bytes]) -> list[bytes | Missing]:
         if not keys:
             return []
@@ -125,14 +132,17 @@ class MemcachedBackend:
         found: dict[bytes, bytes] = await self._run(self._client.get_many, encoded)
         return [MISSING if (v := found.get(k)) is None else bytes(v) for k in encoded]
 
+    @observed("set")
     async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
         await self._run(self._client.set, memcached_key(key), value, _expiry(ttl_ms), False)
 
+    @observed("add")
     async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
         return bool(
             await self._run(self._client.add, memcached_key(key), value, _expiry(ttl_ms), False)
         )
 
+    @observed("delete")
     async def delete(self, keys: Sequence[bytes]) -> int:
         encoded = [memcached_key(k) for k in keys]
 
@@ -141,6 +151,7 @@ class MemcachedBackend:
 
         return await self._run(delete_all)
 
+    @observed("version")
     async def ping(self) -> None:
         # Ask every server directly: HashClient hides a failed node behind
         # default values, which would make a dead server look healthy.
@@ -156,19 +167,24 @@ class MemcachedBackend:
             finally:
                 client.close()
 
-    async def stats(self) -> dict[str, dict[bytes, Any]]:
-        """Per-server ``stats`` (memory use, evictions), for metrics."""
+    async def stats(self) -> dict[str, dict[str, float]]:
+        """Memory use, limit and evictions per server, from ``stats`` (for metrics)."""
 
-        def collect() -> dict[str, dict[bytes, Any]]:
+        def collect() -> dict[str, dict[str, float]]:
             out = {}
             for host, port in self.servers:
                 client = Client(
                     (host, port), connect_timeout=self._connect_timeout, timeout=self._timeout
                 )
                 try:
-                    out[f"{host}:{port}"] = client.stats()
+                    raw = client.stats()
                 finally:
                     client.close()
+                out[f"{host}:{port}"] = {
+                    "memory_bytes": float(raw.get(b"bytes", 0)),
+                    "memory_limit_bytes": float(raw.get(b"limit_maxbytes", 0)),
+                    "evictions": float(raw.get(b"evictions", 0)),
+                }
             return out
 
         return await self._run(collect)

@@ -21,6 +21,8 @@ from redis.exceptions import RedisError, ResponseError
 from sidecar.backends.base import MISSING, BackendKind, Missing
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable, ResourceExhausted
+from sidecar.telemetry import Telemetry
+from sidecar.telemetry.commands import CommandObserver, observed
 
 __all__ = ["RedisBackend"]
 
@@ -30,13 +32,16 @@ class RedisBackend:
 
     kind: BackendKind = "redis"
 
-    def __init__(self, name: str, settings: BackendSettings) -> None:
+    def __init__(
+        self, name: str, settings: BackendSettings, telemetry: Telemetry | None = None
+    ) -> None:
         self.name = name
         self.cluster = settings.scheme.endswith("+cluster")
         url = settings.url.replace("+cluster", "", 1)
         self._client: Any = _connect(url, settings, cluster=self.cluster)
         host = url.split("://", 1)[1].split("/", 1)[0]
         self.address = host.rsplit("@", 1)[-1]
+        self.observer = CommandObserver(telemetry or Telemetry(), name, "redis", self.address)
 
     @property
     def client(self) -> Any:
@@ -67,11 +72,13 @@ class RedisBackend:
                 metadata={"backend": self.name},
             ) from exc
 
+    @observed("GET")
     async def get(self, key: bytes) -> bytes | Missing:
         with self.translate_errors():
             value = await self._client.get(key)
         return MISSING if value is None else bytes(value)
 
+    @observed("MGET")
     async def get_many(self, keys: Sequence[bytes]) -> list[bytes | Missing]:
         if not keys:
             return []
@@ -82,23 +89,43 @@ class RedisBackend:
                 values = await self._client.mget(list(keys))
         return [MISSING if v is None else bytes(v) for v in values]
 
+    @observed("SET")
     async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
         with self.translate_errors():
             await self._client.set(key, value, px=max(1, ttl_ms))
 
+    @observed("SET NX")
     async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
         with self.translate_errors():
             return bool(await self._client.set(key, value, px=max(1, ttl_ms), nx=True))
 
+    @observed("DEL")
     async def delete(self, keys: Sequence[bytes]) -> int:
         if not keys:
             return 0
         with self.translate_errors():
             return int(await self._client.delete(*keys))
 
+    @observed("PING")
     async def ping(self) -> None:
         with self.translate_errors():
             await self._client.ping()
+
+    async def stats(self) -> dict[str, dict[str, float]]:
+        """Memory use, limit and evictions per server, from INFO (for metrics)."""
+        with self.translate_errors():
+            if self.cluster:
+                replies = await self._client.info(target_nodes=RedisCluster.PRIMARIES)
+            else:
+                replies = {self.address: await self._client.info()}
+        return {
+            server: {
+                "memory_bytes": float(info.get("used_memory", 0)),
+                "memory_limit_bytes": float(info.get("maxmemory", 0)),
+                "evictions": float(info.get("evicted_keys", 0)),
+            }
+            for server, info in replies.items()
+        }
 
     async def aclose(self) -> None:
         # Closing a client whose server is gone must not raise during shutdown.

@@ -10,22 +10,27 @@ from sidecar.backends.memcached import MemcachedBackend
 from sidecar.backends.redis import RedisBackend
 from sidecar.config import BackendSettings
 from sidecar.errors import CacheCarError
+from sidecar.telemetry import Telemetry
 
 __all__ = ["BackendRegistry", "open_backend"]
 
 
-def open_backend(name: str, settings: BackendSettings) -> Backend:
+def open_backend(
+    name: str, settings: BackendSettings, telemetry: Telemetry | None = None
+) -> Backend:
     """A backend for one config entry (connections are made lazily, on first use)."""
     if settings.kind == "memcached":
-        return MemcachedBackend(name, settings)
-    return RedisBackend(name, settings)
+        return MemcachedBackend(name, settings, telemetry)
+    return RedisBackend(name, settings, telemetry)
 
 
 class BackendRegistry(Mapping[str, Backend]):
     """Every configured backend by name, with one lifecycle."""
 
-    def __init__(self, settings: Mapping[str, BackendSettings]) -> None:
-        self._backends = {name: open_backend(name, s) for name, s in settings.items()}
+    def __init__(
+        self, settings: Mapping[str, BackendSettings], telemetry: Telemetry | None = None
+    ) -> None:
+        self._backends = {name: open_backend(name, s, telemetry) for name, s in settings.items()}
 
     def __getitem__(self, name: str) -> Backend:
         return self._backends[name]

@@ -3,9 +3,16 @@
 Backend-agnostic: the namespace supplies the backend and key layout, the
 callbacks supply the app's loader. A miss is loaded once per key per sidecar
 at a time (single-flight); the result is stored with the namespace TTL minus
-jitter, or the shorter negative TTL when the loader says found=false. When the
-backend fails, reads fall back to the loader and stores are skipped: the app
-sees its data, not the cache's outage.
+jitter, or the shorter negative TTL when the loader says found=false.
+
+Grace (stale-while-revalidate): an entry lives in the backend for its TTL plus
+the namespace's grace. Read past its TTL, it is served at once as STALE while
+one background refresh runs; if that refresh fails the stale value keeps being
+served until the grace runs out, so a loader outage inside the grace is
+invisible to callers.
+
+When the backend fails, reads fall back to the loader and stores are skipped:
+the app sees its data, not the cache's outage.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sidecar.backends.base import MISSING, Missing
 from sidecar.callbacks import CallbackClients, Loaded
@@ -23,6 +31,8 @@ from sidecar.errors import BackendUnavailable, CacheCarError, FailedPrecondition
 from sidecar.patterns.entry import Entry, decode, encode
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.singleflight import SingleFlight
+from sidecar.telemetry import Telemetry
+from sidecar.telemetry.tracing import current_span
 
 __all__ = ["CacheAside", "Lookup", "Source"]
 
@@ -46,6 +56,20 @@ class Lookup:
     source: Source
 
 
+@dataclass(frozen=True, slots=True)
+class _Counters:
+    """One namespace's metric children, resolved once."""
+
+    hits: Any
+    misses: Any
+    stale: Any
+    joined: Any
+    found: Any
+    not_found: Any
+    failed: Any
+    duration: Any
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -53,18 +77,43 @@ def _now_ms() -> int:
 class CacheAside:
     """The cache-aside pattern over any backend."""
 
-    def __init__(self, callbacks: CallbackClients) -> None:
+    def __init__(self, callbacks: CallbackClients, telemetry: Telemetry | None = None) -> None:
         self._callbacks = callbacks
+        self._telemetry = telemetry or Telemetry()
+        self._tracing = self._telemetry.tracing.tracer is not None
         self._flights: SingleFlight[tuple[str, str], Lookup] = SingleFlight()
+        self._refreshes: set[asyncio.Task[Any]] = set()
+        self._counters: dict[str, _Counters] = {}
 
     @property
     def loads_in_flight(self) -> int:
         return len(self._flights)
 
+    def _count(self, ns: Namespace) -> _Counters:
+        found = self._counters.get(ns.name)
+        if found is None:
+            m = self._telemetry.metrics
+            found = self._counters[ns.name] = _Counters(
+                hits=m.hits.labels(ns.name),
+                misses=m.misses.labels(ns.name),
+                stale=m.stale_served.labels(ns.name),
+                joined=m.loads_suppressed.labels(ns.name, "singleflight"),
+                found=m.loads.labels(ns.name, "found"),
+                not_found=m.loads.labels(ns.name, "not_found"),
+                failed=m.loads.labels(ns.name, "error"),
+                duration=m.load_duration.labels(ns.name),
+            )
+        return found
+
+    def _event(self, name: str, **attributes: Any) -> None:
+        if self._tracing:
+            current_span().add_event(name, attributes)
+
     async def _read(self, ns: Namespace, key: str) -> Entry | None:
         try:
             raw = await ns.backend.get(ns.keys.value(key))
         except BackendUnavailable as exc:
+            self._event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             log.warning(
                 "backend read failed, treating as a miss",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
@@ -75,8 +124,24 @@ class CacheAside:
     async def get_or_load(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
         """The cached value, or one load of it shared by every concurrent caller."""
         entry = await self._read(ns, key)
-        if entry is not None and entry.fresh(_now_ms()):
-            return Lookup(entry.found, entry.value, Source.CACHE)
+        return await self._resolve(ns, key, entry, _now_ms(), time_left)
+
+    async def _resolve(
+        self, ns: Namespace, key: str, entry: Entry | None, now_ms: int, time_left: float | None
+    ) -> Lookup:
+        counters = self._count(ns)
+        if entry is not None:
+            if entry.fresh(now_ms):
+                counters.hits.inc()
+                return Lookup(entry.found, entry.value, Source.CACHE)
+            if ns.grace_ms > 0:
+                counters.stale.inc()
+                self._event(
+                    "cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms}
+                )
+                self._refresh_in_background(ns, key)
+                return Lookup(entry.found, entry.value, Source.STALE)
+        counters.misses.inc()
         return await self._load_once(ns, key, time_left)
 
     async def get_or_load_many(
@@ -84,30 +149,28 @@ class CacheAside:
     ) -> list[Lookup | CacheCarError]:
         """One outcome per key, in order; a failed key does not fail the batch."""
         unique = list(dict.fromkeys(keys))
+        raws: list[bytes | Missing]
         try:
             raws = await ns.backend.get_many([ns.keys.value(k) for k in unique])
         except BackendUnavailable:
+            self._event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             raws = [MISSING] * len(unique)
         now = _now_ms()
+        outcomes = await asyncio.gather(
+            *(
+                self._resolve(ns, k, None if isinstance(r, Missing) else decode(r), now, time_left)
+                for k, r in zip(unique, raws, strict=True)
+            ),
+            return_exceptions=True,
+        )
         found: dict[str, Lookup | CacheCarError] = {}
-        misses = []
-        for key, raw in zip(unique, raws, strict=True):
-            entry = None if isinstance(raw, Missing) else decode(raw)
-            if entry is not None and entry.fresh(now):
-                found[key] = Lookup(entry.found, entry.value, Source.CACHE)
-            else:
-                misses.append(key)
-        if misses:
-            loaded = await asyncio.gather(
-                *(self._load_once(ns, k, time_left) for k in misses), return_exceptions=True
-            )
-            for key, outcome in zip(misses, loaded, strict=True):
-                if isinstance(outcome, BaseException) and not isinstance(outcome, CacheCarError):
-                    raise outcome
-                found[key] = outcome
+        for key, outcome in zip(unique, outcomes, strict=True):
+            if isinstance(outcome, BaseException) and not isinstance(outcome, CacheCarError):
+                raise outcome
+            found[key] = outcome
         return [found[k] for k in keys]
 
-    async def _load_once(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
+    def _loader_call(self, ns: Namespace, key: str, time_left: float | None) -> Any:
         if ns.settings.loader is None:
             raise FailedPrecondition(
                 f"namespace {ns.name!r} has no loader, so GetOrLoad cannot fill a miss; set "
@@ -118,16 +181,49 @@ class CacheAside:
         loader = self._callbacks.loader(ns.settings.loader)
         cap = ns.settings.loader_timeout.total_seconds()
         budget = cap if time_left is None else min(time_left, cap)
+        counters = self._count(ns)
 
         async def load_and_store() -> Lookup:
             started = time.monotonic()
-            loaded = await loader.load(ns.name, key, budget)
-            load_ms = int((time.monotonic() - started) * 1000)
-            await self._store(ns, key, loaded, load_ms)
+            try:
+                loaded = await loader.load(ns.name, key, budget)
+            except CacheCarError:
+                counters.failed.inc()
+                raise
+            elapsed = time.monotonic() - started
+            counters.duration.observe(elapsed)
+            (counters.found if loaded.found else counters.not_found).inc()
+            await self._store(ns, key, loaded, int(elapsed * 1000))
             return Lookup(loaded.found, loaded.value if loaded.found else b"", Source.LOADER)
 
-        lookup, _shared = await self._flights.do((ns.name, key), load_and_store)
+        return load_and_store
+
+    async def _load_once(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
+        lookup, shared = await self._flights.do(
+            (ns.name, key), self._loader_call(ns, key, time_left)
+        )
+        if shared:
+            self._count(ns).joined.inc()
+            self._event("cachecar.singleflight.joined")
         return lookup
+
+    def _refresh_in_background(self, ns: Namespace, key: str) -> None:
+        if (ns.name, key) in self._flights or ns.settings.loader is None:
+            return  # a refresh (or load) is already running, or nothing can refresh
+        task = asyncio.ensure_future(
+            self._flights.do((ns.name, key), self._loader_call(ns, key, None))
+        )
+        self._refreshes.add(task)
+        task.add_done_callback(self._refresh_done)
+
+    def _refresh_done(self, task: asyncio.Task[Any]) -> None:
+        self._refreshes.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # Inside the grace a failed refresh is not the caller's problem: the
+            # stale value keeps being served and the next read tries again.
+            log.warning(
+                "background refresh failed; serving stale within grace", extra={"error": str(error)}
+            )
 
     async def _store(self, ns: Namespace, key: str, loaded: Loaded, load_ms: int) -> None:
         if loaded.found and len(loaded.value) > ns.settings.max_value_size:
@@ -166,3 +262,9 @@ class CacheAside:
         """Remove keys; how many had an entry."""
         unique = list(dict.fromkeys(keys))
         return await ns.backend.delete([ns.keys.value(k) for k in unique])
+
+    async def aclose(self) -> None:
+        """Cancel background refreshes (their stale entries stay served until grace ends)."""
+        for task in list(self._refreshes):
+            task.cancel()
+        await asyncio.gather(*self._refreshes, return_exceptions=True)

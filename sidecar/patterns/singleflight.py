@@ -25,6 +25,9 @@ class SingleFlight(Generic[K, V]):
     def __len__(self) -> int:
         return len(self._inflight)
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._inflight
+
     async def do(self, key: K, call: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
         """Run ``call`` unless one is in flight for ``key``; (result, shared?)."""
         task = self._inflight.get(key)

@@ -1,7 +1,9 @@
 """Structured logs (one JSON object per line off a terminal, key=value on one).
 
-Fields passed with ``extra={...}`` become fields of the line. Nothing here logs
-values, session ids or secrets; callers pass names and sizes only.
+Fields passed with ``extra={...}`` become fields of the line; a line logged
+inside a traced request carries its ``trace_id`` and ``span_id``, so a log line
+leads to its trace. Nothing here logs values, session ids or secrets; callers
+pass names and sizes only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry import trace
+
 __all__ = ["JsonFormatter", "KeyValueFormatter", "setup_logging"]
 
 # Attributes every LogRecord has; anything else came from `extra=`.
@@ -19,7 +23,12 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+    fields = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        fields["trace_id"] = format(context.trace_id, "032x")
+        fields["span_id"] = format(context.span_id, "016x")
+    return fields
 
 
 class JsonFormatter(logging.Formatter):

@@ -1,0 +1,161 @@
+"""Prometheus metrics: what every pattern counts, and the backends' own figures.
+
+Each :class:`Metrics` has its own registry (two sidecars in one process stay
+apart). Names follow Prometheus conventions: ``cachecar_<what>_total`` for
+counters, ``_seconds`` / ``_bytes`` for units. Labels are namespaces, backends
+and RPC names — never keys, values or ids. Label children are cached, since
+``labels()`` on every call would be a visible share of a cache hit's CPU.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+__all__ = ["BackendStats", "Metrics"]
+
+_FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+_LOAD = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class BackendStats(Collector):
+    """The backends' own memory use and evictions, from the last INFO / stats poll."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._snapshot: dict[tuple[str, str], dict[str, float]] = {}
+
+    def update(self, backend: str, server: str, figures: dict[str, float]) -> None:
+        with self._lock:
+            self._snapshot[(backend, server)] = figures
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            snapshot = dict(self._snapshot)
+        memory = GaugeMetricFamily(
+            "cachecar_backend_memory_bytes",
+            "Memory the cache server uses, as it reports.",
+            labels=["backend", "server"],
+        )
+        limit = GaugeMetricFamily(
+            "cachecar_backend_memory_limit_bytes",
+            "The cache server's memory limit (0 = none).",
+            labels=["backend", "server"],
+        )
+        evictions = CounterMetricFamily(
+            "cachecar_backend_evictions",
+            "Keys the cache server evicted for memory.",
+            labels=["backend", "server"],
+        )
+        for (backend, server), figures in sorted(snapshot.items()):
+            memory.add_metric([backend, server], figures.get("memory_bytes", 0.0))
+            limit.add_metric([backend, server], figures.get("memory_limit_bytes", 0.0))
+            evictions.add_metric([backend, server], figures.get("evictions", 0.0))
+        yield from (memory, limit, evictions)
+
+
+class Metrics:
+    """Every counter, gauge and histogram of the sidecar, on one registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.rpc_handled = Counter(
+            "cachecar_rpc_handled",
+            "RPCs completed, by status code.",
+            ["service", "method", "code"],
+            registry=r,
+        )
+        self.rpc_duration = Histogram(
+            "cachecar_rpc_duration_seconds",
+            "Server-side RPC latency.",
+            ["service", "method"],
+            buckets=_FAST,
+            registry=r,
+        )
+        self.hits = Counter(
+            "cachecar_cache_hits", "Reads served from the cache.", ["namespace"], registry=r
+        )
+        self.misses = Counter(
+            "cachecar_cache_misses", "Reads the cache could not serve.", ["namespace"], registry=r
+        )
+        self.stale_served = Counter(
+            "cachecar_cache_stale_served",
+            "Reads served past the TTL, within grace.",
+            ["namespace"],
+            registry=r,
+        )
+        self.loads = Counter(
+            "cachecar_loads",
+            "Calls to the app's loader, by outcome.",
+            ["namespace", "outcome"],
+            registry=r,
+        )
+        self.loads_suppressed = Counter(
+            "cachecar_loads_suppressed",
+            "Loads avoided because another caller's load was in flight (stampede control).",
+            ["namespace", "by"],
+            registry=r,
+        )
+        self.load_duration = Histogram(
+            "cachecar_load_duration_seconds",
+            "Latency of the app's loader.",
+            ["namespace"],
+            buckets=_LOAD,
+            registry=r,
+        )
+        self.backend_duration = Histogram(
+            "cachecar_backend_duration_seconds",
+            "Latency of backend commands.",
+            ["backend", "operation"],
+            buckets=_FAST,
+            registry=r,
+        )
+        self.backend_errors = Counter(
+            "cachecar_backend_errors",
+            "Backend commands that failed.",
+            ["backend", "operation"],
+            registry=r,
+        )
+        self.backend_up = Gauge(
+            "cachecar_backend_up",
+            "1 if the backend answers its health ping.",
+            ["backend"],
+            registry=r,
+        )
+        self.breaker_open = Gauge(
+            "cachecar_backend_breaker_open",
+            "1 while the circuit breaker skips a backend that keeps failing.",
+            ["backend"],
+            registry=r,
+        )
+        self.backend_stats = BackendStats()
+        r.register(self.backend_stats)
+        self._children: dict[tuple[Any, ...], Any] = {}
+        self._http: Any = None
+
+    def child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, cached."""
+        key = (id(metric), *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
+
+    def serve(self, listen: str) -> int:
+        """Serve ``/metrics`` on ``host:port`` from a thread; the bound port."""
+        host, _, port = listen.rpartition(":")
+        server, _thread = start_http_server(int(port), addr=host, registry=self.registry)
+        self._http = server
+        return int(server.server_port)
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None

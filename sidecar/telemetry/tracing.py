@@ -1,0 +1,133 @@
+"""OpenTelemetry tracing, configured only by the standard ``OTEL_*`` variables.
+
+Tracing is on when something asks for it — ``OTEL_EXPORTER_OTLP_ENDPOINT``,
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` or ``OTEL_TRACES_EXPORTER`` is set —
+and ``OTEL_SDK_DISABLED`` is not ``true``. Off, there is no tracer at all and
+the hot paths skip every tracing call behind one ``is None`` check, so a
+sidecar that nobody traces pays (next to) nothing. On, spans go through a
+``BatchSpanProcessor`` (``OTEL_BSP_*``), whose queue drops spans when full: a
+slow or dead collector never blocks or fails a request.
+
+The provider belongs to the :class:`Tracing` object, not to the process-wide
+global, so two sidecars in one process (tests) keep their spans apart.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SpanExporter,
+)
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
+
+__all__ = ["Tracing", "extract_context", "inject_metadata", "record_error"]
+
+log = logging.getLogger("cachecar.telemetry")
+_PROPAGATED = ("traceparent", "tracestate", "baggage")
+#: gRPC codes that are the server's fault (OpenTelemetry's gRPC conventions);
+#: the others (bad input, not found, ...) leave a server span's status unset.
+SERVER_ERROR_CODES = frozenset({2, 4, 12, 13, 14, 15})
+
+
+def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
+    if name == "console":
+        return ConsoleSpanExporter()
+    protocol = environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or environ.get(
+        "OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"
+    )
+    if protocol.startswith("http"):
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # noqa: PLC0415
+            OTLPSpanExporter as HttpExporter,
+        )
+
+        return HttpExporter()
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import (  # noqa: PLC0415
+        OTLPSpanExporter as GrpcExporter,
+    )
+
+    return GrpcExporter()
+
+
+def provider_from_env(environ: Mapping[str, str] = os.environ) -> TracerProvider | None:
+    """A tracer provider as the ``OTEL_*`` variables describe, or None for "off"."""
+    if environ.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    names = environ.get("OTEL_TRACES_EXPORTER")
+    endpoint = environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or environ.get(
+        "OTEL_EXPORTER_OTLP_ENDPOINT"
+    )
+    if names is None and endpoint is None:
+        return None
+    wanted = [n.strip() for n in (names or "otlp").split(",") if n.strip() not in ("", "none")]
+    if not wanted:
+        return None
+    service = environ.get("OTEL_SERVICE_NAME") or "cachecar"
+    # Resource.create also reads OTEL_RESOURCE_ATTRIBUTES (pod name, ...).
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    for name in wanted:
+        provider.add_span_processor(BatchSpanProcessor(_exporter(name, environ)))
+    log.info("tracing on", extra={"exporters": ",".join(wanted), "endpoint": endpoint or "-"})
+    return provider
+
+
+class Tracing:
+    """The sidecar's tracer, or none at all when tracing is off."""
+
+    def __init__(self, provider: TracerProvider | None = None) -> None:
+        self.provider = provider
+        self.tracer: Tracer | None = (
+            provider.get_tracer("cachecar", "0.1.0") if provider is not None else None
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Tracing:
+        return cls(provider_from_env(environ))
+
+    @classmethod
+    def with_processor(cls, processor: SpanProcessor, service: str = "cachecar") -> Tracing:
+        """Tracing into one processor (tests, benchmarks)."""
+        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider.add_span_processor(processor)
+        return cls(provider)
+
+    def shutdown(self) -> None:
+        """Flush what is queued (bounded by the exporter's timeout) and stop."""
+        if self.provider is not None:
+            self.provider.shutdown()
+
+
+def extract_context(metadata: Iterable[tuple[str, Any]]) -> Context | None:
+    """The caller's W3C trace context from gRPC invocation metadata, if it sent one."""
+    carrier = {k: v for k, v in metadata if k in _PROPAGATED}
+    return propagate.extract(carrier) if carrier else None
+
+
+def inject_metadata() -> list[tuple[str, str]]:
+    """The current trace context as gRPC metadata for an outgoing call."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return list(carrier.items())
+
+
+def record_error(span: Span, code: int, reason: str, message: str, *, server: bool) -> None:
+    """Mark a span with a gRPC outcome (never a value: messages name keys' namespaces only)."""
+    span.set_attribute("rpc.grpc.status_code", code)
+    span.set_attribute("cachecar.error.reason", reason)
+    if not server or code in SERVER_ERROR_CODES:
+        span.set_status(Status(StatusCode.ERROR, message[:256]))
+
+
+# Re-exported for callers that build spans.
+CLIENT = SpanKind.CLIENT
+SERVER = SpanKind.SERVER
+current_span = trace.get_current_span
