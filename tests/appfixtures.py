@@ -23,9 +23,12 @@ from cachecar.v1 import (
     writer_pb2_grpc,
 )
 from google.rpc import error_details_pb2, status_pb2
+from opentelemetry import propagate
+from opentelemetry.trace import SpanKind
 
 from sidecar.config import Settings, settings_from_mapping
 from sidecar.server import Sidecar
+from sidecar.telemetry import Telemetry
 
 
 @dataclass
@@ -41,8 +44,20 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     target: str = ""
     metadata_seen: list[dict[str, str]] = field(default_factory=list)
     deadlines_seen: list[float | None] = field(default_factory=list)
+    #: When set, Load runs in a SERVER span continuing cachecar's trace context,
+    #: as a traced app would.
+    tracer: Any = None
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
+        if self.tracer is None:
+            return await self._load(request, context)
+        carrier = dict(context.invocation_metadata())
+        with self.tracer.start_as_current_span(
+            "app.Load", context=propagate.extract(carrier), kind=SpanKind.SERVER
+        ):
+            return await self._load(request, context)
+
+    async def _load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         self.loads.append((request.namespace, request.key))
         self.metadata_seen.append({k: str(v) for k, v in context.invocation_metadata()})
         self.deadlines_seen.append(context.time_remaining())
@@ -115,8 +130,18 @@ async def sidecar_for() -> AsyncIterator[SidecarFactory]:
     """``await sidecar_for(url, loader=..., **namespace_settings)`` -> a running sidecar."""
     started: list[RunningSidecar] = []
 
-    async def start(backend_url: str, loader: str | None = None, **ns: Any) -> RunningSidecar:
-        sidecar = Sidecar(make_settings(backend_url, loader, **ns), health_interval=0.2)
+    async def start(
+        backend_url: str,
+        loader: str | None = None,
+        *,
+        telemetry: Telemetry | None = None,
+        listen_metrics: bool = False,
+        **ns: Any,
+    ) -> RunningSidecar:
+        settings = make_settings(backend_url, loader, **ns)
+        if listen_metrics:
+            settings = settings.model_copy(update={"metrics_listen": "127.0.0.1:0"})
+        sidecar = Sidecar(settings, telemetry=telemetry or Telemetry(), health_interval=0.2)
         await sidecar.start()
         channel = grpc.aio.insecure_channel(sidecar.address)
         running = RunningSidecar(sidecar, channel, cache_pb2_grpc.CacheServiceStub(channel))

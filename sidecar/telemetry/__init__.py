@@ -11,7 +11,12 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from sidecar.telemetry.logs import JsonFormatter, KeyValueFormatter, setup_logging
+from sidecar.telemetry.logs import (
+    JsonFormatter,
+    KeyValueFormatter,
+    install_trace_ids,
+    setup_logging,
+)
 from sidecar.telemetry.metrics import Metrics
 from sidecar.telemetry.tracing import Tracing
 
@@ -31,6 +36,10 @@ class Telemetry:
 
     tracing: Tracing = field(default_factory=Tracing)
     metrics: Metrics = field(default_factory=Metrics)
+
+    def __post_init__(self) -> None:
+        if self.tracing.tracer is not None:
+            install_trace_ids()
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Telemetry:

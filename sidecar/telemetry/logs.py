@@ -11,24 +11,42 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry import trace
 
-__all__ = ["JsonFormatter", "KeyValueFormatter", "setup_logging"]
+__all__ = ["JsonFormatter", "KeyValueFormatter", "install_trace_ids", "setup_logging"]
 
 # Attributes every LogRecord has; anything else came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
 
 
 def _fields(record: logging.LogRecord) -> dict[str, Any]:
-    fields = {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
-    context = trace.get_current_span().get_span_context()
-    if context.is_valid:
-        fields["trace_id"] = format(context.trace_id, "032x")
-        fields["span_id"] = format(context.span_id, "016x")
-    return fields
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and not k.startswith("_")}
+
+
+def _with_trace_ids(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    # Read the span when the record is made (in the request's context), not
+    # when a handler formats it, which may be later or on another thread.
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        context = trace.get_current_span().get_span_context()
+        if context.is_valid:
+            record.trace_id = format(context.trace_id, "032x")
+            record.span_id = format(context.span_id, "016x")
+        return record
+
+    make.cachecar_trace_ids = True  # type: ignore[attr-defined]
+    return make
+
+
+def install_trace_ids() -> None:
+    """Make every log record carry the current trace and span id (idempotent)."""
+    factory = logging.getLogRecordFactory()
+    if not getattr(factory, "cachecar_trace_ids", False):
+        logging.setLogRecordFactory(_with_trace_ids(factory))
 
 
 class JsonFormatter(logging.Formatter):
