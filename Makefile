@@ -23,6 +23,7 @@ lint: setup
 	$(BIN)/ruff check sidecar tests
 	$(BIN)/mypy
 	cd protos && ../$(BIN)/buf lint
+	$(BIN)/hadolint deploy/docker/Dockerfile
 
 test: setup gen-check lint
 	$(PY) -m pytest

@@ -168,6 +168,13 @@ class NamespaceSettings(_Strict):
     writer: str | None = None
     #: Upper bound for one loader call (the caller's deadline may be shorter).
     loader_timeout: Duration = timedelta(seconds=5)
+    #: How long a load lease lasts: the longest a crashed sidecar's lease can
+    #: keep others waiting. Unset: loader_timeout + 1s (a live load never
+    #: outlasts its lease).
+    lease_ttl: Duration | None = None
+    #: XFetch's beta: how eagerly hot entries are refreshed before they expire
+    #: (1.0 is the paper's default; 0 turns early refresh off).
+    early_refresh_beta: float = Field(default=1.0, ge=0.0, le=10.0)
     #: Put keys in span attributes (off by default: keys may be personal data).
     trace_keys: bool = False
 

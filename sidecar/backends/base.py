@@ -8,9 +8,10 @@ its driver's exceptions into :class:`sidecar.errors.BackendUnavailable`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final, Literal, Protocol, runtime_checkable
 
-__all__ = ["MISSING", "Backend", "BackendKind", "Missing"]
+__all__ = ["MISSING", "Backend", "BackendKind", "Fence", "Missing"]
 
 BackendKind = Literal["redis", "memcached"]
 
@@ -34,6 +35,15 @@ class Missing:
 
 #: Returned for a key the backend does not hold. ``b""`` is a real value.
 MISSING: Final = Missing()
+
+
+@dataclass(frozen=True, slots=True)
+class Fence:
+    """Proof of holding a load lease: a random token, plus (Memcached) the CAS
+    version of the value key when the lease was taken."""
+
+    token: bytes
+    version: int | None = None
 
 
 @runtime_checkable
@@ -65,6 +75,34 @@ class Backend(Protocol):
 
     async def delete(self, keys: Sequence[bytes]) -> int:
         """Remove keys; the number that existed."""
+        ...
+
+    # Lease primitives: exactly one loader per key across sidecars, and a load
+    # can only store its value while its lease stands, so an Invalidate or a
+    # Set that lands during a slow load is never overwritten by a stale value.
+
+    async def lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:
+        """Take the load lease of ``key`` for ``ttl_ms``; None if someone holds it."""
+        ...
+
+    async def fill(
+        self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
+    ) -> bool:
+        """Store ``value`` only if ``fence`` still holds (nobody set, invalidated or
+        re-leased the key since); release the lease. True if stored."""
+        ...
+
+    async def release(self, fence: Fence, key: bytes, lease_key: bytes) -> None:
+        """Give the lease back without storing (the load failed)."""
+        ...
+
+    async def overwrite(self, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int) -> None:
+        """Store ``value`` and break any outstanding lease, so an in-flight load cannot
+        overwrite it."""
+        ...
+
+    async def clear(self, keys: Sequence[bytes], lease_keys: Sequence[bytes]) -> int:
+        """Remove values and break their leases; the number of values that existed."""
         ...
 
     async def ping(self) -> None:

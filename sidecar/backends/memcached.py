@@ -14,6 +14,7 @@ import asyncio
 import base64
 import hashlib
 import math
+import secrets
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +26,8 @@ from pymemcache.client.base import Client
 from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError
 
-from sidecar.backends.base import MISSING, BackendKind, Missing
+from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
+from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable
 from sidecar.telemetry import Telemetry
@@ -35,6 +37,9 @@ __all__ = ["MemcachedBackend", "memcached_key"]
 
 T = TypeVar("T")
 _MAX_KEY = 250
+# What a lease leaves in a missing value key: not a cachecar entry (readers see a
+# miss), only a carrier for the CAS version the load's fill is fenced on.
+_PLACEHOLDER = b"\x00cachecar:loading"
 # Memcached treats an expiry above 30 days as an absolute unix time.
 _RELATIVE_EXPIRY_LIMIT = 30 * 24 * 3600
 
@@ -82,6 +87,7 @@ class MemcachedBackend:
         self.servers = parse_servers(settings.url)
         self.address = ",".join(f"{h}:{p}" for h, p in self.servers)
         self.observer = CommandObserver(telemetry or Telemetry(), name, "memcached", self.address)
+        self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
         self._timeout = settings.timeout.total_seconds()
         self._connect_timeout = settings.connect_timeout.total_seconds()
         self._client = HashClient(
@@ -93,8 +99,11 @@ class MemcachedBackend:
             # A failed node is retried after half a second and re-admitted one
             # second after being declared dead, so a restarted Memcached is back
             # in use within about a second.
-            retry_attempts=2,
-            retry_timeout=0.5,
+            # No silent retry mode: with retries, pymemcache answers "miss" or
+            # "not stored" for a failing node instead of raising, which would
+            # look like a held lease. A failed node leaves the ring at once
+            # (its keys move to the others) and is tried again after a second.
+            retry_attempts=0,
             dead_timeout=1.0,
             ignore_exc=False,
             default_noreply=False,
@@ -120,11 +129,13 @@ class MemcachedBackend:
             return await loop.run_in_executor(self._pool, func, *args)
 
     @observed("get")
+    @guarded
     async def get(self, key: bytes) -> bytes | Missing:
         value = await self._run(self._client.get, memcached_key(key))
         return MISSING if value is None else bytes(value)
 
     @observed("get_multi")
+    @guarded
     async def get_many(self, keys: Sequence[bytes]) -> list[bytes | Missing]:
         if not keys:
             return []
@@ -133,16 +144,19 @@ class MemcachedBackend:
         return [MISSING if (v := found.get(k)) is None else bytes(v) for k in encoded]
 
     @observed("set")
+    @guarded
     async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
         await self._run(self._client.set, memcached_key(key), value, _expiry(ttl_ms), False)
 
     @observed("add")
+    @guarded
     async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
         return bool(
             await self._run(self._client.add, memcached_key(key), value, _expiry(ttl_ms), False)
         )
 
     @observed("delete")
+    @guarded
     async def delete(self, keys: Sequence[bytes]) -> int:
         encoded = [memcached_key(k) for k in keys]
 
@@ -151,11 +165,79 @@ class MemcachedBackend:
 
         return await self._run(delete_all)
 
+    @observed("lease")
+    @guarded
+    async def lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:
+        return await self._run(self._lease, memcached_key(key), memcached_key(lease_key), ttl_ms)
+
+    def _lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:
+        token = secrets.token_bytes(16)
+        if not self._client.add(lease_key, token, _expiry(ttl_ms), noreply=False):
+            return None
+        # Pin the value key's CAS version: the fill stores only if nobody has
+        # set or deleted the key since. A missing key gets a placeholder (not
+        # a cachecar entry, so readers see a miss) to carry that version.
+        for _ in range(2):
+            value, cas = self._client.gets(key)
+            if value is not None:
+                return Fence(token, int(cas))
+            self._client.add(key, _PLACEHOLDER, _expiry(ttl_ms), noreply=False)
+        return Fence(token, None)  # the key kept vanishing: load, but never store
+
+    @observed("fill")
+    @guarded
+    async def fill(
+        self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
+    ) -> bool:
+        def fill() -> bool:
+            stored = False
+            if fence.version is not None:
+                stored = bool(
+                    self._client.cas(
+                        memcached_key(key), value, fence.version, _expiry(ttl_ms), noreply=False
+                    )
+                )
+            self._release(fence, memcached_key(lease_key))
+            return stored
+
+        return await self._run(fill)
+
+    @observed("release")
+    @guarded
+    async def release(self, fence: Fence, key: bytes, lease_key: bytes) -> None:
+        await self._run(self._release, fence, memcached_key(lease_key))
+
+    def _release(self, fence: Fence, lease_key: bytes) -> None:
+        held, _ = self._client.gets(lease_key)
+        if held == fence.token:
+            self._client.delete(lease_key, noreply=False)
+
+    @observed("overwrite")
+    @guarded
+    async def overwrite(self, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int) -> None:
+        # The set changes the key's CAS version, which is what breaks a fence here.
+        await self._run(self._client.set, memcached_key(key), value, _expiry(ttl_ms), False)
+
+    @observed("clear")
+    @guarded
+    async def clear(self, keys: Sequence[bytes], lease_keys: Sequence[bytes]) -> int:
+        encoded = [memcached_key(k) for k in keys]
+        leases = [memcached_key(k) for k in lease_keys]
+
+        def clear_all() -> int:
+            removed = sum(1 for k in encoded if self._client.delete(k, noreply=False))
+            for lease in leases:
+                self._client.delete(lease, noreply=False)
+            return removed
+
+        return await self._run(clear_all)
+
     async def ping(self) -> None:
         # Not observed: health pings every second would flood traces with roots.
         # Ask every server directly: HashClient hides a failed node behind
         # default values, which would make a dead server look healthy.
         await self._run(self._ping_all)
+        self.breaker.succeeded()
 
     def _ping_all(self) -> None:
         for host, port in self.servers:

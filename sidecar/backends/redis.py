@@ -8,6 +8,7 @@ exception is translated here, once, into the sidecar's error tree.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -18,13 +19,35 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError, ResponseError
 
-from sidecar.backends.base import MISSING, BackendKind, Missing
+from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
+from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable, ResourceExhausted
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import CommandObserver, observed
 
 __all__ = ["RedisBackend"]
+
+# Store the loaded value only while our lease stands, then release it.
+_FILL = """
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('DEL', KEYS[2])
+  return 1
+end
+return 0
+"""
+# Compare-and-delete: never release a lease another sidecar took after ours expired.
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+# A Set wins over any in-flight load: write the value and break the lease together.
+_OVERWRITE = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('DEL', KEYS[2])
+return 1
+"""
 
 
 class RedisBackend:
@@ -42,6 +65,10 @@ class RedisBackend:
         host = url.split("://", 1)[1].split("/", 1)[0]
         self.address = host.rsplit("@", 1)[-1]
         self.observer = CommandObserver(telemetry or Telemetry(), name, "redis", self.address)
+        self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
+        self._fill = self._client.register_script(_FILL)
+        self._release = self._client.register_script(_RELEASE)
+        self._overwrite = self._client.register_script(_OVERWRITE)
 
     @property
     def client(self) -> Any:
@@ -73,12 +100,14 @@ class RedisBackend:
             ) from exc
 
     @observed("GET")
+    @guarded
     async def get(self, key: bytes) -> bytes | Missing:
         with self.translate_errors():
             value = await self._client.get(key)
         return MISSING if value is None else bytes(value)
 
     @observed("MGET")
+    @guarded
     async def get_many(self, keys: Sequence[bytes]) -> list[bytes | Missing]:
         if not keys:
             return []
@@ -90,26 +119,71 @@ class RedisBackend:
         return [MISSING if v is None else bytes(v) for v in values]
 
     @observed("SET")
+    @guarded
     async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
         with self.translate_errors():
             await self._client.set(key, value, px=max(1, ttl_ms))
 
     @observed("SET NX")
+    @guarded
     async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
         with self.translate_errors():
             return bool(await self._client.set(key, value, px=max(1, ttl_ms), nx=True))
 
     @observed("DEL")
+    @guarded
     async def delete(self, keys: Sequence[bytes]) -> int:
         if not keys:
             return 0
         with self.translate_errors():
             return int(await self._client.delete(*keys))
 
+    @observed("LEASE")
+    @guarded
+    async def lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:
+        token = secrets.token_bytes(16)
+        with self.translate_errors():
+            taken = await self._client.set(lease_key, token, px=max(1, ttl_ms), nx=True)
+        return Fence(token) if taken else None
+
+    @observed("FILL")
+    @guarded
+    async def fill(
+        self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
+    ) -> bool:
+        with self.translate_errors():
+            stored = await self._fill(
+                keys=[key, lease_key], args=[fence.token, value, max(1, ttl_ms)]
+            )
+        return bool(stored)
+
+    @observed("RELEASE")
+    @guarded
+    async def release(self, fence: Fence, key: bytes, lease_key: bytes) -> None:
+        with self.translate_errors():
+            await self._release(keys=[lease_key], args=[fence.token])
+
+    @observed("OVERWRITE")
+    @guarded
+    async def overwrite(self, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int) -> None:
+        with self.translate_errors():
+            await self._overwrite(keys=[key, lease_key], args=[value, max(1, ttl_ms)])
+
+    @observed("CLEAR")
+    @guarded
+    async def clear(self, keys: Sequence[bytes], lease_keys: Sequence[bytes]) -> int:
+        if not keys:
+            return 0
+        with self.translate_errors():
+            # Leases first: a load that finishes in between can no longer store.
+            await self._client.delete(*lease_keys)
+            return int(await self._client.delete(*keys))
+
     async def ping(self) -> None:
         # Not observed: health pings every second would flood traces with roots.
         with self.translate_errors():
             await self._client.ping()
+        self.breaker.succeeded()
 
     async def stats(self) -> dict[str, dict[str, float]]:
         """Memory use, limit and evictions per server, from INFO (for metrics)."""

@@ -18,17 +18,21 @@ the app sees its data, not the cache's outage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
+import math
+import random
 import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sidecar.backends.base import MISSING, Missing
+from sidecar.backends.base import MISSING, Fence, Missing
 from sidecar.callbacks import CallbackClients, Loaded
 from sidecar.errors import BackendUnavailable, CacheCarError, FailedPrecondition
 from sidecar.patterns.entry import Entry, decode, encode
+from sidecar.patterns.lease import acquire_or_wait
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.singleflight import SingleFlight
 from sidecar.telemetry import Telemetry
@@ -64,9 +68,13 @@ class _Counters:
     misses: Any
     stale: Any
     joined: Any
+    by_lease: Any
+    lease_waits: Any
+    early: Any
     found: Any
     not_found: Any
     failed: Any
+    fenced: Any
     duration: Any
 
 
@@ -81,7 +89,7 @@ class CacheAside:
         self._callbacks = callbacks
         self._telemetry = telemetry or Telemetry()
         self._tracing = self._telemetry.tracing.tracer is not None
-        self._flights: SingleFlight[tuple[str, str], Lookup] = SingleFlight()
+        self._flights: SingleFlight[tuple[str, str], Lookup | None] = SingleFlight()
         self._refreshes: set[asyncio.Task[Any]] = set()
         self._counters: dict[str, _Counters] = {}
 
@@ -98,9 +106,13 @@ class CacheAside:
                 misses=m.misses.labels(ns.name),
                 stale=m.stale_served.labels(ns.name),
                 joined=m.loads_suppressed.labels(ns.name, "singleflight"),
+                by_lease=m.loads_suppressed.labels(ns.name, "lease"),
+                lease_waits=m.lease_waits.labels(ns.name),
+                early=m.early_refreshes.labels(ns.name),
                 found=m.loads.labels(ns.name, "found"),
                 not_found=m.loads.labels(ns.name, "not_found"),
                 failed=m.loads.labels(ns.name, "error"),
+                fenced=m.fills_fenced.labels(ns.name),
                 duration=m.load_duration.labels(ns.name),
             )
         return found
@@ -133,6 +145,9 @@ class CacheAside:
         if entry is not None:
             if entry.fresh(now_ms):
                 counters.hits.inc()
+                if self._refresh_early(ns, entry, now_ms):
+                    counters.early.inc()
+                    self._refresh_in_background(ns, key)
                 return Lookup(entry.found, entry.value, Source.CACHE)
             if ns.grace_ms > 0:
                 counters.stale.inc()
@@ -170,7 +185,18 @@ class CacheAside:
             found[key] = outcome
         return [found[k] for k in keys]
 
-    def _loader_call(self, ns: Namespace, key: str, time_left: float | None) -> Any:
+    @staticmethod
+    def _refresh_early(ns: Namespace, entry: Entry, now_ms: int) -> bool:
+        """XFetch: refresh before expiry with a probability that rises as expiry
+        nears, scaled by how long the last load took (delta) and beta."""
+        beta = ns.settings.early_refresh_beta
+        if beta <= 0 or entry.load_ms <= 0:
+            return False
+        # -ln(U) for U in (0, 1] is an exponential sample with mean 1.
+        return now_ms - entry.load_ms * beta * math.log(1.0 - random.random()) >= entry.stale_at_ms  # noqa: S311
+
+    def _flight(self, ns: Namespace, key: str, time_left: float | None, *, wait: bool) -> Any:
+        """The body of one single-flight: lease (or wait for another sidecar), load, fill."""
         if ns.settings.loader is None:
             raise FailedPrecondition(
                 f"namespace {ns.name!r} has no loader, so GetOrLoad cannot fill a miss; set "
@@ -180,39 +206,63 @@ class CacheAside:
             )
         loader = self._callbacks.loader(ns.settings.loader)
         cap = ns.settings.loader_timeout.total_seconds()
-        budget = cap if time_left is None else min(time_left, cap)
         counters = self._count(ns)
 
-        async def load_and_store() -> Lookup:
+        async def read_fresh() -> Entry | None:
+            entry = await self._read(ns, key)
+            return entry if entry is not None and entry.fresh(_now_ms()) else None
+
+        async def flight() -> Lookup | None:
+            # Without a caller deadline, a waiter waits out at most a crashed
+            # holder's lease plus one load of its own.
+            patience = ns.lease_ttl_ms / 1000 + cap if time_left is None else time_left
+            deadline = time.monotonic() + patience
+            outcome = await acquire_or_wait(
+                ns, key, deadline=deadline, read_fresh=read_fresh, wait=wait
+            )
+            if isinstance(outcome.filled, Entry):
+                counters.by_lease.inc()
+                counters.lease_waits.inc()
+                self._event(
+                    "cachecar.lease.waited", **{"cachecar.wait_ms": outcome.waited_s * 1000}
+                )
+                return Lookup(outcome.filled.found, outcome.filled.value, Source.LOADER)
+            if outcome.fence is None and not wait:
+                return None  # someone else is refreshing this key
+            budget = min(cap, max(0.0, deadline - time.monotonic()))
             started = time.monotonic()
             try:
                 loaded = await loader.load(ns.name, key, budget)
             except CacheCarError:
                 counters.failed.inc()
+                if outcome.fence is not None:
+                    await self._release(ns, key, outcome.fence)
                 raise
             elapsed = time.monotonic() - started
             counters.duration.observe(elapsed)
             (counters.found if loaded.found else counters.not_found).inc()
-            await self._store(ns, key, loaded, int(elapsed * 1000))
+            if outcome.fence is not None:
+                await self._fill(ns, key, outcome.fence, loaded, int(elapsed * 1000))
             return Lookup(loaded.found, loaded.value if loaded.found else b"", Source.LOADER)
 
-        return load_and_store
+        return flight
 
     async def _load_once(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
         lookup, shared = await self._flights.do(
-            (ns.name, key), self._loader_call(ns, key, time_left)
+            (ns.name, key), self._flight(ns, key, time_left, wait=True)
         )
         if shared:
             self._count(ns).joined.inc()
             self._event("cachecar.singleflight.joined")
+        if lookup is None:  # joined a background refresh that found another sidecar refreshing
+            return await self._load_once(ns, key, time_left)
         return lookup
 
     def _refresh_in_background(self, ns: Namespace, key: str) -> None:
         if (ns.name, key) in self._flights or ns.settings.loader is None:
             return  # a refresh (or load) is already running, or nothing can refresh
-        task = asyncio.ensure_future(
-            self._flights.do((ns.name, key), self._loader_call(ns, key, None))
-        )
+        flight = self._flight(ns, key, None, wait=False)
+        task = asyncio.ensure_future(self._flights.do((ns.name, key), flight))
         self._refreshes.add(task)
         task.add_done_callback(self._refresh_done)
 
@@ -225,24 +275,38 @@ class CacheAside:
                 "background refresh failed; serving stale within grace", extra={"error": str(error)}
             )
 
-    async def _store(self, ns: Namespace, key: str, loaded: Loaded, load_ms: int) -> None:
+    async def _fill(
+        self, ns: Namespace, key: str, fence: Fence, loaded: Loaded, load_ms: int
+    ) -> None:
         if loaded.found and len(loaded.value) > ns.settings.max_value_size:
             log.warning(
                 "loaded value over max_value_size is returned but not cached",
                 extra={"namespace": ns.name, "size": len(loaded.value)},
             )
+            await self._release(ns, key, fence)
             return
         ttl_ms = ns.ttl_ms(loaded.ttl, negative=not loaded.found)
         entry = Entry(
             loaded.found, loaded.value if loaded.found else b"", _now_ms() + ttl_ms, load_ms
         )
         try:
-            await ns.backend.set(ns.keys.value(key), encode(entry), ttl_ms + ns.grace_ms)
+            stored = await ns.backend.fill(
+                fence, ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
+            )
         except BackendUnavailable as exc:
             log.warning(
                 "backend write failed, value served uncached",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
+            return
+        if not stored:
+            # An Invalidate or Set landed during the load: it wins.
+            self._count(ns).fenced.inc()
+            self._event("cachecar.fill.fenced")
+
+    async def _release(self, ns: Namespace, key: str, fence: Fence) -> None:
+        with contextlib.suppress(BackendUnavailable):
+            await ns.backend.release(fence, ns.keys.value(key), ns.keys.lease(key))
 
     async def get(self, ns: Namespace, key: str) -> Lookup:
         """The fresh cached value, never calling the loader."""
@@ -253,15 +317,24 @@ class CacheAside:
         return Lookup(True, entry.value, Source.CACHE)
 
     async def set(self, ns: Namespace, key: str, value: bytes, ttl: timedelta | None) -> None:
-        """Store ``value`` (the cache only)."""
+        """Store ``value`` (the cache only); it wins over any load in flight."""
         ttl_ms = ns.ttl_ms(ttl)
         entry = Entry(True, value, _now_ms() + ttl_ms)
-        await ns.backend.set(ns.keys.value(key), encode(entry), ttl_ms + ns.grace_ms)
+        await ns.backend.overwrite(
+            ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
+        )
+        # Readers from now on must not join a load that started before the Set.
+        self._flights.forget((ns.name, key))
 
     async def invalidate(self, ns: Namespace, keys: list[str]) -> int:
-        """Remove keys; how many had an entry."""
+        """Remove keys; how many had an entry. Wins over any load in flight."""
         unique = list(dict.fromkeys(keys))
-        return await ns.backend.delete([ns.keys.value(k) for k in unique])
+        removed = await ns.backend.clear(
+            [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
+        )
+        for key in unique:
+            self._flights.forget((ns.name, key))
+        return removed
 
     async def aclose(self) -> None:
         """Cancel background refreshes (their stale entries stay served until grace ends)."""

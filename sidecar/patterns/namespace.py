@@ -100,6 +100,11 @@ class Namespace:
     def grace_ms(self) -> int:
         return int(self.settings.grace.total_seconds() * 1000)
 
+    @property
+    def lease_ttl_ms(self) -> int:
+        lease = self.settings.lease_ttl or self.settings.loader_timeout + timedelta(seconds=1)
+        return max(1, int(lease.total_seconds() * 1000))
+
 
 class Namespaces(Mapping[str, Namespace]):
     """Every declared namespace, resolved once at start."""

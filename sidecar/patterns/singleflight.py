@@ -28,6 +28,10 @@ class SingleFlight(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._inflight
 
+    def forget(self, key: K) -> None:
+        """Let the next caller start a new call; the running one finishes for its waiters."""
+        self._inflight.pop(key, None)
+
     async def do(self, key: K, call: Callable[[], Awaitable[V]]) -> tuple[V, bool]:
         """Run ``call`` unless one is in flight for ``key``; (result, shared?)."""
         task = self._inflight.get(key)

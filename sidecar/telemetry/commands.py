@@ -17,7 +17,7 @@ from opentelemetry.trace import Status, StatusCode
 
 from sidecar.errors import CacheCarError
 from sidecar.telemetry import Telemetry
-from sidecar.telemetry.tracing import CLIENT
+from sidecar.telemetry.tracing import CLIENT, current_span
 
 __all__ = ["CommandObserver", "observed"]
 
@@ -47,6 +47,14 @@ class CommandObserver:
         if found is None:
             found = self._attributes[operation] = {**self._base, "db.operation.name": operation}
         return found
+
+    def breaker_changed(self, state: Any) -> None:
+        """Record a circuit-breaker transition (gauge + span event)."""
+        self._metrics.breaker_open.labels(self.backend).set(1 if state.value == "open" else 0)
+        if self.tracer is not None:
+            current_span().add_event(
+                f"cachecar.breaker.{state.value}", {"cachecar.backend": self.backend}
+            )
 
     def duration(self, operation: str) -> Any:
         return self._metrics.child(self._metrics.backend_duration, self.backend, operation)

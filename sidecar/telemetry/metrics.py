@@ -102,6 +102,24 @@ class Metrics:
             ["namespace", "by"],
             registry=r,
         )
+        self.lease_waits = Counter(
+            "cachecar_lease_waits",
+            "Loads that waited for another sidecar's lease.",
+            ["namespace"],
+            registry=r,
+        )
+        self.early_refreshes = Counter(
+            "cachecar_early_refreshes",
+            "Background refreshes started before expiry (XFetch).",
+            ["namespace"],
+            registry=r,
+        )
+        self.fills_fenced = Counter(
+            "cachecar_fills_fenced",
+            "Loaded values dropped because an Invalidate or Set landed during the load.",
+            ["namespace"],
+            registry=r,
+        )
         self.load_duration = Histogram(
             "cachecar_load_duration_seconds",
             "Latency of the app's loader.",

@@ -1,0 +1,125 @@
+"""A circuit breaker per backend: stop waiting on a backend that keeps failing.
+
+Closed: calls pass; ``failure_threshold`` consecutive failures open it. Open:
+calls fail at once with BACKEND_UNAVAILABLE (the patterns fall back to the
+loader) for ``open_for`` seconds. Then half-open: one trial call passes; its
+success closes the breaker, its failure opens it again. A successful health
+ping closes it too, so a backend that returns is used again within about a
+second.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from sidecar.errors import BackendUnavailable
+
+__all__ = ["BreakerState", "CircuitBreaker", "guarded"]
+
+log = logging.getLogger("cachecar.breaker")
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitBreaker:
+    """Consecutive-failure breaker with a timed half-open trial."""
+
+    def __init__(
+        self,
+        backend: str,
+        *,
+        failure_threshold: int = 3,
+        open_for: float = 1.0,
+        on_change: Callable[[BreakerState], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self.state = BreakerState.CLOSED
+        self._threshold = failure_threshold
+        self._open_for = open_for
+        self._on_change = on_change
+        self._clock = clock
+        self._failures = 0
+        self._reopen_at = 0.0
+        self._trial_running = False
+
+    def _set(self, state: BreakerState) -> None:
+        if state is not self.state:
+            log.warning("circuit breaker %s", state.value, extra={"backend": self.backend})
+            self.state = state
+            if self._on_change is not None:
+                self._on_change(state)
+
+    def before_call(self) -> None:
+        """Raise BACKEND_UNAVAILABLE instead of calling a backend known to be down."""
+        if self.state is BreakerState.CLOSED:
+            return
+        if self.state is BreakerState.OPEN and self._clock() >= self._reopen_at:
+            self._set(BreakerState.HALF_OPEN)
+        if self.state is BreakerState.HALF_OPEN and not self._trial_running:
+            self._trial_running = True
+            return
+        raise BackendUnavailable(
+            f"backend {self.backend!r} failed repeatedly, so cachecar stopped calling it for "
+            f"{self._open_for:g}s (circuit breaker open); reads fall back to the loader",
+            metadata={"backend": self.backend, "breaker": "open"},
+        )
+
+    def succeeded(self) -> None:
+        self._failures = 0
+        self._trial_running = False
+        self._set(BreakerState.CLOSED)
+
+    def abandoned(self) -> None:
+        """The call ended without telling whether the backend is up."""
+        self._trial_running = False
+
+    def failed(self) -> None:
+        self._failures += 1
+        self._trial_running = False
+        if self.state is BreakerState.HALF_OPEN or self._failures >= self._threshold:
+            self._reopen_at = self._clock() + self._open_for
+            self._set(BreakerState.OPEN)
+
+
+class Guarded(Protocol):
+    breaker: CircuitBreaker
+
+
+G = TypeVar("G", bound=Guarded)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def guarded(
+    func: Callable[Concatenate[G, P], Coroutine[Any, Any, R]],
+) -> Callable[Concatenate[G, P], Coroutine[Any, Any, R]]:
+    """Run a backend command through the backend's breaker."""
+
+    @functools.wraps(func)
+    async def wrapper(self: G, *args: P.args, **kwargs: P.kwargs) -> R:
+        breaker = self.breaker
+        breaker.before_call()
+        try:
+            result = await func(self, *args, **kwargs)
+        except BackendUnavailable:
+            breaker.failed()
+            raise
+        except BaseException:
+            # Cancelled or another error: the backend answered or was not asked;
+            # either way a half-open trial must not stay "running" forever.
+            breaker.abandoned()
+            raise
+        breaker.succeeded()
+        return result
+
+    return wrapper  # type: ignore[return-value]  # functools.wraps hides the signature
