@@ -61,11 +61,13 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
         self.loads.append((request.namespace, request.key))
         self.metadata_seen.append({k: str(v) for k, v in context.invocation_metadata()})
         self.deadlines_seen.append(context.time_remaining())
+        # Read first, then be slow: a load that started before a write returns
+        # the old row, as a real database read would.
+        value = self.rows.get(request.key)
         if self.load_delay:
             await asyncio.sleep(self.load_delay)
         if self.fail_with is not None:
             await context.abort(self.fail_with, "the fake app was told to fail")
-        value = self.rows.get(request.key)
         response = loader_pb2.LoadResponse(found=value is not None, value=value or b"")
         if self.ttl_ms is not None:
             response.ttl.FromMilliseconds(self.ttl_ms)

@@ -326,7 +326,7 @@ async def test_log_lines_inside_a_request_carry_the_trace_id(
     sc = await sidecar_for(fresh_redis.url, loader=fake_app.target, telemetry=telemetry)
     fresh_redis.stop()  # the read fails, the sidecar logs and falls back to the loader
     traceparent, trace_id, _ = _traceparent()
-    with caplog.at_level(logging.WARNING, logger="cachecar"):
+    with caplog.at_level(logging.DEBUG, logger="cachecar"):
         response = await sc.cache.GetOrLoad(
             cache_pb2.GetOrLoadRequest(namespace="items", key="k"),
             metadata=(("traceparent", traceparent),),

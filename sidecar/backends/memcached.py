@@ -96,15 +96,14 @@ class MemcachedBackend:
             max_pool_size=settings.pool_size,
             connect_timeout=self._connect_timeout,
             timeout=self._timeout,
-            # A failed node is retried after half a second and re-admitted one
-            # second after being declared dead, so a restarted Memcached is back
-            # in use within about a second.
             # No silent retry mode: with retries, pymemcache answers "miss" or
             # "not stored" for a failing node instead of raising, which would
-            # look like a held lease. A failed node leaves the ring at once
-            # (its keys move to the others) and is tried again after a second.
+            # look like a held lease. A failed node leaves the ring at once (its
+            # keys move to the others) and is re-admitted 0.2 s later; the
+            # circuit breaker (1 s) decides how often a dead node is really
+            # tried, and must always find it re-admitted by then.
             retry_attempts=0,
-            dead_timeout=1.0,
+            dead_timeout=0.2,
             ignore_exc=False,
             default_noreply=False,
         )

@@ -126,7 +126,9 @@ class CacheAside:
             raw = await ns.backend.get(ns.keys.value(key))
         except BackendUnavailable as exc:
             self._event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
-            log.warning(
+            # Debug only: during an outage this happens on every call; the
+            # breaker's transitions and the error metrics tell the story.
+            log.debug(
                 "backend read failed, treating as a miss",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
@@ -294,7 +296,7 @@ class CacheAside:
                 fence, ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
             )
         except BackendUnavailable as exc:
-            log.warning(
+            log.debug(
                 "backend write failed, value served uncached",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
