@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal, Protocol, runtime_checkable
 
+from sidecar.backends.breaker import CircuitBreaker
+
 __all__ = ["MISSING", "Backend", "BackendKind", "Fence", "Missing"]
 
 BackendKind = Literal["redis", "memcached"]
@@ -56,6 +58,8 @@ class Backend(Protocol):
     kind: BackendKind
     #: host:port of the (first) server, for spans and messages.
     address: str
+    #: Stops calls to a backend that keeps failing (see breaker.py).
+    breaker: CircuitBreaker
 
     async def get(self, key: bytes) -> bytes | Missing:
         """The value stored under ``key``, or MISSING."""
