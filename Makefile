@@ -37,6 +37,10 @@ jaeger-e2e: setup
 demo: setup
 	$(BIN)/cachecar demo
 
+# Benchmarks print ratios measured side by side in one run; never a pass/fail on timing.
+bench: setup
+	$(PY) -m bench
+
 serve: setup
 	$(BIN)/cachecar serve
 

@@ -9,11 +9,13 @@ translated into the error tree here, once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import grpc
-from cachecar.v1 import loader_pb2, loader_pb2_grpc
+from cachecar.v1 import loader_pb2, loader_pb2_grpc, writer_pb2, writer_pb2_grpc
 
 from sidecar.errors import (
     CacheCarError,
@@ -25,7 +27,7 @@ from sidecar.errors import (
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import CLIENT, inject_metadata, record_error
 
-__all__ = ["CallbackClients", "Loaded", "LoaderClient"]
+__all__ = ["CallbackClients", "Loaded", "LoaderClient", "Write", "WriterClient"]
 
 _CHANNEL_OPTIONS = [
     # Notice a dead app quickly and keep idle channels open through proxies.
@@ -79,54 +81,134 @@ def translate(
     )
 
 
-class LoaderClient:
-    """Calls one app's LoaderService.Load."""
+T = TypeVar("T")
 
-    def __init__(self, target: str, channel: grpc.aio.Channel, telemetry: Telemetry) -> None:
+
+class _AppClient:
+    """One app target: every call in a CLIENT span (tracing on), errors translated."""
+
+    SERVICE = ""
+    ROLE = ""
+
+    def __init__(self, target: str, telemetry: Telemetry) -> None:
         self.target = target
-        self._stub = loader_pb2_grpc.LoaderServiceStub(channel)
         self._tracer = telemetry.tracing.tracer
 
-    async def load(self, namespace: str, key: str, time_left: float | None) -> Loaded:
-        request = loader_pb2.LoadRequest(namespace=namespace, key=key)
+    async def _invoke(
+        self,
+        method: str,
+        namespace: str,
+        call: Callable[[list[tuple[str, str]] | None], Awaitable[T]],
+        **attributes: Any,
+    ) -> T:
         if self._tracer is None:
-            return await self._call(request, time_left, None)
+            return await self._translated(call, None, namespace)
         with self._tracer.start_as_current_span(
-            "cachecar.v1.LoaderService/Load",
+            f"{self.SERVICE}/{method}",
             kind=CLIENT,
             attributes={
                 "rpc.system": "grpc",
-                "rpc.service": "cachecar.v1.LoaderService",
-                "rpc.method": "Load",
+                "rpc.service": self.SERVICE,
+                "rpc.method": method,
                 "server.address": self.target,
                 "cachecar.namespace": namespace,
+                **attributes,
             },
             record_exception=False,
             set_status_on_exception=False,
         ) as span:
             try:
-                loaded = await self._call(request, time_left, inject_metadata())
+                # The context goes to the app in the metadata: its spans join ours.
+                result = await self._translated(call, inject_metadata(), namespace)
             except CacheCarError as error:
                 record_error(span, error.code.value, error.reason, error.message, server=False)
                 raise
             span.set_attribute("rpc.grpc.status_code", 0)
-            span.set_attribute("cachecar.found", loaded.found)
-            return loaded
+            return result
 
-    async def _call(
+    async def _translated(
         self,
-        request: loader_pb2.LoadRequest,
-        time_left: float | None,
+        call: Callable[[list[tuple[str, str]] | None], Awaitable[T]],
         metadata: list[tuple[str, str]] | None,
-    ) -> Loaded:
+        namespace: str,
+    ) -> T:
         try:
-            response = await self._stub.Load(request, timeout=time_left, metadata=metadata)
+            return await call(metadata)
         except grpc.aio.AioRpcError as exc:
-            raise translate(
-                exc, role="loader", target=self.target, namespace=request.namespace
-            ) from exc
-        ttl = response.ttl.ToTimedelta() if response.HasField("ttl") else None
-        return Loaded(response.found, response.value, ttl)
+            raise translate(exc, role=self.ROLE, target=self.target, namespace=namespace) from exc
+
+
+class LoaderClient(_AppClient):
+    """Calls one app's LoaderService.Load."""
+
+    SERVICE = "cachecar.v1.LoaderService"
+    ROLE = "loader"
+
+    def __init__(self, target: str, channel: grpc.aio.Channel, telemetry: Telemetry) -> None:
+        super().__init__(target, telemetry)
+        self._stub = loader_pb2_grpc.LoaderServiceStub(channel)
+
+    async def load(self, namespace: str, key: str, time_left: float | None) -> Loaded:
+        request = loader_pb2.LoadRequest(namespace=namespace, key=key)
+
+        async def call(metadata: list[tuple[str, str]] | None) -> Loaded:
+            response = await self._stub.Load(request, timeout=time_left, metadata=metadata)
+            ttl = response.ttl.ToTimedelta() if response.HasField("ttl") else None
+            return Loaded(response.found, response.value, ttl)
+
+        return await self._invoke("Load", namespace, call)
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One write for the app's writer."""
+
+    namespace: str
+    key: str
+    value: bytes
+    delete: bool
+    write_id: str
+    accepted_ms: int
+
+    def to_proto(self) -> writer_pb2.WriteRequest:
+        request = writer_pb2.WriteRequest(
+            namespace=self.namespace,
+            key=self.key,
+            value=b"" if self.delete else self.value,
+            write_id=self.write_id,
+            kind=writer_pb2.WRITE_KIND_DELETE if self.delete else writer_pb2.WRITE_KIND_PUT,
+        )
+        request.accepted_at.FromMilliseconds(self.accepted_ms)
+        return request
+
+
+class WriterClient(_AppClient):
+    """Calls one app's WriterService (Write for write-through, WriteBatch for write-behind)."""
+
+    SERVICE = "cachecar.v1.WriterService"
+    ROLE = "writer"
+
+    def __init__(self, target: str, channel: grpc.aio.Channel, telemetry: Telemetry) -> None:
+        super().__init__(target, telemetry)
+        self._stub = writer_pb2_grpc.WriterServiceStub(channel)
+
+    async def write(self, write: Write, time_left: float | None) -> None:
+        request = write.to_proto()
+
+        async def call(metadata: list[tuple[str, str]] | None) -> None:
+            await self._stub.Write(request, timeout=time_left, metadata=metadata)
+
+        await self._invoke("Write", write.namespace, call)
+
+    async def write_batch(
+        self, namespace: str, writes: list[Write], time_left: float | None
+    ) -> None:
+        request = writer_pb2.WriteBatchRequest(writes=[w.to_proto() for w in writes])
+
+        async def call(metadata: list[tuple[str, str]] | None) -> None:
+            await self._stub.WriteBatch(request, timeout=time_left, metadata=metadata)
+
+        await self._invoke("WriteBatch", namespace, call, **{"cachecar.batch_size": len(writes)})
 
 
 class CallbackClients:
@@ -136,6 +218,7 @@ class CallbackClients:
         self._telemetry = telemetry or Telemetry()
         self._channels: dict[str, grpc.aio.Channel] = {}
         self._loaders: dict[str, LoaderClient] = {}
+        self._writers: dict[str, WriterClient] = {}
 
     def channel(self, target: str) -> grpc.aio.Channel:
         channel = self._channels.get(target)
@@ -151,8 +234,16 @@ class CallbackClients:
             self._loaders[target] = client
         return client
 
+    def writer(self, target: str) -> WriterClient:
+        client = self._writers.get(target)
+        if client is None:
+            client = WriterClient(target, self.channel(target), self._telemetry)
+            self._writers[target] = client
+        return client
+
     async def aclose(self) -> None:
         for channel in self._channels.values():
             await channel.close()
         self._channels.clear()
         self._loaders.clear()
+        self._writers.clear()

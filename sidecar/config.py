@@ -30,6 +30,8 @@ from pydantic import (
 
 __all__ = [
     "BackendSettings",
+    "BoardSettings",
+    "ChannelSettings",
     "ConfigError",
     "NamespaceSettings",
     "Settings",
@@ -148,6 +150,86 @@ class BackendSettings(_Strict):
         return None
 
 
+class WriteBehindSettings(_Strict):
+    """The durable write-behind queue of a namespace (Redis Streams)."""
+
+    #: Streams per namespace. Keys hash to a partition; each partition is
+    #: flushed by one sidecar at a time, which keeps per-key order.
+    partitions: int = Field(default=4, ge=1, le=256)
+    #: How often a partition is flushed, and the most writes per WriteBatch.
+    flush_interval: Duration = timedelta(milliseconds=500)
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    #: Writes accepted but not yet acknowledged, per namespace: past it,
+    #: EnqueueWrite answers RESOURCE_EXHAUSTED / QUEUE_FULL.
+    max_pending: int = Field(default=100_000, ge=1)
+    #: Times the writer may reject a write before it is dead-lettered. A writer
+    #: that is down (UNAVAILABLE, timeouts) is retried for as long as it takes.
+    max_attempts: int = Field(default=8, ge=1, le=1000)
+    retry_backoff: Duration = timedelta(milliseconds=200)
+    max_backoff: Duration = timedelta(seconds=30)
+    #: How long a partition's flusher lease lasts without renewal: how soon
+    #: another sidecar takes over the writes of one that crashed.
+    owner_ttl: Duration = timedelta(seconds=5)
+
+
+BOARD_WINDOWS = ("none", "daily", "weekly", "monthly")
+
+
+class BoardSettings(_Strict):
+    """A declared leaderboard: its ranking order and its time windows."""
+
+    #: "none"; "daily", "weekly" (ISO weeks, from Monday) or "monthly" (calendar
+    #: months), all in UTC; or a fixed length such as "1h" (windows aligned to
+    #: the unix epoch).
+    window: str = "none"
+    #: How many past windows stay readable (windows_ago up to this); older
+    #: windows expire by themselves.
+    retain: int = Field(default=1, ge=0, le=1000)
+    #: "desc": the highest score ranks first; "asc": the lowest (race times).
+    order: Literal["desc", "asc"] = "desc"
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window(cls, value: object) -> str:
+        if isinstance(value, str) and value in BOARD_WINDOWS:
+            return value
+        try:
+            length = parse_duration(value)
+        except ValueError:
+            raise ValueError(
+                f"expected none, daily, weekly, monthly or a fixed length such as 1h, got {value!r}"
+            ) from None
+        if length < timedelta(seconds=1):
+            raise ValueError("a fixed window must be at least 1s long")
+        return str(value) if isinstance(value, str) else f"{length.total_seconds():g}s"
+
+    @property
+    def window_length(self) -> timedelta | None:
+        """The length of a fixed window; None for none/daily/weekly/monthly."""
+        return None if self.window in BOARD_WINDOWS else parse_duration(self.window)
+
+
+class ChannelSettings(_Strict):
+    """Pub/Sub in one namespace: which channels are durable, and subscriber limits."""
+
+    #: Durable channels (Redis Streams, at-least-once), by name or Redis glob
+    #: ("orders", "audit.*"); every other channel is fire-and-forget.
+    durable: list[str] = Field(default_factory=list)
+    #: About how many messages a durable channel retains (XADD MAXLEN ~).
+    max_len: int = Field(default=10_000, ge=1, le=100_000_000)
+    #: Messages buffered per subscriber (and kept in memory per durable channel).
+    subscriber_buffer: int = Field(default=1000, ge=1, le=1_000_000)
+    #: A fire-and-forget subscriber whose buffer is full: drop its oldest
+    #: messages and tell it how many, or end its stream (RESOURCE_EXHAUSTED).
+    slow_subscriber: Literal["drop_oldest", "disconnect"] = "drop_oldest"
+    #: Open Subscribe streams in this namespace, per sidecar.
+    max_subscribers: int = Field(default=10_000, ge=1)
+    #: Channels plus patterns in one Subscribe.
+    max_channels_per_subscription: int = Field(default=100, ge=1, le=10_000)
+    #: Longest channel name or pattern, in bytes of UTF-8.
+    max_channel_length: int = Field(default=256, ge=1, le=4096)
+
+
 class NamespaceSettings(_Strict):
     """Policy for one namespace: where its keys live and how they are cached."""
 
@@ -177,8 +259,25 @@ class NamespaceSettings(_Strict):
     early_refresh_beta: float = Field(default=1.0, ge=0.0, le=10.0)
     #: Put keys in span attributes (off by default: keys may be personal data).
     trace_keys: bool = False
+    #: Upper bound for one writer call (the caller's deadline may be shorter).
+    writer_timeout: Duration = timedelta(seconds=5)
+    #: After a successful WriteThrough: store the written value, or drop the
+    #: cached entry so the next read loads it.
+    write_through: Literal["update", "invalidate"] = "update"
+    #: Turns on EnqueueWrite (write-behind) for this namespace; Redis only.
+    write_behind: WriteBehindSettings | None = None
+    #: Sessions: how long a session lives whatever its activity (its idle TTL
+    #: is `ttl`, or the TTL CreateSession asks for; no jitter).
+    session_max_lifetime: Duration = timedelta(hours=24)
+    #: Sessions: reads and updates extend the idle TTL (TouchSession always does).
+    session_sliding: bool = True
+    #: Leaderboards with a non-default order or time windows, by board name;
+    #: any other board name is an unwindowed board ranking the highest first.
+    boards: dict[str, BoardSettings] = Field(default_factory=dict)
+    #: Pub/Sub: durable channels, retention, slow-subscriber policy; Redis only.
+    channels: ChannelSettings = Field(default_factory=ChannelSettings)
 
-    @field_validator("ttl", "negative_ttl")
+    @field_validator("ttl", "negative_ttl", "session_max_lifetime")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):
@@ -241,6 +340,20 @@ class Settings(_Strict):
                     f"namespaces.{name}.backend: backend {ns.backend!r} is not declared "
                     f"under backends (declared: {declared})"
                 )
+            if ns.write_behind is not None:
+                if self.backends[ns.backend].kind != "redis":
+                    # Refused rather than accepted and lost: Memcached has no
+                    # durable queue, and cache and queue must change together.
+                    raise ValueError(
+                        f"namespaces.{name}.write_behind: needs a Redis backend for its durable "
+                        f"queue, but {ns.backend!r} is Memcached; use a Redis namespace for "
+                        "write-behind (write-through works on Memcached)"
+                    )
+                if ns.writer is None:
+                    raise ValueError(
+                        f"namespaces.{name}.write_behind: needs namespaces.{name}.writer, the "
+                        "app's WriterService that the queue is flushed to"
+                    )
         return self
 
 

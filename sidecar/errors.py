@@ -9,6 +9,8 @@ in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
      ├── InvalidArgument          INVALID_ARGUMENT    KEY_INVALID, VALUE_TOO_LARGE, ...
      ├── NotFound                 NOT_FOUND           NAMESPACE_UNKNOWN, ...
      ├── FailedPrecondition       FAILED_PRECONDITION NOT_SUPPORTED_BY_BACKEND, ...
+     ├── Aborted                  ABORTED             SESSION_VERSION_MISMATCH, ...
+     ├── OutOfRange               OUT_OF_RANGE        COUNTER_OVERFLOW, SCORE_OVERFLOW
      ├── ResourceExhausted        RESOURCE_EXHAUSTED  QUEUE_FULL, ...
      ├── DeadlineExceeded         DEADLINE_EXCEEDED   DEADLINE_EXCEEDED, LOADER_TIMEOUT
      ├── Unavailable              UNAVAILABLE
@@ -23,6 +25,7 @@ from __future__ import annotations
 from enum import Enum
 
 __all__ = [
+    "Aborted",
     "BackendUnavailable",
     "CacheCarError",
     "CallbackFailed",
@@ -33,6 +36,7 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "NotImplementedYet",
+    "OutOfRange",
     "ResourceExhausted",
     "Unavailable",
 ]
@@ -102,6 +106,20 @@ class FailedPrecondition(CacheCarError):
 
     code = Code.FAILED_PRECONDITION
     default_reason = "FAILED_PRECONDITION"
+
+
+class Aborted(CacheCarError):
+    """A concurrent change got there first (a compare-and-set lost); re-read and retry."""
+
+    code = Code.ABORTED
+    default_reason = "ABORTED"
+
+
+class OutOfRange(CacheCarError):
+    """The operation would take a value past the range it can hold."""
+
+    code = Code.OUT_OF_RANGE
+    default_reason = "OUT_OF_RANGE"
 
 
 class ResourceExhausted(CacheCarError):

@@ -12,27 +12,38 @@ import asyncio
 import contextlib
 import logging
 from types import TracebackType
+from typing import Any
 
 import grpc
 from cachecar.v1 import (
     cache_pb2,
     cache_pb2_grpc,
     leaderboard_pb2,
+    leaderboard_pb2_grpc,
     pubsub_pb2,
     session_pb2,
+    session_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from sidecar.api.cache import CacheServicer
+from sidecar.api.leaderboard import LeaderboardServicer
+from sidecar.api.pubsub import PubSubServicer, pubsub_service
+from sidecar.api.sessions import SessionServicer
 from sidecar.api.unimplemented import unimplemented_service
 from sidecar.backends.registry import BackendRegistry
 from sidecar.callbacks import CallbackClients
 from sidecar.config import Settings
 from sidecar.errors import CacheCarError
 from sidecar.patterns.cache_aside import CacheAside
+from sidecar.patterns.flusher import Flusher
+from sidecar.patterns.leaderboard import Leaderboards
 from sidecar.patterns.namespace import Namespaces
+from sidecar.patterns.pubsub import PubSub
+from sidecar.patterns.sessions import Sessions
+from sidecar.patterns.writes import Writes
 from sidecar.telemetry import Telemetry
 
 __all__ = ["HEALTH_BACKEND_PREFIX", "Sidecar"]
@@ -49,6 +60,11 @@ _SERVER_OPTIONS = [
     ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.keepalive_permit_without_calls", 1),
+    # Ping idle connections (a Subscribe stream can be quiet for hours) so
+    # NATs and L4 proxies keep them, and drop clients that stopped answering.
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.http2.max_pings_without_data", 0),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
 ]
 
@@ -70,6 +86,12 @@ class Sidecar:
         self.callbacks = CallbackClients(self.telemetry)
         self.namespaces = Namespaces(settings, self.backends)
         self.cache = CacheAside(self.callbacks, self.telemetry)
+        self.pubsub = PubSub(self.telemetry)
+        # Their `clock` attributes can be swapped (tests roll board windows over).
+        self.sessions = Sessions()
+        self.leaderboards = Leaderboards()
+        self.writes = Writes(self.callbacks, self.cache, self.telemetry)
+        self.flusher = Flusher(self.namespaces, self.writes, self.callbacks, self.telemetry)
         self.metrics_port = 0
         self._stats_every = max(1, round(stats_interval / health_interval))
         self.health = health_aio.HealthServicer()
@@ -85,14 +107,25 @@ class Sidecar:
     def _register(self) -> None:
         server = self._server
         cache_pb2_grpc.add_CacheServiceServicer_to_server(
-            CacheServicer(self.namespaces, self.cache, self.telemetry), server
+            CacheServicer(self.namespaces, self.cache, self.writes, self.flusher, self.telemetry),
+            server,
         )
-        later = (
-            (session_pb2, "SessionService", "sessions"),
-            (leaderboard_pb2, "LeaderboardService", "leaderboards and counters"),
-            (pubsub_pb2, "PubSubService", "publish and subscribe"),
+        session_pb2_grpc.add_SessionServiceServicer_to_server(
+            SessionServicer(self.namespaces, self.sessions, self.telemetry), server
         )
-        services = [cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name]
+        leaderboard_pb2_grpc.add_LeaderboardServiceServicer_to_server(
+            LeaderboardServicer(self.namespaces, self.leaderboards, self.telemetry), server
+        )
+        server.add_generic_rpc_handlers(
+            (pubsub_service(PubSubServicer(self.namespaces, self.pubsub, self.telemetry)),)
+        )
+        later: tuple[tuple[Any, str, str], ...] = ()
+        services = [
+            cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name,
+            session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
+            leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"].full_name,
+            pubsub_pb2.DESCRIPTOR.services_by_name["PubSubService"].full_name,
+        ]
         handlers = []
         for module, name, what in later:
             service = module.DESCRIPTOR.services_by_name[name]
@@ -128,6 +161,7 @@ class Sidecar:
             await self.health.set(service, _SERVING)
         await self._check_backends()
         self._monitor = asyncio.create_task(self._monitor_backends(), name="health-monitor")
+        self.flusher.start()
         log.info(
             "cachecar serving",
             extra={
@@ -198,7 +232,16 @@ class Sidecar:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
         await self.health.enter_graceful_shutdown()
+        # Subscribe streams never end by themselves: end them now with
+        # UNAVAILABLE (clients resubscribe elsewhere with their last ids)
+        # instead of letting them hold server.stop for the whole grace.
+        self.pubsub.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
         await self._server.stop(grace)
+        await self.pubsub.aclose()
+        # After the last call: writes those calls queued are drained too.
+        await self.flusher.drain(max(0.5, deadline - loop.time()))
         if self._health_server is not None:
             await self._health_server.stop(None)
         await self.cache.aclose()

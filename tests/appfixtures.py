@@ -47,6 +47,11 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     #: When set, Load runs in a SERVER span continuing cachecar's trace context,
     #: as a traced app would.
     tracer: Any = None
+    #: Writer knobs: a delay per call, a failure for every call, keys it rejects.
+    write_delay: float = 0.0
+    write_fail_with: grpc.StatusCode | None = None
+    reject_keys: set[str] = field(default_factory=set)
+    batches: list[int] = field(default_factory=list)
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         if self.tracer is None:
@@ -76,14 +81,30 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     async def Write(
         self, request: writer_pb2.WriteRequest, context: Any
     ) -> writer_pb2.WriteResponse:
-        self.writes.append(request)
+        await self._apply(context, [request])
         return writer_pb2.WriteResponse()
 
     async def WriteBatch(
         self, request: writer_pb2.WriteBatchRequest, context: Any
     ) -> writer_pb2.WriteBatchResponse:
-        self.writes.extend(request.writes)
+        self.batches.append(len(request.writes))
+        await self._apply(context, list(request.writes))
         return writer_pb2.WriteBatchResponse()
+
+    async def _apply(self, context: Any, writes: list[writer_pb2.WriteRequest]) -> None:
+        """The app's database write: all of the batch or (on failure) none of it."""
+        if self.write_delay:
+            await asyncio.sleep(self.write_delay)
+        if self.write_fail_with is not None:
+            await context.abort(self.write_fail_with, "the fake app's database is down")
+        if any(w.key in self.reject_keys for w in writes):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the fake app rejects that row")
+        for w in writes:
+            self.writes.append(w)
+            if w.kind == writer_pb2.WRITE_KIND_DELETE:
+                self.rows.pop(w.key, None)
+            else:
+                self.rows[w.key] = w.value
 
     def loads_of(self, key: str) -> int:
         return sum(1 for _, k in self.loads if k == key)

@@ -6,10 +6,6 @@ import grpc
 import pytest
 from cachecar.v1 import (
     cache_pb2,
-    leaderboard_pb2,
-    leaderboard_pb2_grpc,
-    session_pb2,
-    session_pb2_grpc,
 )
 from google.protobuf import duration_pb2
 
@@ -150,23 +146,19 @@ async def test_no_loader_configured(redis_url: str, sidecar_for: SidecarFactory)
     )
 
 
-async def test_later_rpcs_answer_unimplemented(redis_url: str, sidecar_for: SidecarFactory) -> None:
+async def test_write_rpcs_need_their_setup(
+    redis_url: str, memcached_url: str, sidecar_for: SidecarFactory
+) -> None:
     sc = await sidecar_for(redis_url)
-    sessions = session_pb2_grpc.SessionServiceStub(sc.channel)
-    boards = leaderboard_pb2_grpc.LeaderboardServiceStub(sc.channel)
-    message = await _fails(
-        sessions.CreateSession(session_pb2.CreateSessionRequest(namespace="items")),
-        grpc.StatusCode.UNIMPLEMENTED,
-        "NOT_IMPLEMENTED",
-    )
-    assert "CreateSession" in message
-    await _fails(
-        boards.GetTop(leaderboard_pb2.GetTopRequest(namespace="items")),
-        grpc.StatusCode.UNIMPLEMENTED,
-        "NOT_IMPLEMENTED",
-    )
     await _fails(
         sc.cache.EnqueueWrite(cache_pb2.EnqueueWriteRequest(namespace="items", key="k")),
-        grpc.StatusCode.UNIMPLEMENTED,
-        "NOT_IMPLEMENTED",
-    )
+        grpc.StatusCode.FAILED_PRECONDITION, "WRITE_BEHIND_NOT_CONFIGURED")
+    await _fails(
+        sc.cache.WriteThrough(cache_pb2.WriteThroughRequest(namespace="items", key="k")),
+        grpc.StatusCode.FAILED_PRECONDITION, "WRITER_NOT_CONFIGURED")
+    mc = await sidecar_for(memcached_url)
+    message = await _fails(
+        mc.cache.EnqueueWrite(cache_pb2.EnqueueWriteRequest(namespace="items", key="k")),
+        grpc.StatusCode.FAILED_PRECONDITION, "NOT_SUPPORTED_BY_BACKEND")
+    assert "items" in message
+    assert "memcached" in message

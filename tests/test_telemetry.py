@@ -336,3 +336,31 @@ async def test_log_lines_inside_a_request_carry_the_trace_id(
     fallback = [line for line in lines if "treating as a miss" in line["event"]]
     assert fallback
     assert fallback[0]["trace_id"] == trace_id.hex()
+
+
+async def test_write_behind_flush_span_links_to_the_enqueuing_call(
+    redis_url: str, collector: Collector, fake_app: FakeApp, sidecar_for: SidecarFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    telemetry = _env_tracing(monkeypatch, collector.endpoint)
+    sc = await sidecar_for(redis_url, writer=fake_app.target, telemetry=telemetry,
+                           write_behind={"flush_interval": "1h", "partitions": 1})
+    traceparent, trace_id, client_span_id = _traceparent()
+    await sc.cache.EnqueueWrite(
+        cache_pb2.EnqueueWriteRequest(namespace="items", key=KEY, value=VALUE),
+        metadata=(("traceparent", traceparent),))
+    await sc.cache.FlushWrites(cache_pb2.FlushWritesRequest(namespace="items"), timeout=10)
+    assert fake_app.rows[KEY] == VALUE
+    await _flush(telemetry)
+    spans = [s for _, s in collector.spans()]
+    # Exactly one flush span: idle rounds (every flush_interval) make none.
+    (flush,) = [s for s in spans if s.name == "cachecar.write_behind.flush"]
+    assert _attrs(flush)["cachecar.writes_acknowledged"] == 1
+    assert [link.trace_id for link in flush.links] == [trace_id]
+    batch_call = [s for s in spans if s.name == "cachecar.v1.WriterService/WriteBatch"]
+    assert [s.parent_span_id for s in batch_call] == [flush.span_id]
+    enqueue = next(s for s in spans if s.name.endswith("/EnqueueWrite"))
+    assert enqueue.parent_span_id == client_span_id
+    exported = b"".join(r.SerializeToString() for r in collector.requests)
+    assert VALUE not in exported
+    assert KEY.encode() not in exported

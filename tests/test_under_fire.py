@@ -40,7 +40,9 @@ async def test_one_load_for_a_cold_key_across_three_sidecars(
     waited = sum(
         sc.sidecar.telemetry.metrics.lease_waits.labels("items")._value.get() for sc in sidecars
     )
-    assert waited == 2  # the two sidecars that lost the lease waited for the value
+    # The sidecars that lost the lease waited for the winner's value (a sidecar
+    # whose first call came after the fill had a plain hit instead).
+    assert 1 <= waited <= 2
 
 
 async def test_invalidate_during_a_load_wins(

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cachecar.v1 import cache_pb2, cache_pb2_grpc
+from cachecar.v1 import cache_pb2, cache_pb2_grpc, writer_pb2
 
 from sidecar.api.rpc import rpc
-from sidecar.errors import CacheCarError, NotImplementedYet
+from sidecar.errors import CacheCarError
 from sidecar.patterns.cache_aside import CacheAside, Lookup, Source
+from sidecar.patterns.flusher import Flusher
 from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.patterns.writes import Writes
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import current_span
 
@@ -37,22 +39,23 @@ def _result(key: str, outcome: Lookup | CacheCarError) -> cache_pb2.GetOrLoadRes
     )
 
 
-def _later(rpc_name: str) -> NotImplementedYet:
-    return NotImplementedYet(
-        f"CacheService.{rpc_name} is not available in this version of cachecar yet "
-        "(write-through and write-behind are coming in a later release)",
-        metadata={"rpc": f"cachecar.v1.CacheService/{rpc_name}"},
-    )
-
-
 class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     """Serves cachecar.v1.CacheService."""
 
     SERVICE = "cachecar.v1.CacheService"
 
-    def __init__(self, namespaces: Namespaces, cache: CacheAside, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        namespaces: Namespaces,
+        cache: CacheAside,
+        writes: Writes,
+        flusher: Flusher,
+        telemetry: Telemetry,
+    ) -> None:
         self._namespaces = namespaces
         self._cache = cache
+        self._writes = writes
+        self._flusher = flusher
         self.telemetry = telemetry
 
     def _annotate(self, ns: Namespace, key: str, got: Lookup, *, hit: bool | None = None) -> None:
@@ -119,21 +122,61 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         return cache_pb2.InvalidateResponse(invalidated_count=count)
 
     @rpc
-    async def WriteThrough(self, request: Any, context: Any) -> Any:
-        raise _later("WriteThrough")
+    async def WriteThrough(
+        self, request: cache_pb2.WriteThroughRequest, context: Any
+    ) -> cache_pb2.WriteThroughResponse:
+        ns, delete = self._write_args(request)
+        write_id = await self._writes.write_through(
+            ns, request.key, request.value, delete=delete, time_left=context.time_remaining()
+        )
+        return cache_pb2.WriteThroughResponse(write_id=write_id)
 
     @rpc
-    async def EnqueueWrite(self, request: Any, context: Any) -> Any:
-        raise _later("EnqueueWrite")
+    async def EnqueueWrite(
+        self, request: cache_pb2.EnqueueWriteRequest, context: Any
+    ) -> cache_pb2.EnqueueWriteResponse:
+        ns, delete = self._write_args(request)
+        write_id = await self._writes.enqueue(ns, request.key, request.value, delete=delete)
+        return cache_pb2.EnqueueWriteResponse(write_id=write_id)
 
     @rpc
-    async def GetWriteQueue(self, request: Any, context: Any) -> Any:
-        raise _later("GetWriteQueue")
+    async def GetWriteQueue(
+        self, request: cache_pb2.GetWriteQueueRequest, context: Any
+    ) -> cache_pb2.GetWriteQueueResponse:
+        ns = self._namespaces.resolve(request.namespace)
+        state = await self._writes.state(ns)
+        response = cache_pb2.GetWriteQueueResponse(
+            pending_count=state.pending,
+            in_flight_count=state.in_flight,
+            dead_letter_count=state.dead_letters,
+        )
+        response.oldest_age.FromMilliseconds(int(state.oldest_age_s * 1000))
+        return response
 
     @rpc
-    async def FlushWrites(self, request: Any, context: Any) -> Any:
-        raise _later("FlushWrites")
+    async def FlushWrites(
+        self, request: cache_pb2.FlushWritesRequest, context: Any
+    ) -> cache_pb2.FlushWritesResponse:
+        ns = self._namespaces.resolve(request.namespace)
+        self._writes.queue(ns)  # the namespace must have a queue
+        flushed, pending = await self._flusher.flush_now(ns, context.time_remaining())
+        return cache_pb2.FlushWritesResponse(flushed_count=flushed, pending_count=pending)
 
     @rpc
-    async def ReplayDeadLetters(self, request: Any, context: Any) -> Any:
-        raise _later("ReplayDeadLetters")
+    async def ReplayDeadLetters(
+        self, request: cache_pb2.ReplayDeadLettersRequest, context: Any
+    ) -> cache_pb2.ReplayDeadLettersResponse:
+        ns = self._namespaces.resolve(request.namespace)
+        replayed = await self._writes.replay(ns, request.limit)
+        self._flusher.kick(ns)
+        return cache_pb2.ReplayDeadLettersResponse(replayed_count=replayed)
+
+    def _write_args(
+        self, request: cache_pb2.WriteThroughRequest | cache_pb2.EnqueueWriteRequest
+    ) -> tuple[Namespace, bool]:
+        ns = self._namespaces.resolve(request.namespace)
+        ns.check_key(request.key)
+        delete = request.kind == writer_pb2.WRITE_KIND_DELETE
+        if not delete:
+            ns.check_value(request.value)
+        return ns, delete

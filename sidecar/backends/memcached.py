@@ -6,6 +6,9 @@ rendezvous hashing, so a node leaving moves only that node's keys. Memcached's
 key rules (at most 250 bytes, no whitespace or control characters) are met by
 encoding: a key that breaks them is replaced by a fixed-length digest instead
 of being rejected, so every key an app may send is stored safely.
+
+Session records are a mixin (``memcached_sessions``) that runs on this class's
+client and thread pool.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pymemcache.exceptions import MemcacheError
 
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.backends.memcached_sessions import MemcachedSessions
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable
 from sidecar.telemetry import Telemetry
@@ -75,7 +79,7 @@ def parse_servers(url: str) -> list[tuple[str, int]]:
     return servers
 
 
-class MemcachedBackend:
+class MemcachedBackend(MemcachedSessions):
     """A pool of Memcached servers, bytes in and out."""
 
     kind: BackendKind = "memcached"

@@ -4,11 +4,16 @@
 ``redis+cluster://`` / ``rediss+cluster://`` use redis-py's cluster client,
 which follows MOVED/ASK and splits multi-key commands by slot. Every driver
 exception is translated here, once, into the sidecar's error tree.
+
+The session, leaderboard and counter capabilities are mixins, one module each
+(``redis_sessions``, ``redis_boards``); they use this class's client and
+``translate_errors``.
 """
 
 from __future__ import annotations
 
 import secrets
+import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -21,6 +26,9 @@ from redis.exceptions import RedisError, ResponseError
 
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.backends.redis_boards import RedisBoards
+from sidecar.backends.redis_sessions import RedisSessions
+from sidecar.backends.resp import RespError, RespPool
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable, ResourceExhausted
 from sidecar.telemetry import Telemetry
@@ -50,7 +58,7 @@ return 1
 """
 
 
-class RedisBackend:
+class RedisBackend(RedisSessions, RedisBoards):
     """A Redis deployment (standalone, TLS or cluster), bytes in and out."""
 
     kind: BackendKind = "redis"
@@ -65,6 +73,8 @@ class RedisBackend:
         host = url.split("://", 1)[1].split("/", 1)[0]
         self.address = host.rsplit("@", 1)[-1]
         self.observer = CommandObserver(telemetry or Telemetry(), name, "redis", self.address)
+        # Hit-path reads skip redis-py's per-command overhead (see resp.py).
+        self._fast = None if self.cluster else _fast_pool(url, settings)
         self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
         self._fill = self._client.register_script(_FILL)
         self._release = self._client.register_script(_RELEASE)
@@ -92,6 +102,11 @@ class RedisBackend:
                 f"redis backend {self.name!r} ({self.address}) answered with an error: {exc}",
                 metadata={"backend": self.name},
             ) from exc
+        except RespError as exc:
+            raise BackendUnavailable(
+                f"redis backend {self.name!r} ({self.address}) answered with an error: {exc}",
+                metadata={"backend": self.name},
+            ) from exc
         except (RedisError, OSError) as exc:
             raise BackendUnavailable(
                 f"redis backend {self.name!r} ({self.address}) is unreachable: "
@@ -103,7 +118,10 @@ class RedisBackend:
     @guarded
     async def get(self, key: bytes) -> bytes | Missing:
         with self.translate_errors():
-            value = await self._client.get(key)
+            if self._fast is not None:
+                value = await self._fast.execute(b"GET", key)
+            else:
+                value = await self._client.get(key)
         return MISSING if value is None else bytes(value)
 
     @observed("MGET")
@@ -114,6 +132,8 @@ class RedisBackend:
         with self.translate_errors():
             if self.cluster:
                 values = await self._client.mget_nonatomic(list(keys))
+            elif self._fast is not None:
+                values = await self._fast.execute(b"MGET", *keys)
             else:
                 values = await self._client.mget(list(keys))
         return [MISSING if v is None else bytes(v) for v in values]
@@ -203,8 +223,25 @@ class RedisBackend:
 
     async def aclose(self) -> None:
         # Closing a client whose server is gone must not raise during shutdown.
+        if self._fast is not None:
+            self._fast.close()
         with self.translate_errors():
             await self._client.aclose()
+
+
+def _fast_pool(url: str, settings: BackendSettings) -> RespPool:
+    context = None
+    if url.startswith("rediss://"):
+        context = ssl.create_default_context(
+            cafile=str(settings.tls_ca_file) if settings.tls_ca_file else None)
+        if settings.tls_cert_file:
+            context.load_cert_chain(
+                str(settings.tls_cert_file),
+                str(settings.tls_key_file) if settings.tls_key_file else None)
+    return RespPool(
+        url, username=settings.username, password=settings.password(),
+        timeout=settings.timeout.total_seconds(),
+        connect_timeout=settings.connect_timeout.total_seconds(), ssl_context=context)
 
 
 def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:

@@ -112,7 +112,14 @@ class Namespaces(Mapping[str, Namespace]):
     def __init__(self, settings: Settings, backends: Mapping[str, Backend]) -> None:
         prefix = settings.key_prefix.encode()
         self._by_name = {
-            name: Namespace(name, ns, backends[ns.backend], KeyLayout(prefix, name))
+            name: Namespace(
+                name,
+                ns,
+                backends[ns.backend],
+                KeyLayout(
+                    prefix, name, ns.write_behind.partitions if ns.write_behind else None
+                ),
+            )
             for name, ns in settings.namespaces.items()
         }
 

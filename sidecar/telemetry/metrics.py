@@ -127,6 +127,28 @@ class Metrics:
             buckets=_LOAD,
             registry=r,
         )
+        self.wb_enqueued = Counter(
+            "cachecar_writebehind_enqueued", "Writes accepted into the write-behind queue.",
+            ["namespace"], registry=r)
+        self.wb_flushed = Counter(
+            "cachecar_writebehind_flushed",
+            "Queued writes acknowledged after the writer applied them (coalesced ones included).",
+            ["namespace"], registry=r)
+        self.wb_batches = Counter(
+            "cachecar_writebehind_batches", "WriteBatch calls, by outcome.",
+            ["namespace", "outcome"], registry=r)
+        self.wb_retries = Counter(
+            "cachecar_writebehind_retries", "Flushes retried after a writer failure.",
+            ["namespace"], registry=r)
+        self.wb_dead_letters = Counter(
+            "cachecar_writebehind_dead_letters", "Writes moved to the dead-letter stream.",
+            ["namespace"], registry=r)
+        self.wb_pending = Gauge(
+            "cachecar_writebehind_pending", "Writes accepted and not yet written (last poll).",
+            ["namespace"], registry=r)
+        self.wb_lag = Gauge(
+            "cachecar_writebehind_lag_seconds", "Age of the oldest unwritten write (last poll).",
+            ["namespace"], registry=r)
         self.backend_duration = Histogram(
             "cachecar_backend_duration_seconds",
             "Latency of backend commands.",
@@ -149,6 +171,33 @@ class Metrics:
         self.breaker_open = Gauge(
             "cachecar_backend_breaker_open",
             "1 while the circuit breaker skips a backend that keeps failing.",
+            ["backend"],
+            registry=r,
+        )
+        self.pubsub_subscribers = Gauge(
+            "cachecar_pubsub_subscribers", "Open Subscribe streams.", ["namespace"], registry=r
+        )
+        self.pubsub_published = Counter(
+            "cachecar_pubsub_published",
+            "Messages published, by channel kind (fire_and_forget, durable).",
+            ["namespace", "kind"],
+            registry=r,
+        )
+        self.pubsub_delivered = Counter(
+            "cachecar_pubsub_delivered",
+            "Messages handed to Subscribe streams.",
+            ["namespace"],
+            registry=r,
+        )
+        self.pubsub_dropped = Counter(
+            "cachecar_pubsub_dropped",
+            "Messages subscribers missed: slow_subscriber (dropped oldest), trimmed (retention).",
+            ["namespace", "reason"],
+            registry=r,
+        )
+        self.pubsub_reconnects = Counter(
+            "cachecar_pubsub_reconnects",
+            "Times a sidecar's shared Redis subscriber connection was re-established.",
             ["backend"],
             registry=r,
         )

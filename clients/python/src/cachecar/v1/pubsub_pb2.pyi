@@ -337,9 +337,11 @@ class MessageEvent(google.protobuf.message.Message):
     """
     @property
     def published_at(self) -> google.protobuf.timestamp_pb2.Timestamp:
-        """For durable channels, when the message was published: the time encoded
-        in its id, by the backend's clock. Unset for fire-and-forget channels,
-        whose messages carry nothing but their payload through Redis.
+        """When the message was published. For durable channels: the time encoded
+        in its id, by the backend's clock. For fire-and-forget channels: the
+        publishing sidecar's clock, carried in cachecar's envelope around the
+        payload on the Redis channel; unset for a message that something other
+        than cachecar published to that Redis channel.
         """
 
     def __init__(

@@ -1,0 +1,164 @@
+// Type declarations for the cachecar Node.js client (hand-written; the
+// JavaScript loads the protos at run time, so there is no generated code to
+// derive them from). Field names are the protos' in camelCase; bytes are
+// Buffers; enums are their names; 64-bit integers are numbers.
+import type { ChannelCredentials, ChannelOptions, Metadata } from '@grpc/grpc-js';
+
+export const DEFAULT_TARGET: string;
+export const DOMAIN: 'cachecar';
+
+/** Bytes to send: Buffers and Uint8Arrays as they are, strings as UTF-8. */
+export type Bytes = Buffer | Uint8Array | string;
+
+/** google.protobuf.Duration / Timestamp as received. */
+export interface Duration { seconds: number; nanos: number }
+export interface Timestamp { seconds: number; nanos: number }
+export function toDate(ts: Timestamp | null | undefined): Date | null;
+export function toMillis(d: Duration | null | undefined): number | null;
+
+/** Every call's options: its deadline in ms (default: the client's timeout). */
+export interface CallOptions { timeout?: number }
+
+/** Paces retries of idempotent calls on UNAVAILABLE: ms to wait, or null to stop. */
+export interface Backoff { delay(failures: number): number | null }
+export class ExponentialBackoff implements Backoff {
+  constructor(options?: { baseMs?: number; capMs?: number; maxAttempts?: number });
+  delay(failures: number): number | null;
+}
+export class NoRetry implements Backoff {
+  delay(failures: number): null;
+}
+
+export interface CacheCarOptions {
+  /** Default deadline of every call, in ms (5000). */
+  timeout?: number;
+  backoff?: Backoff;
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+}
+
+// -- errors -------------------------------------------------------------------
+
+export class CacheCarError extends Error {
+  constructor(message: string, info?: { code?: number; reason?: string; domain?: string; metadata?: Record<string, string>; cause?: unknown });
+  static statusCode: number;
+  /** The gRPC status code (a number of grpc.status). */
+  readonly code: number;
+  /** Its name, e.g. 'NOT_FOUND'. */
+  readonly codeName: string;
+  /** The ErrorInfo reason, e.g. 'NAMESPACE_UNKNOWN'; '' if the status carried none. */
+  readonly reason: string;
+  readonly domain: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+export class Cancelled extends CacheCarError {}
+export class InvalidArgument extends CacheCarError {}
+export class DeadlineExceeded extends CacheCarError {}
+export class NotFound extends CacheCarError {}
+export class AlreadyExists extends CacheCarError {}
+export class PermissionDenied extends CacheCarError {}
+export class ResourceExhausted extends CacheCarError {}
+export class FailedPrecondition extends CacheCarError {}
+export class Aborted extends CacheCarError {}
+export class OutOfRange extends CacheCarError {}
+export class Unimplemented extends CacheCarError {}
+export class Internal extends CacheCarError {}
+export class Unavailable extends CacheCarError {}
+export class Unauthenticated extends CacheCarError {}
+/** The typed error for a failed grpc-js call (other values are returned as they are). */
+export function errorFromGrpc(err: unknown): unknown;
+
+// -- messages -------------------------------------------------------------------
+
+export type Source = 'SOURCE_UNSPECIFIED' | 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE';
+export interface GetOrLoadResponse { found: boolean; value: Buffer; source: Source }
+export interface KeyError { code: number; reason: string; message: string }
+export interface GetOrLoadResult { key: string; found: boolean; value: Buffer; source: Source; error: KeyError | null }
+export interface GetResponse { found: boolean; value: Buffer }
+export interface GetWriteQueueResponse { pendingCount: number; inFlightCount: number; oldestAge: Duration | null; deadLetterCount: number }
+export interface FlushWritesResponse { flushedCount: number; pendingCount: number }
+
+export interface SessionTimes { expiresAt: Timestamp | null; absoluteExpiresAt: Timestamp | null }
+export interface CreateSessionResponse extends SessionTimes { sessionId: string; subject: string; data: Record<string, Buffer>; version: number; createdAt: Timestamp | null }
+export interface GetSessionResponse extends SessionTimes { data: Record<string, Buffer>; subject: string; version: number; createdAt: Timestamp | null }
+export interface UpdateSessionResponse extends SessionTimes { data: Record<string, Buffer>; version: number }
+export interface TouchSessionResponse extends SessionTimes { version: number }
+
+export type ScoreMode = 'set' | 'increment' | 'keep_greater' | 'keep_lower';
+export interface Entry { member: string; score: number; rank: number }
+export interface BoardWindow { startsAt: Timestamp | null; endsAt: Timestamp | null }
+export interface AddScoreResponse { score: number; rank: number; updated: boolean; window: BoardWindow | null }
+export interface GetTopResponse { entries: Entry[]; memberCount: number; window: BoardWindow | null }
+export interface GetRankResponse { entry: Entry | null; memberCount: number; window: BoardWindow | null }
+export interface GetAroundResponse { entries: Entry[]; memberCount: number; window: BoardWindow | null }
+export interface CounterResponse { value: number; windowEndsAt: Timestamp | null; windowRemaining: Duration | null }
+export interface GetCounterResponse extends CounterResponse { found: boolean }
+
+export interface PublishResponse { receiverCount: number; localReceiverCount: number; messageId: string; publishedAt: Timestamp | null }
+export interface SubscribedEvent { channels: string[]; patterns: string[]; resumeIds: Record<string, string> }
+export interface MessageEvent { type: 'message'; channel: string; pattern: string; payload: Buffer; messageId: string; publishedAt: Timestamp | null }
+export interface MissedEvent { type: 'missed'; reason: 'MISSED_REASON_SLOW_SUBSCRIBER' | 'MISSED_REASON_TRIMMED' | 'MISSED_REASON_UNSPECIFIED'; missedCount: number; channel: string }
+
+export class Subscription implements AsyncIterable<MessageEvent | MissedEvent> {
+  /** The SubscribedEvent, once ready() resolved. */
+  subscribed: SubscribedEvent | null;
+  /** Resolves once every subscription is active (within the client's timeout). */
+  ready(): Promise<SubscribedEvent>;
+  [Symbol.asyncIterator](): AsyncGenerator<MessageEvent | MissedEvent, void, undefined>;
+  cancel(): void;
+}
+
+// -- the client ------------------------------------------------------------------
+
+export class CacheCar {
+  constructor(target?: string, options?: CacheCarOptions);
+  readonly target: string;
+  readonly timeout: number;
+  readonly backoff: Backoff;
+  close(): void;
+
+  getOrLoad(namespace: string, key: string, opts?: CallOptions): Promise<GetOrLoadResponse>;
+  getOrLoadMany(namespace: string, keys: Iterable<string>, opts?: CallOptions): Promise<GetOrLoadResult[]>;
+  get(namespace: string, key: string, opts?: CallOptions): Promise<GetResponse>;
+  set(namespace: string, key: string, value: Bytes, opts?: CallOptions & { ttl?: number }): Promise<void>;
+  invalidate(namespace: string, keys: string | Iterable<string>, opts?: CallOptions): Promise<number>;
+  writeThrough(namespace: string, key: string, value: Bytes | null, opts?: CallOptions & { delete?: boolean }): Promise<string>;
+  enqueueWrite(namespace: string, key: string, value: Bytes | null, opts?: CallOptions & { delete?: boolean }): Promise<string>;
+  getWriteQueue(namespace: string, opts?: CallOptions): Promise<GetWriteQueueResponse>;
+  flushWrites(namespace: string, opts?: CallOptions): Promise<FlushWritesResponse>;
+  replayDeadLetters(namespace: string, opts?: CallOptions & { limit?: number }): Promise<number>;
+
+  createSession(namespace: string, subject?: string, data?: Record<string, Bytes>, opts?: CallOptions & { ttl?: number }): Promise<CreateSessionResponse>;
+  getSession(namespace: string, sessionId: string, opts?: CallOptions): Promise<GetSessionResponse>;
+  updateSession(namespace: string, sessionId: string, setFields?: Record<string, Bytes>, deleteFields?: Iterable<string>, opts?: CallOptions & { expectedVersion?: number }): Promise<UpdateSessionResponse>;
+  touchSession(namespace: string, sessionId: string, opts?: CallOptions): Promise<TouchSessionResponse>;
+  deleteSession(namespace: string, sessionId: string, opts?: CallOptions): Promise<boolean>;
+  deleteSubjectSessions(namespace: string, subject: string, opts?: CallOptions): Promise<number>;
+
+  addScore(namespace: string, board: string, member: string, score: number, opts?: CallOptions & { mode?: ScoreMode }): Promise<AddScoreResponse>;
+  getTop(namespace: string, board: string, opts?: CallOptions & { limit?: number; offset?: number; windowsAgo?: number }): Promise<GetTopResponse>;
+  getRank(namespace: string, board: string, member: string, opts?: CallOptions & { windowsAgo?: number }): Promise<GetRankResponse>;
+  getAround(namespace: string, board: string, member: string, opts?: CallOptions & { count?: number; windowsAgo?: number }): Promise<GetAroundResponse>;
+  removeMember(namespace: string, board: string, member: string, opts?: CallOptions & { windowsAgo?: number }): Promise<boolean>;
+  incrementCounter(namespace: string, counter: string, delta?: number, opts?: CallOptions & { window?: number }): Promise<CounterResponse>;
+  getCounter(namespace: string, counter: string, opts?: CallOptions): Promise<GetCounterResponse>;
+
+  publish(namespace: string, channel: string, payload: Bytes, opts?: CallOptions): Promise<PublishResponse>;
+  subscribe(namespace: string, channels?: Iterable<string>, opts?: { patterns?: Iterable<string>; resumeIds?: Record<string, string>; start?: 'latest' | 'oldest'; timeout?: number }): Subscription;
+}
+
+// -- serving the app's Loader / Writer ------------------------------------------------
+
+export interface Write { namespace: string; key: string; value: Buffer; writeId: string; delete: boolean; acceptedAt: Date | null }
+export type LoadResult = Bytes | { value: Bytes; ttl?: number } | null | undefined;
+export interface AppServer { readonly target: string; close(graceMs?: number): Promise<void> }
+export function serveApp(options: {
+  load?: (namespace: string, key: string, info: { deadline: Date | number }) => Promise<LoadResult>;
+  write?: (write: Write) => Promise<void>;
+  writeBatch?: (writes: Write[]) => Promise<void>;
+  address?: string;
+}): Promise<AppServer>;
+
+/** The grpc-js service constructors and message types of cachecar.v1, for direct use. */
+export const v1: Record<string, any>;
+export type { Metadata };

@@ -1,0 +1,28 @@
+// Compile-only check of index.d.ts (`npm run typecheck`): typical usage must
+// type-check under --strict.
+import { CacheCar, NotFound, serveApp, toDate } from '../..';
+
+async function main(): Promise<void> {
+  const app = await serveApp({ load: async (_ns, key) => (key === '42' ? '{"name":"tea"}' : null) });
+  const cc = new CacheCar(process.env.CACHECAR_TARGET, { timeout: 2000 });
+  const product = await cc.getOrLoad('products', '42');
+  const name: string = JSON.parse(product.value.toString()).name;
+  const source: 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE' | 'SOURCE_UNSPECIFIED' = product.source;
+  const session = await cc.createSession('sessions', 'alice', { role: 'admin' }, { ttl: 60_000 });
+  const expires: Date | null = toDate(session.expiresAt);
+  const top = await cc.getTop('games', 'weekly', { limit: 3 });
+  const ranks: number[] = top.entries.map((e) => e.rank);
+  for await (const event of cc.subscribe('events', ['news'])) {
+    if (event.type === 'message') console.log(event.payload.toString());
+    break;
+  }
+  try {
+    await cc.getSession('sessions', 'x');
+  } catch (err) {
+    if (err instanceof NotFound) console.log(err.reason);
+  }
+  console.log(name, source, expires, ranks);
+  cc.close();
+  await app.close();
+}
+void main;

@@ -1,0 +1,273 @@
+"""Redis primitives for Pub/Sub: PUBLISH, durable channels on Streams, and the
+dedicated connection a sidecar subscribes on.
+
+- Fire-and-forget channels are classic Redis Pub/Sub: ``PUBLISH`` through the
+  backend's pool, ``SUBSCRIBE`` / ``PSUBSCRIBE`` on a :class:`SubscriberConnection`
+  of its own (a connection in subscribed mode can do nothing else).
+- Durable channels are streams: :meth:`RedisPubSub.append` runs one Lua
+  script that appends the message (``XADD ... MAXLEN ~``) and publishes its id
+  on the stream's notification channel, so tailing sidecars learn of it on
+  their one subscriber connection instead of holding a blocking ``XREAD`` per
+  stream (which in a cluster would take a connection per hash slot).
+- Stream ids are ``<ms>-<ordinal>``: the script numbers messages 1, 2, 3...
+  per stream (the id's sequence part) and keeps the ms part at the server's
+  clock but never below the previous id. A subscriber then sees exactly how
+  many messages retention trimmed away from under it (a gap in ordinals);
+  Redis's own ``max-deleted-entry-id`` does not count trimming.
+
+Redis Cluster: classic Pub/Sub messages are broadcast to every node, so the
+subscriber connection goes to any one node (the next one on each reconnect,
+so a dead node is not retried forever); streams live in their key's slot and
+the script runs there. Every driver exception becomes ``BackendUnavailable``
+through the backend's ``translate_errors``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from redis.exceptions import RedisError
+
+from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.errors import BackendUnavailable
+from sidecar.telemetry.commands import CommandObserver, observed
+
+__all__ = [
+    "Delivery",
+    "RedisClientBackend",
+    "RedisPubSub",
+    "StreamEntry",
+    "StreamId",
+    "SubscriberConnection",
+    "format_id",
+    "parse_id",
+]
+
+#: A stream id as (milliseconds, sequence); cachecar's sequence is an ordinal.
+StreamId = tuple[int, int]
+
+# KEYS[1] stream; ARGV[1] notification channel, ARGV[2] max length,
+# ARGV[3..] field, value, ... Returns the new id "<ms>-<ordinal>".
+_APPEND = """
+local top = nil
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+if #last > 0 then
+  top = last[1][1]
+elseif redis.call('EXISTS', KEYS[1]) == 1 then
+  local info = redis.call('XINFO', 'STREAM', KEYS[1])
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then top = info[i + 1] end
+  end
+end
+local ms, ordinal = 0, 0
+if top then
+  local dash = string.find(top, '-', 1, true)
+  ms = tonumber(string.sub(top, 1, dash - 1))
+  ordinal = tonumber(string.sub(top, dash + 1))
+end
+local now = redis.call('TIME')
+local t = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if t < ms then t = ms end
+local id = string.format('%d-%d', t, ordinal + 1)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], id, unpack(ARGV, 3))
+redis.call('PUBLISH', ARGV[1], id)
+return id
+"""
+
+
+def parse_id(raw: bytes | str) -> StreamId:
+    """``b"1718000000000-7"`` -> ``(1718000000000, 7)``; ValueError if malformed."""
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ms, sep, seq = text.partition("-")
+    if not (sep and ms.isdigit() and seq.isdigit() and ms.isascii() and seq.isascii()):
+        raise ValueError(f"not a stream id: {text!r}")
+    parsed = (int(ms), int(seq))
+    if max(parsed) >= 2**64:
+        raise ValueError(f"not a stream id: {text!r}")
+    return parsed
+
+
+def format_id(sid: StreamId) -> str:
+    return f"{sid[0]}-{sid[1]}"
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEntry:
+    """One message of a durable channel, as stored."""
+
+    id: StreamId
+    fields: dict[bytes, bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One reply read on a subscriber connection.
+
+    ``kind`` is Redis's: ``message``, ``pmessage``, ``subscribe``,
+    ``psubscribe``, ``unsubscribe``, ``punsubscribe`` or ``pong``.
+    """
+
+    kind: bytes
+    channel: bytes
+    pattern: bytes | None = None
+    data: bytes = b""
+
+
+@runtime_checkable
+class RedisClientBackend(Protocol):
+    """What pub/sub needs from a backend: a redis-py client (Redis only)."""
+
+    name: str
+    address: str
+    cluster: bool
+    observer: CommandObserver
+    breaker: CircuitBreaker
+
+    @property
+    def client(self) -> Any: ...
+
+    def translate_errors(self) -> AbstractContextManager[None]: ...
+
+
+class SubscriberConnection:
+    """A dedicated connection in subscribed mode, outside the backend's pool.
+
+    Commands are sent without waiting for their replies: every reply, the
+    subscribe confirmations included, arrives through :meth:`read`, in order.
+    """
+
+    def __init__(self, connection: Any, backend: RedisClientBackend, address: str) -> None:
+        self._conn = connection
+        self._backend = backend
+        self.address = address
+
+    async def send(self, *args: bytes | str) -> None:
+        # redis-py would silently reconnect a dropped connection on send; a
+        # fresh connection holds no subscriptions, so refuse instead and let
+        # the owner reconnect and resubscribe.
+        if not self._conn.is_connected:
+            raise BackendUnavailable(
+                f"redis backend {self._backend.name!r}: the subscriber connection is closed",
+                metadata={"backend": self._backend.name},
+            )
+        with self._backend.translate_errors():
+            await self._conn.send_command(*args)
+
+    async def read(self, within: float | None) -> Delivery | None:
+        """The next reply; None if nothing arrived within ``within`` seconds."""
+        with self._backend.translate_errors():
+            reply = await self._conn.read_response(
+                timeout=math.inf if within is None else within, disconnect_on_error=False
+            )
+        if reply is None:
+            return None
+        if not isinstance(reply, list):  # PONG once no subscription is left, say
+            return Delivery(reply.lower() if isinstance(reply, bytes) else b"reply", b"")
+        kind = bytes(reply[0]).lower()
+        if kind == b"pmessage":
+            return Delivery(kind, bytes(reply[2]), bytes(reply[1]), bytes(reply[3]))
+        if kind == b"message":
+            return Delivery(kind, bytes(reply[1]), None, bytes(reply[2]))
+        channel = reply[1] if len(reply) > 1 and isinstance(reply[1], bytes) else b""
+        return Delivery(kind, channel)
+
+    async def aclose(self) -> None:
+        # Already gone is fine: nothing is left to release.
+        with contextlib.suppress(RedisError, OSError):
+            await self._conn.disconnect(nowait=True)
+
+
+def _subscriber_options(pooled: dict[str, Any]) -> dict[str, Any]:
+    # The pool's settings (address, credentials, TLS, timeouts) with RESP2:
+    # in RESP2 every subscribed-mode reply is a plain array, read in order,
+    # while redis-py's RESP3 default routes them to push handlers. The pool's
+    # maintenance-notification hooks belong to pooled connections only.
+    options = {k: v for k, v in pooled.items() if not k.startswith("maint_notifications")}
+    options["protocol"] = 2
+    return options
+
+
+class RedisPubSub:
+    """Pub/Sub and stream commands of one Redis backend."""
+
+    def __init__(self, backend: RedisClientBackend) -> None:
+        self.backend = backend
+        self.name = backend.name
+        self.observer = backend.observer
+        self.breaker = backend.breaker
+        self._client = backend.client
+        self._append = self._client.register_script(_APPEND)
+        self._next_node = 0
+
+    @observed("PUBLISH")
+    @guarded
+    async def publish(self, channel: bytes, data: bytes) -> int:
+        """Publish on a Redis channel; how many Redis clients received it (in a
+        cluster: clients of the node that ran the command)."""
+        with self.backend.translate_errors():
+            return int(await self._client.publish(channel, data))
+
+    @observed("XADD")
+    @guarded
+    async def append(
+        self, stream: bytes, notify: bytes, fields: Sequence[tuple[bytes, bytes]], max_len: int
+    ) -> StreamId:
+        """Append to a durable channel (retaining about ``max_len`` messages) and
+        announce the new id on ``notify``."""
+        args: list[bytes | int] = [notify, max_len]
+        for name, value in fields:
+            args += [name, value]
+        with self.backend.translate_errors():
+            return parse_id(await self._append(keys=[stream], args=args))
+
+    @observed("XREVRANGE")
+    @guarded
+    async def last_id(self, stream: bytes) -> StreamId:
+        """The id of the newest message, or (0, 0) for an empty channel."""
+        with self.backend.translate_errors():
+            newest = await self._client.xrevrange(stream, max=b"+", min=b"-", count=1)
+        return parse_id(newest[0][0]) if newest else (0, 0)
+
+    @guarded
+    async def read_after(self, stream: bytes, after: StreamId, count: int) -> list[StreamEntry]:
+        """Up to ``count`` messages after ``after``, oldest first.
+
+        Not traced: sidecars tail streams in the background, outside any call,
+        and a root span per read would bury the traces that matter.
+        """
+        started = time.perf_counter()
+        try:
+            with self.backend.translate_errors():
+                rows = await self._client.xrange(
+                    stream, min=b"(" + format_id(after).encode(), max=b"+", count=count
+                )
+        except BackendUnavailable:
+            self.observer.errors("XRANGE").inc()
+            raise
+        finally:
+            self.observer.duration("XRANGE").observe(time.perf_counter() - started)
+        return [StreamEntry(parse_id(sid), dict(fields)) for sid, fields in rows]
+
+    async def connect_subscriber(self) -> SubscriberConnection:
+        """A new connection for SUBSCRIBE / PSUBSCRIBE (to one node in a cluster)."""
+        with self.backend.translate_errors():
+            if self.backend.cluster:
+                await self._client.initialize()
+                nodes = self._client.get_nodes()
+                node = nodes[self._next_node % len(nodes)]
+                self._next_node += 1
+                conn = node.connection_class(**_subscriber_options(node.connection_kwargs))
+                address = f"{node.host}:{node.port}"
+            else:
+                pool = self._client.connection_pool
+                conn = pool.connection_class(**_subscriber_options(pool.connection_kwargs))
+                address = self.backend.address
+            subscriber = SubscriberConnection(conn, self.backend, address)
+            await conn.connect()
+        return subscriber

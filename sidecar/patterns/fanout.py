@@ -1,0 +1,366 @@
+"""The hub: one Redis subscriber connection per backend feeds every local subscriber.
+
+Subscriptions are declared, not commanded. A listener (a Subscribe stream, or
+the tail of a durable channel) *watches* a topic — a Redis channel or pattern —
+and gets a future that resolves once Redis has confirmed the subscription.
+The hub reference-counts topics: the first watcher makes it ``SUBSCRIBE``, the
+last one to leave makes it ``UNSUBSCRIBE``; a reconciler task turns the
+difference between what is wanted and what was sent into commands, batched.
+
+The reader task owns the connection. Replies arrive in order on it: messages
+are handed to the topic's listeners synchronously (a listener only appends to
+its own bounded buffer, so a slow subscriber can never hold up the others),
+and subscribe confirmations resolve the watchers' futures. If the connection
+dies — Redis restarts, fails over, or stops answering the keepalive ``PING``
+— the reader reconnects with capped, jittered exponential backoff and the
+reconciler subscribes everything still wanted again. Messages published while
+the connection was down are lost: fire-and-forget channels are at-most-once.
+Durable channels lose nothing: their tails re-read the stream when their
+notification channel's subscription is confirmed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Iterable
+from contextvars import Context
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from sidecar.backends.redis_pubsub import Delivery, RedisPubSub, SubscriberConnection
+from sidecar.errors import BackendUnavailable
+from sidecar.patterns.glob import glob_match
+from sidecar.telemetry import Metrics
+
+__all__ = ["Hub", "Incoming", "Kind", "Listener", "backoff_delay", "stop_tasks"]
+
+log = logging.getLogger("cachecar.pubsub")
+
+Kind = Literal["channel", "pattern"]
+_COMMANDS: dict[Kind, tuple[bytes, bytes]] = {
+    "channel": (b"SUBSCRIBE", b"UNSUBSCRIBE"),
+    "pattern": (b"PSUBSCRIBE", b"PUNSUBSCRIBE"),
+}
+_CONFIRMS: dict[bytes, Kind] = {b"subscribe": "channel", b"psubscribe": "pattern"}
+# Names per SUBSCRIBE command: keeps one command's size sane when thousands
+# of subscribers arrive at once.
+_BATCH = 256
+
+
+def backoff_delay(failures: int, cap: float) -> float:
+    """Capped exponential backoff with full jitter: 50 ms, 100 ms, ... up to ``cap``."""
+    ceiling = min(cap, 0.05 * 2.0 ** min(failures, 16))
+    return random.uniform(0.5, 1.0) * ceiling  # noqa: S311  (jitter, not cryptography)
+
+
+@dataclass(slots=True, eq=False)
+class Incoming:
+    """One message read from Redis, handed to every listener of its topic."""
+
+    channel: bytes
+    #: The Redis pattern it matched; None if delivered to the channel by name.
+    pattern: bytes | None
+    data: bytes
+    #: Whatever the first listener decoded it into, for the next ones to reuse.
+    decoded: Any = None
+
+
+class Listener(Protocol):
+    """Something fed by the hub; both methods run on the reader task and must not block."""
+
+    def on_message(self, incoming: Incoming) -> None: ...
+
+    def on_subscribed(self) -> None:
+        """Redis confirmed the topic (again, after a reconnect)."""
+        ...
+
+
+@dataclass(eq=False)
+class _Interest:
+    listeners: set[Listener] = field(default_factory=set)
+    active: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Hub:
+    """The shared subscriber connection of one Redis backend."""
+
+    def __init__(
+        self,
+        redis: RedisPubSub,
+        metrics: Metrics,
+        *,
+        ping_interval: float = 15.0,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self._redis = redis
+        self._metrics = metrics
+        self._ping_interval = ping_interval
+        self._max_backoff = max_backoff
+        self._wanted: dict[Kind, dict[bytes, _Interest]] = {"channel": {}, "pattern": {}}
+        # What the current connection was told, and what Redis confirmed.
+        self._sent: dict[Kind, set[bytes]] = {"channel": set(), "pattern": set()}
+        self._confirmed: dict[Kind, set[bytes]] = {"channel": set(), "pattern": set()}
+        self._unconfirmed: dict[tuple[Kind, bytes], int] = {}
+        self._conn: SubscriberConnection | None = None
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Consecutive failed connections (0 while Redis answers).
+        self._failures = 0
+        self._closed = False
+
+    def start(self) -> None:
+        name = self._redis.name
+        # Empty contexts: started during some call, they must not carry its
+        # trace (log lines would name it, breaker events would land on it).
+        self._tasks = [
+            asyncio.create_task(self._run(), name=f"pubsub-reader-{name}", context=Context()),
+            asyncio.create_task(
+                self._reconcile_forever(), name=f"pubsub-sync-{name}", context=Context()
+            ),
+        ]
+
+    # -- watching ---------------------------------------------------------------
+
+    def watch(self, kind: Kind, name: bytes, listener: Listener) -> asyncio.Future[None]:
+        """Feed ``listener`` from topic ``name``; the future resolves once it is active."""
+        interest = self._wanted[kind].get(name)
+        if interest is None:
+            interest = self._wanted[kind][name] = _Interest()
+            if name in self._confirmed[kind]:
+                # Released but not yet unsubscribed: Redis still has it.
+                interest.active.set_result(None)
+            else:
+                self._dirty.set()
+        interest.listeners.add(listener)
+        return interest.active
+
+    def unwatch(self, kind: Kind, name: bytes, listener: Listener) -> None:
+        interest = self._wanted[kind].get(name)
+        if interest is None:
+            return
+        interest.listeners.discard(listener)
+        if not interest.listeners:
+            del self._wanted[kind][name]
+            self._dirty.set()
+
+    async def wait_active(
+        self,
+        futures: Iterable[asyncio.Future[None]],
+        within: float,
+        *,
+        abort: asyncio.Future[None] | None = None,
+    ) -> None:
+        """Return once every future resolved (or ``abort`` did); BACKEND_UNAVAILABLE
+        after ``within`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        pending = {f for f in futures if not f.done()}
+        # Each round ends with at least one future done, or the deadline.
+        while pending and not (abort is not None and abort.done()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise BackendUnavailable(
+                    f"redis backend {self._redis.name!r} did not confirm the subscription "
+                    f"within {within:g}s; check that Redis is up, then subscribe again",
+                    metadata={"backend": self._redis.name},
+                )
+            waiting = pending if abort is None else pending | {abort}
+            await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+            pending = {f for f in pending if not f.done()}
+
+    # -- what publishers want to know ---------------------------------------------
+
+    def listeners_of(self, channel: bytes) -> set[Listener]:
+        """Local listeners a message on ``channel`` reaches (by name or pattern)."""
+        found: set[Listener] = set()
+        by_name = self._wanted["channel"].get(channel)
+        if by_name is not None:
+            found |= by_name.listeners
+        for pattern, interest in self._wanted["pattern"].items():
+            if glob_match(pattern, channel):
+                found |= interest.listeners
+        return found
+
+    def redis_receipts(self, channel: bytes) -> int:
+        """How many of PUBLISH's receiver count this connection accounts for."""
+        count = 1 if channel in self._confirmed["channel"] else 0
+        return count + sum(1 for p in self._confirmed["pattern"] if glob_match(p, channel))
+
+    def refcounts(self) -> dict[str, int]:
+        """Listeners per wanted topic, as ``"channel:<name>"`` / ``"pattern:<name>"``."""
+        return {
+            f"{kind}:{name.decode(errors='replace')}": len(interest.listeners)
+            for kind, topics in self._wanted.items()
+            for name, interest in topics.items()
+        }
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None
+
+    # -- the connection -------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._closed:
+            try:
+                await self._connect_and_read()
+            except BackendUnavailable as exc:
+                self._failures += 1
+                # Once per outage at warning level; the retries in between are noise.
+                log.log(
+                    logging.WARNING if self._failures == 1 else logging.DEBUG,
+                    "pub/sub connection to Redis failed; retrying with backoff",
+                    extra={"backend": self._redis.name, "error": exc.message},
+                )
+            except Exception:  # a driver surprise (RedisClusterException, say) must not end it
+                self._failures += 1
+                log.exception("pub/sub connection failed", extra={"backend": self._redis.name})
+            if not self._closed:
+                await asyncio.sleep(backoff_delay(self._failures, self._max_backoff))
+
+    async def _connect_and_read(self) -> None:
+        conn = await self._redis.connect_subscriber()
+        if self._failures:
+            self._metrics.pubsub_reconnects.labels(self._redis.name).inc()
+            log.info(
+                "pub/sub connection re-established; resubscribing",
+                extra={"backend": self._redis.name, "server": conn.address},
+            )
+        self._conn = conn
+        self._dirty.set()
+        try:
+            await self._read(conn)
+        finally:
+            self._lost(conn)
+            await conn.aclose()
+
+    async def _read(self, conn: SubscriberConnection) -> None:
+        ping_sent = False
+        while not self._closed:
+            delivery = await conn.read(self._ping_interval)
+            if delivery is None:
+                if ping_sent:
+                    raise BackendUnavailable(
+                        f"redis backend {self._redis.name!r} ({conn.address}) did not answer "
+                        f"PING within {self._ping_interval:g}s"
+                    )
+                await conn.send(b"PING")  # idle: prove the connection is still alive
+                ping_sent = True
+                continue
+            ping_sent = False
+            self._failures = 0  # Redis answers: the next outage starts counting afresh
+            try:
+                self._dispatch(delivery)
+            except Exception:  # a listener's bug must not take every subscriber down
+                log.exception("pub/sub dispatch failed", extra={"backend": self._redis.name})
+
+    def _dispatch(self, delivery: Delivery) -> None:
+        kind = delivery.kind
+        if kind in {b"message", b"pmessage"}:
+            topic = delivery.pattern
+            interest = (
+                self._wanted["channel"].get(delivery.channel)
+                if topic is None
+                else self._wanted["pattern"].get(topic)
+            )
+            if interest is not None:
+                incoming = Incoming(delivery.channel, topic, delivery.data)
+                # A copy: a listener may leave (fail) while being fed.
+                for listener in tuple(interest.listeners):
+                    listener.on_message(incoming)
+        elif kind in _CONFIRMS:
+            self._confirm(_CONFIRMS[kind], delivery.channel)
+
+    def _confirm(self, kind: Kind, name: bytes) -> None:
+        key = (kind, name)
+        left = self._unconfirmed.get(key, 0) - 1
+        if left > 0:
+            self._unconfirmed[key] = left
+            return
+        self._unconfirmed.pop(key, None)
+        # Only the reply to the latest SUBSCRIBE counts, and only if no
+        # UNSUBSCRIBE went out after it.
+        if name not in self._sent[kind]:
+            return
+        self._confirmed[kind].add(name)
+        interest = self._wanted[kind].get(name)
+        if interest is not None:
+            if not interest.active.done():
+                interest.active.set_result(None)
+            for listener in tuple(interest.listeners):
+                listener.on_subscribed()
+
+    def _lost(self, conn: SubscriberConnection) -> None:
+        if self._conn is not conn:
+            return
+        self._conn = None
+        for kind in _COMMANDS:
+            self._sent[kind].clear()
+            self._confirmed[kind].clear()
+            for interest in self._wanted[kind].values():
+                if interest.active.done():
+                    interest.active = asyncio.get_running_loop().create_future()
+        self._unconfirmed.clear()
+
+    # -- reconciling wanted and sent --------------------------------------------------
+
+    async def _reconcile_forever(self) -> None:
+        while not self._closed:
+            await self._dirty.wait()
+            self._dirty.clear()
+            conn = self._conn
+            if conn is None:
+                continue  # the reader sets dirty again once it has reconnected
+            try:
+                await self._reconcile(conn)
+            except BackendUnavailable:
+                await conn.aclose()  # the reader notices, reconnects and resubscribes
+            except Exception:  # never let a surprise stop the reconciling for good
+                log.exception("pub/sub resubscribe failed", extra={"backend": self._redis.name})
+                await conn.aclose()
+
+    async def _reconcile(self, conn: SubscriberConnection) -> None:
+        for kind, (subscribe, unsubscribe) in _COMMANDS.items():
+            wanted, sent = self._wanted[kind].keys(), self._sent[kind]
+            for command, names in (
+                (unsubscribe, sorted(sent - wanted)),
+                (subscribe, sorted(wanted - sent)),
+            ):
+                for start in range(0, len(names), _BATCH):
+                    if self._conn is not conn:
+                        return  # lost meanwhile: the next connection starts from scratch
+                    chunk = names[start : start + _BATCH]
+                    for name in chunk:
+                        if command is subscribe:
+                            sent.add(name)
+                            key = (kind, name)
+                            self._unconfirmed[key] = self._unconfirmed.get(key, 0) + 1
+                        else:
+                            sent.discard(name)
+                            self._confirmed[kind].discard(name)
+                    await conn.send(command, *chunk)
+
+    async def aclose(self) -> None:
+        # The loops also stop on this flag: on Python 3.11, the wait_for()
+        # inside redis-py's send can swallow a cancellation.
+        self._closed = True
+        self._dirty.set()
+        await stop_tasks(self._tasks)
+        self._tasks = []
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` and wait for them, cancelling again if one swallowed it."""
+    pending = [t for t in tasks if not t.done()]
+    for _ in range(20):  # bounded: 20 rounds of at most 0.5 s
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=0.5)
+        pending = [t for t in pending if not t.done()]
+    log.error("pub/sub tasks would not stop", extra={"tasks": len(pending)})

@@ -1,0 +1,376 @@
+"""The write-behind flusher: queued writes to the app's WriterService, none lost.
+
+Every sidecar runs one task per write-behind partition. A partition is
+flushed by one sidecar at a time — whoever holds its flusher lease — which
+keeps each key's writes in order even with many sidecars. Each round reads
+the owner's own pending entries first (retries), then new ones, keeps only
+the last write per key (in queue order), calls ``WriteBatch`` and
+acknowledges only after it succeeded:
+
+- writer unreachable or too slow: nothing is acknowledged; the round is
+  retried with exponential backoff and jitter for as long as it takes;
+- writer rejects the batch: each write is retried alone to find the poison
+  one; a write rejected ``max_attempts`` times goes to the dead-letter stream;
+- a sidecar that crashed stops renewing its leases; the next owner claims
+  everything it left pending (XAUTOCLAIM) and writes it, in order.
+
+Delivery is at-least-once: a write may reach the writer again (a crash after
+the writer applied it, before the ack), always with its original write_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import secrets
+import socket
+from dataclasses import dataclass, field
+
+from opentelemetry import propagate, trace
+
+from sidecar.backends.redis_queue import QueuedWrite, RedisQueue
+from sidecar.callbacks import CallbackClients, Write
+from sidecar.errors import (
+    BackendUnavailable,
+    CacheCarError,
+    CallbackFailed,
+    DeadlineExceeded,
+    Unavailable,
+)
+from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.patterns.writes import Writes
+from sidecar.telemetry import Telemetry
+
+__all__ = ["Flusher"]
+
+#: Reads of batch_size entries per flush window, at most: bounds the memory a
+#: window holds while many updates of few keys coalesce.
+_MAX_READS_PER_WINDOW = 20
+#: Span links per flush: enough to find the callers, not a list of thousands.
+_MAX_LINKS = 32
+
+log = logging.getLogger("cachecar.flusher")
+
+
+def coalesce(writes: list[QueuedWrite]) -> list[QueuedWrite]:
+    """The last write of each key, in the queue order of those last writes."""
+    last = {w.key: w for w in writes}
+    return [w for w in writes if last[w.key] is w]
+
+
+@dataclass
+class _Partition:
+    ns: Namespace
+    index: int
+    kick: asyncio.Event = field(default_factory=asyncio.Event)
+    owned: bool = False
+    attempts: dict[bytes, int] = field(default_factory=dict)
+
+
+class Flusher:
+    """Flushes the write-behind partitions this sidecar owns."""
+
+    def __init__(
+        self,
+        namespaces: Namespaces,
+        writes: Writes,
+        callbacks: CallbackClients,
+        telemetry: Telemetry,
+    ) -> None:
+        self._writes = writes
+        self._callbacks = callbacks
+        self._metrics = telemetry.metrics
+        self._tracer = telemetry.tracing.tracer
+        self.consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}".encode()
+        self._token = secrets.token_bytes(16)
+        self._partitions = [
+            _Partition(ns, p)
+            for ns in namespaces.values()
+            if ns.settings.write_behind is not None
+            for p in range(ns.settings.write_behind.partitions)
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._draining = False
+        self.flushed = 0  # acknowledged by this sidecar, for FlushWrites
+        self.rounds = 0  # read-write-ack rounds run, for tests and debugging
+
+    def start(self) -> None:
+        for part in self._partitions:
+            name = f"flusher-{part.ns.name}-{part.index}"
+            self._tasks.append(asyncio.create_task(self._run(part), name=name))
+
+    def kick(self, ns: Namespace) -> None:
+        """Flush ``ns`` now instead of at the next interval."""
+        for part in self._partitions:
+            if part.ns is ns:
+                part.kick.set()
+
+    def owned(self) -> int:
+        return sum(p.owned for p in self._partitions)
+
+    async def flush_now(self, ns: Namespace, time_left: float | None) -> tuple[int, int]:
+        """FlushWrites: flush ``ns`` now and wait until its queue is empty or time is up.
+
+        Partitions owned by other sidecars are flushed by them at their own
+        interval; this waits for those too. (acknowledged here, still pending)."""
+        before = self.flushed
+        deadline = asyncio.get_running_loop().time() + (30.0 if time_left is None else time_left)
+        delay = 0.01
+        while True:
+            self.kick(ns)
+            state = await self._writes.state(ns)
+            remaining = deadline - asyncio.get_running_loop().time()
+            if state.pending == 0 or remaining <= 0.05:
+                return self.flushed - before, state.pending
+            await asyncio.sleep(min(delay, remaining - 0.05))
+            delay = min(delay * 2, 0.25)
+
+    async def drain(self, grace: float) -> None:
+        """SIGTERM: write out the partitions this sidecar owns (bounded by ``grace``),
+        then hand them over; whatever is left stays queued for another sidecar."""
+        self._draining = True
+        for part in self._partitions:
+            part.kick.set()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=grace)
+            for task in late:  # what they held stays pending: another sidecar claims it
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _wait(self, part: _Partition, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(part.kick.wait(), timeout=seconds)
+        part.kick.clear()
+
+    async def _run(self, part: _Partition) -> None:
+        ns = part.ns
+        settings = ns.settings.write_behind
+        assert settings is not None
+        queue = self._writes.queue(ns)
+        owner = ns.keys.partition_key(b"o", part.index)
+        owner_ms = int(settings.owner_ttl.total_seconds() * 1000)
+        interval = settings.flush_interval.total_seconds()
+        backoff = settings.retry_backoff.total_seconds()
+        while True:
+            try:
+                if not part.owned:
+                    if self._draining:
+                        return
+                    if not await self._acquire(part, queue, owner, owner_ms):
+                        continue  # not ours, or ours but nothing to flush yet
+                elif not await queue.renew(owner, self._token, owner_ms):
+                    part.owned = False
+                    continue
+                done = await self._round(part, queue)
+                backoff = settings.retry_backoff.total_seconds()
+                if self._draining and done == 0:
+                    await queue.give_up(owner, self._token)
+                    part.owned = False
+                    return
+                if done < settings.batch_size:
+                    await self._wait(part, interval)
+            except (Unavailable, DeadlineExceeded) as exc:
+                backoff = await self._after_failure(part, exc, backoff)
+                if self._draining:
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A bug must not silently stop a partition's writes: log, pause, go on.
+                log.exception(
+                    "write-behind flusher error",
+                    extra={"namespace": ns.name, "partition": part.index},
+                )
+                await self._wait(part, settings.max_backoff.total_seconds())
+                if self._draining:
+                    return
+
+    async def _after_failure(self, part: _Partition, exc: CacheCarError, backoff: float) -> float:
+        """Writer or Redis down: keep everything, wait, try again; the next backoff."""
+        settings = part.ns.settings.write_behind
+        assert settings is not None
+        self._metrics.wb_retries.labels(part.ns.name).inc()
+        log.warning(
+            "write-behind flush failed, will retry",
+            extra={
+                "namespace": part.ns.name,
+                "partition": part.index,
+                "error": str(exc),
+                "retry_in_s": round(backoff, 2),
+            },
+        )
+        await self._wait(part, backoff * (0.5 + random.random()))  # noqa: S311
+        if isinstance(exc, BackendUnavailable):
+            part.owned = False  # re-take (and re-check) the lease once Redis is back
+        return min(backoff * 2, settings.max_backoff.total_seconds())
+
+    async def _acquire(
+        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
+    ) -> bool:
+        """Try to become the partition's flusher; True when a round should run now."""
+        settings = part.ns.settings.write_behind
+        assert settings is not None
+        part.owned = await queue.take(owner, self._token, owner_ms)
+        if not part.owned:
+            await self._wait(part, settings.owner_ttl.total_seconds() / 2)
+            return False
+        stream = part.ns.keys.partition_key(b"q", part.index)
+        await queue.ensure_group(stream)
+        claimed = await queue.claim(stream, self.consumer, 500)
+        if claimed == 0 and not self._draining:
+            # Nothing left over by a crashed owner: new writes wait for the
+            # first flush window like any other.
+            await self._wait(part, settings.flush_interval.total_seconds())
+            return False
+        return True
+
+    async def _round(self, part: _Partition, queue: RedisQueue) -> int:
+        """One read-write-ack round; the number of queued writes acknowledged."""
+        self.rounds += 1
+        settings = part.ns.settings.write_behind
+        assert settings is not None
+        stream = part.ns.keys.partition_key(b"q", part.index)
+        batch = await self._collect(queue, stream, settings.batch_size)
+        if not batch:
+            self._metrics.wb_pending.labels(part.ns.name).set(0)
+            return 0
+        if self._tracer is None:
+            return await self._write_out(part, queue, stream, batch)
+        # A span per non-empty round (an idle queue makes none), linked to the
+        # calls that queued its writes.
+        with self._tracer.start_as_current_span(
+            "cachecar.write_behind.flush",
+            attributes={"cachecar.namespace": part.ns.name, "cachecar.partition": part.index},
+        ) as span:
+            done = await self._write_out(part, queue, stream, batch)
+            span.set_attribute("cachecar.writes_acknowledged", done)
+            return done
+
+    async def _write_out(
+        self, part: _Partition, queue: RedisQueue, stream: bytes, batch: list[QueuedWrite]
+    ) -> int:
+        ns = part.ns
+        assert ns.settings.writer is not None
+        writer = self._callbacks.writer(ns.settings.writer)
+        latest = coalesce(batch)
+        _link_enqueuers(latest)
+        timeout = ns.settings.writer_timeout.total_seconds()
+        try:
+            await writer.write_batch(ns.name, [_write(ns, w) for w in latest], timeout)
+        except CallbackFailed as exc:
+            self._metrics.wb_batches.labels(ns.name, "rejected").inc()
+            return await self._isolate(part, queue, batch, latest, exc)
+        except CacheCarError:
+            self._metrics.wb_batches.labels(ns.name, "failed").inc()
+            raise
+        self._metrics.wb_batches.labels(ns.name, "ok").inc()
+        await self._ack(part, queue, stream, batch)
+        return len(batch)
+
+    async def _collect(self, queue: RedisQueue, stream: bytes, size: int) -> list[QueuedWrite]:
+        """Everything due in this flush window: our retries first, then new writes,
+        read until ``size`` distinct keys (a hot key's many updates coalesce into
+        one write), the queue runs dry, or a memory bound is reached."""
+        batch = await queue.read(stream, self.consumer, size, new=False)
+        keys = {w.key for w in batch}
+        for _ in range(_MAX_READS_PER_WINDOW):
+            if len(keys) >= size:
+                break
+            more = await queue.read(stream, self.consumer, size, new=True)
+            batch += more
+            keys.update(w.key for w in more)
+            if len(more) < size:
+                break
+        return batch
+
+    async def _isolate(
+        self,
+        part: _Partition,
+        queue: RedisQueue,
+        batch: list[QueuedWrite],
+        latest: list[QueuedWrite],
+        rejected: CallbackFailed,
+    ) -> int:
+        """The writer rejected a batch: write each key alone; dead-letter the poison."""
+        ns = part.ns
+        settings = ns.settings.write_behind
+        assert settings is not None
+        assert ns.settings.writer is not None
+        writer = self._callbacks.writer(ns.settings.writer)
+        stream = ns.keys.partition_key(b"q", part.index)
+        timeout = ns.settings.writer_timeout.total_seconds()
+        acked = 0
+        for write in latest:
+            superseded = [w for w in batch if w.key == write.key]
+            try:
+                await writer.write_batch(ns.name, [_write(ns, write)], timeout)
+            except CallbackFailed as exc:
+                tries = part.attempts.get(write.entry_id, 0) + 1
+                part.attempts[write.entry_id] = tries
+                if tries < settings.max_attempts:
+                    continue
+                log.warning(
+                    "write dead-lettered after %d rejections",
+                    tries,
+                    extra={"namespace": ns.name, "write_id": write.write_id, "error": exc.message},
+                )
+                dead = ns.keys.partition_key(b"d", part.index)
+                await queue.dead_letter(stream, dead, write.entry_id, exc.message)
+                await self._ack(
+                    part,
+                    queue,
+                    stream,
+                    [w for w in superseded if w is not write],
+                    dead_lettered=write,
+                )
+                self._metrics.wb_dead_letters.labels(ns.name).inc()
+                continue
+            await self._ack(part, queue, stream, superseded)
+            acked += len(superseded)
+        if acked == 0:
+            # Nothing went through: pause before the next round, as for any failure.
+            await asyncio.sleep(settings.retry_backoff.total_seconds())
+            log.warning(
+                "write-behind batch rejected",
+                extra={"namespace": ns.name, "error": rejected.message},
+            )
+        return acked
+
+    async def _ack(
+        self,
+        part: _Partition,
+        queue: RedisQueue,
+        stream: bytes,
+        writes: list[QueuedWrite],
+        dead_lettered: QueuedWrite | None = None,
+    ) -> None:
+        await queue.ack(stream, [w.entry_id for w in writes])
+        for w in writes:
+            part.attempts.pop(w.entry_id, None)
+        if dead_lettered is not None:
+            part.attempts.pop(dead_lettered.entry_id, None)
+        self.flushed += len(writes)
+        self._metrics.wb_flushed.labels(part.ns.name).inc(len(writes))
+
+
+def _link_enqueuers(writes: list[QueuedWrite]) -> None:
+    """Link the flush span to the traces of the calls that queued its writes."""
+    span = trace.get_current_span()
+    if not span.is_recording():
+        return
+    for queued in writes[:_MAX_LINKS]:
+        if queued.traceparent:
+            context = trace.get_current_span(
+                propagate.extract({"traceparent": queued.traceparent})
+            ).get_span_context()
+            if context.is_valid:
+                span.add_link(context)
+
+
+def _write(ns: Namespace, queued: QueuedWrite) -> Write:
+    return Write(
+        ns.name, queued.key, queued.value, queued.delete, queued.write_id, queued.accepted_ms
+    )

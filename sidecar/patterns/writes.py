@@ -1,0 +1,172 @@
+"""Write-through and the API side of write-behind (enqueue, queue state, replay).
+
+Write-through: the app's writer first; only when it succeeds is the cache
+updated (or invalidated, per namespace policy). Both go through the
+cache-aside pattern's fenced Set/Invalidate, so a GetOrLoad racing the write
+can never store the pre-write value afterwards.
+
+Write-behind: the cache update and the queue append are one Redis script; the
+flushing itself is patterns/flusher.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from dataclasses import dataclass
+
+from sidecar.backends.redis import RedisBackend
+from sidecar.backends.redis_queue import RedisQueue
+from sidecar.callbacks import CallbackClients, Write
+from sidecar.errors import BackendUnavailable, FailedPrecondition
+from sidecar.patterns.cache_aside import CacheAside
+from sidecar.patterns.entry import Entry, encode
+from sidecar.patterns.namespace import Namespace
+from sidecar.telemetry import Telemetry
+from sidecar.telemetry.tracing import inject_metadata
+
+__all__ = ["QueueState", "Writes", "new_write_id"]
+
+log = logging.getLogger("cachecar.writes")
+
+
+def new_write_id(now_ms: int) -> str:
+    """Unique, and sortable by acceptance time (hex milliseconds first)."""
+    return f"{now_ms:012x}-{secrets.token_hex(8)}"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueState:
+    pending: int
+    in_flight: int
+    oldest_age_s: float
+    dead_letters: int
+
+
+class Writes:
+    """WriteThrough, EnqueueWrite, GetWriteQueue and ReplayDeadLetters."""
+
+    def __init__(self, callbacks: CallbackClients, cache: CacheAside, telemetry: Telemetry) -> None:
+        self._callbacks = callbacks
+        self._cache = cache
+        self._telemetry = telemetry
+        self._queues: dict[str, RedisQueue] = {}
+
+    def _writer_target(self, ns: Namespace) -> str:
+        if ns.settings.writer is None:
+            raise FailedPrecondition(
+                f"namespace {ns.name!r} has no writer; set namespaces.{ns.name}.writer to the "
+                "app's WriterService address",
+                reason="WRITER_NOT_CONFIGURED",
+                metadata={"namespace": ns.name},
+            )
+        return ns.settings.writer
+
+    def queue(self, ns: Namespace) -> RedisQueue:
+        """The namespace's queue operations, or the error that says why there is none."""
+        if not isinstance(ns.backend, RedisBackend):
+            raise FailedPrecondition(
+                f"namespace {ns.name!r} is on {ns.backend.kind} backend {ns.backend.name!r}, "
+                "which has no durable queue; write-behind needs Redis (WriteThrough works here)",
+                reason="NOT_SUPPORTED_BY_BACKEND",
+                metadata={"namespace": ns.name, "backend": ns.backend.name},
+            )
+        if ns.settings.write_behind is None:
+            raise FailedPrecondition(
+                f"namespace {ns.name!r} has no write-behind queue; add "
+                f"`write_behind: {{}}` (and a writer) under namespaces.{ns.name}",
+                reason="WRITE_BEHIND_NOT_CONFIGURED",
+                metadata={"namespace": ns.name},
+            )
+        found = self._queues.get(ns.backend.name)
+        if found is None:
+            found = self._queues[ns.backend.name] = RedisQueue(ns.backend)
+        return found
+
+    async def write_through(
+        self, ns: Namespace, key: str, value: bytes, *, delete: bool, time_left: float | None
+    ) -> str:
+        """Apply the write through the app's writer, then the cache; the write id."""
+        writer = self._callbacks.writer(self._writer_target(ns))
+        now_ms = time.time_ns() // 1_000_000
+        write = Write(ns.name, key, value, delete, new_write_id(now_ms), now_ms)
+        cap = ns.settings.writer_timeout.total_seconds()
+        await writer.write(write, cap if time_left is None else min(time_left, cap))
+        try:
+            if delete or ns.settings.write_through == "invalidate":
+                await self._cache.invalidate(ns, [key])
+            else:
+                await self._cache.set(ns, key, value, None)
+        except BackendUnavailable as exc:
+            # The write is in the app's database: report success. The cache will
+            # hold the old value until its TTL if it comes back with its data.
+            log.warning(
+                "write applied, cache not updated", extra={"namespace": ns.name, "error": str(exc)}
+            )
+        return write.write_id
+
+    async def enqueue(self, ns: Namespace, key: str, value: bytes, *, delete: bool) -> str:
+        """Update the cache and queue the write, atomically; the write id."""
+        queue = self.queue(ns)
+        self._writer_target(ns)
+        settings = ns.settings.write_behind
+        assert settings is not None
+        now_ms = time.time_ns() // 1_000_000
+        ttl_ms = ns.ttl_ms()
+        # A queued delete caches "not found": until the writer has applied it, a
+        # read must not load the old row back from the database.
+        entry = Entry(not delete, b"" if delete else value, now_ms + ttl_ms)
+        write_id = new_write_id(now_ms)
+        partition = ns.keys.partition(key)
+        limit = -(-settings.max_pending // settings.partitions)
+        traceparent = dict(inject_metadata()).get("traceparent", "")
+        await queue.enqueue(
+            value_key=ns.keys.value(key),
+            lease_key=ns.keys.lease(key),
+            queue=ns.keys.partition_key(b"q", partition),
+            entry=encode(entry),
+            ttl_ms=ttl_ms + ns.grace_ms,
+            limit=limit,
+            key=key,
+            value=value,
+            delete=delete,
+            write_id=write_id,
+            accepted_ms=now_ms,
+            traceparent=traceparent,
+        )
+        self._telemetry.metrics.wb_enqueued.labels(ns.name).inc()
+        return write_id
+
+    async def state(self, ns: Namespace) -> QueueState:
+        queue = self.queue(ns)
+        assert ns.settings.write_behind is not None
+        pending = in_flight = dead = 0
+        oldest: int | None = None
+        for p in range(ns.settings.write_behind.partitions):
+            stats = await queue.stats(
+                ns.keys.partition_key(b"q", p), ns.keys.partition_key(b"d", p)
+            )
+            pending += stats.pending
+            in_flight += stats.in_flight
+            dead += stats.dead_letters
+            if stats.oldest_entry_ms is not None:
+                oldest = (
+                    stats.oldest_entry_ms if oldest is None else min(oldest, stats.oldest_entry_ms)
+                )
+        age = 0.0 if oldest is None else max(0.0, time.time() - oldest / 1000)
+        return QueueState(pending, in_flight, age, dead)
+
+    async def replay(self, ns: Namespace, limit: int) -> int:
+        """Move dead letters (oldest first, at most ``limit``; 0 = all) back onto the queue."""
+        queue = self.queue(ns)
+        assert ns.settings.write_behind is not None
+        replayed = 0
+        for p in range(ns.settings.write_behind.partitions):
+            left = 10_000 if limit == 0 else limit - replayed
+            if left <= 0:
+                break
+            replayed += await queue.replay(
+                ns.keys.partition_key(b"q", p), ns.keys.partition_key(b"d", p), left
+            )
+        return replayed
