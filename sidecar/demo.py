@@ -22,7 +22,19 @@ from tempfile import TemporaryDirectory
 from typing import Any
 
 import grpc
-from cachecar.v1 import cache_pb2, cache_pb2_grpc, loader_pb2, loader_pb2_grpc
+from cachecar.v1 import (
+    cache_pb2,
+    cache_pb2_grpc,
+    leaderboard_pb2,
+    leaderboard_pb2_grpc,
+    loader_pb2,
+    loader_pb2_grpc,
+    session_pb2,
+    session_pb2_grpc,
+    writer_pb2,
+    writer_pb2_grpc,
+)
+from google.protobuf.duration_pb2 import Duration
 
 from sidecar.devmode import free_port
 
@@ -41,12 +53,39 @@ _SOURCE = {
 }
 
 
-class ProductsLoader(loader_pb2_grpc.LoaderServiceServicer):
-    """The demo app's side: reads products from SQLite, counting the reads."""
+class ProductsLoader(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServiceServicer):
+    """The demo app's side: reads and writes products in SQLite, counting both."""
 
     def __init__(self, db: Path) -> None:
         self.db = sqlite3.connect(db)
         self.loads = 0
+        self.writes = 0
+        self.batches = 0
+
+    def _apply(self, request: writer_pb2.WriteRequest) -> None:
+        self.writes += 1
+        if request.kind == writer_pb2.WRITE_KIND_DELETE:
+            self.db.execute("DELETE FROM products WHERE id = ?", (request.key,))
+        else:
+            row = json.loads(request.value)
+            self.db.execute(
+                "INSERT OR REPLACE INTO products VALUES (?, ?, ?)",
+                (int(request.key), row["name"], row["price"]),
+            )
+
+    async def Write(
+        self, request: writer_pb2.WriteRequest, context: Any
+    ) -> writer_pb2.WriteResponse:
+        self._apply(request)
+        return writer_pb2.WriteResponse()
+
+    async def WriteBatch(
+        self, request: writer_pb2.WriteBatchRequest, context: Any
+    ) -> writer_pb2.WriteBatchResponse:
+        self.batches += 1
+        for write in request.writes:
+            self._apply(write)
+        return writer_pb2.WriteBatchResponse()
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         self.loads += 1
@@ -131,6 +170,9 @@ async def _tour(target: str, loader: ProductsLoader) -> None:
         print(f"  Invalidate products/1 -> {inv.invalidated_count} removed; next read reloads:")
         await get_or_load("products", "1")
 
+        await _writes(cache, loader)
+        await _sessions_and_boards(channel)
+
         print("\nbad input gets a clear error")
         for request in (
             cache_pb2.GetOrLoadRequest(namespace="nope", key="1"),
@@ -142,10 +184,79 @@ async def _tour(target: str, loader: ProductsLoader) -> None:
                 print(f"  {exc.code().name}: {exc.details()}")
 
 
+async def _writes(cache: cache_pb2_grpc.CacheServiceStub, app: ProductsLoader) -> None:
+    print("\nwrite-through: the database first, then the cache")
+    latte = json.dumps({"name": "Latte", "price": 3.4}).encode()
+    r = await cache.WriteThrough(
+        cache_pb2.WriteThroughRequest(namespace="products", key="5", value=latte)
+    )
+    got = await cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="products", key="5"))
+    print(
+        f"  WriteThrough products/5 (write {r.write_id}) -> db writes {app.writes}; "
+        f"GetOrLoad -> {_SOURCE[got.source]} {got.value.decode()}"
+    )
+
+    print("\nwrite-behind: 300 price updates of 3 products, queued durably, coalesced")
+    before = app.writes
+    for i in range(300):
+        row = {"name": f"Special {i % 3}", "price": round(1 + i / 100, 2)}
+        await cache.EnqueueWrite(
+            cache_pb2.EnqueueWriteRequest(
+                namespace="orders", key=str(10 + i % 3), value=json.dumps(row).encode()
+            )
+        )
+    queue = await cache.GetWriteQueue(cache_pb2.GetWriteQueueRequest(namespace="orders"))
+    flushed = await cache.FlushWrites(cache_pb2.FlushWritesRequest(namespace="orders"), timeout=10)
+    print(
+        f"  300 EnqueueWrite calls; queued before flushing: {queue.pending_count}; after "
+        f"FlushWrites: {flushed.pending_count} pending; database writes: {app.writes - before}"
+    )
+
+
+async def _sessions_and_boards(channel: grpc.aio.Channel) -> None:
+    sessions = session_pb2_grpc.SessionServiceStub(channel)
+    boards = leaderboard_pb2_grpc.LeaderboardServiceStub(channel)
+    print("\nsession store on Redis and Memcached: per-field updates, revocation")
+    for ns in ("products", "products-mc"):
+        s = await sessions.CreateSession(
+            session_pb2.CreateSessionRequest(namespace=ns, subject="alice", data={"role": b"admin"})
+        )
+        u = await sessions.UpdateSession(
+            session_pb2.UpdateSessionRequest(
+                namespace=ns, session_id=s.session_id, set_fields={"cart": b"[1,3]"}
+            )
+        )
+        print(f"  {ns}: session for alice, fields {sorted(u.data)}, version {u.version}")
+    revoked = await sessions.DeleteSubjectSessions(
+        session_pb2.DeleteSubjectSessionsRequest(namespace="products", subject="alice")
+    )
+    print(f"  DeleteSubjectSessions alice -> {revoked.deleted_count} revoked")
+
+    print("\nleaderboard: equal scores rank whoever got there first")
+    for member, score in (("kim", 30), ("amy", 30), ("bob", 45)):
+        await boards.AddScore(
+            leaderboard_pb2.AddScoreRequest(
+                namespace="products", board="top-sellers", member=member, score=score
+            )
+        )
+    top = await boards.GetTop(
+        leaderboard_pb2.GetTopRequest(namespace="products", board="top-sellers")
+    )
+    print("  " + ", ".join(f"#{e.rank} {e.member} {e.score:g}" for e in top.entries))
+    for _ in range(4):
+        c = await boards.IncrementCounter(
+            leaderboard_pb2.IncrementCounterRequest(
+                namespace="products", counter="login:alice", delta=1, window=Duration(seconds=60)
+            )
+        )
+    print(f"  rate limit 3/min: 4th attempt -> count {c.value}, blocked {c.value > 3}")
+
+
 async def _run(listen: str, app_port: int, db: Path) -> None:
     loader = ProductsLoader(db)
     app = grpc.aio.server()
     loader_pb2_grpc.add_LoaderServiceServicer_to_server(loader, app)
+    writer_pb2_grpc.add_WriterServiceServicer_to_server(loader, app)
     app.add_insecure_port(f"127.0.0.1:{app_port}")
     await app.start()
     try:

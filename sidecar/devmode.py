@@ -355,14 +355,19 @@ class DevEnvironment:
         self.redis.close()
 
     def settings(self) -> Settings:
-        """Settings with ``products`` on Redis and ``products-mc`` on Memcached."""
-        example = {"ttl": "1h", "negative_ttl": "30s", "grace": "5m", "loader": self.loader}
+        """Example namespaces: ``products`` (Redis) and ``products-mc`` (Memcached) for
+        cache-aside, write-through, sessions, boards and pub/sub; ``orders`` (Redis) for
+        write-behind. The app's Loader/WriterService is expected at ``self.loader``."""
+        app = {"loader": self.loader, "writer": self.loader}
+        example = {"ttl": "1h", "negative_ttl": "30s", "grace": "5m", **app}
         return settings_from_mapping(
             {
                 "backends": {"redis": self.redis.url, "memcached": self.memcached.url},
                 "namespaces": {
                     "products": {"backend": "redis", **example},
                     "products-mc": {"backend": "memcached", **example},
+                    "orders": {"backend": "redis", **app,
+                               "write_behind": {"flush_interval": "200ms"}},
                 },
             },
             self._environ,
@@ -373,6 +378,6 @@ class DevEnvironment:
         return {
             "redis": self.redis.url,
             "memcached": self.memcached.url,
-            "namespaces": "products (redis), products-mc (memcached)",
+            "namespaces": "products (redis), products-mc (memcached), orders (redis, write-behind)",
             "loader": self.loader,
         }
