@@ -3,30 +3,61 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
+GENERATED := clients/python/src/cachecar/v1 clients/go/cachecar/v1 clients/java/src/main/java/cachecar/v1
 
-.PHONY: setup gen gen-check lint test demo bench serve clean jaeger-e2e
+.PHONY: setup clients-setup gen gen-check lint test test-clients examples clients-smoke \
+	demo bench serve clean jaeger-e2e
 
 setup:
 	@scripts/setup.sh
 
+# Node client dependencies, pinned by clients/node/package-lock.json.
+clients-setup:
+	@test -d clients/node/node_modules/@grpc/grpc-js \
+	  || npm ci --prefix clients/node --no-audit --no-fund
+
+# Python stubs (grpcio-tools + mypy-protobuf), Go (protoc-gen-go from the Go
+# module proxy) and Java (protoc-gen-grpc-java from Maven Central).
 gen: setup
 	PATH=$(CURDIR)/$(BIN):$$PATH scripts/gen.sh
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/gen-go.sh
+	PATH=$(CURDIR)/$(BIN):$$PATH scripts/gen-java.sh
 
-# CI: regenerate and fail if the committed stubs differ.
+# CI: regenerate and fail if the committed stubs (Python, Go, Java) differ.
 gen-check: gen
-	@git diff --exit-code -- clients/python/src/cachecar/v1 \
+	@git diff --exit-code -- $(GENERATED) \
 	  || (echo "generated stubs are stale: run 'make gen' and commit" >&2; exit 1)
-	@test -z "$$(git status --porcelain -- clients/python/src/cachecar/v1)" \
+	@test -z "$$(git status --porcelain -- $(GENERATED))" \
 	  || (echo "make gen created untracked stubs: commit them" >&2; exit 1)
 
-lint: setup
-	$(BIN)/ruff check sidecar tests
+lint: setup clients-setup
+	$(BIN)/ruff check sidecar tests bench clients/python scripts/examples.py
 	$(BIN)/mypy
+	$(BIN)/mypy --strict clients/python/src/cachecar --exclude 'cachecar/v1'
+	npm --prefix clients/node run typecheck
 	cd protos && ../$(BIN)/buf lint
 	$(BIN)/hadolint deploy/docker/Dockerfile
 
-test: setup gen-check lint
+# The README's test command: lint, the whole suite (sidecar, clients in Python
+# and Node, deployment), every example in both languages, and the Go/Java smoke.
+test: setup clients-setup gen-check lint
 	$(PY) -m pytest --ignore=tests/e2e
+	$(PY) scripts/examples.py
+	$(MAKE) --no-print-directory clients-smoke
+
+# Both clients against a real sidecar (Node: node --test, started by pytest).
+test-clients: setup clients-setup
+	$(PY) -m pytest tests/clients
+
+# Every pattern example, Python and Node, against one sidecar.
+examples: setup clients-setup
+	$(PY) scripts/examples.py
+
+# Go and Java stubs compile; each GetOrLoad example runs against a sidecar.
+clients-smoke: setup
+	cd clients/go && go vet ./... && go build ./...
+	mvn -q -B -f clients/java package
+	$(PY) scripts/examples.py --smoke
 
 # Optional, needs Go: a real Jaeger (v1.48.0, built once from the Go module proxy
 # into .cache/jaeger, ~2 min on 2 cores) must find the sidecar's trace.
@@ -45,4 +76,4 @@ serve: setup
 	$(BIN)/cachecar serve
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache clients/node/node_modules
