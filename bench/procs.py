@@ -28,6 +28,7 @@ __all__ = [
     "clean_env",
     "cpu_us",
     "machine_busy_us",
+    "sidecar_child",
     "spawn",
 ]
 
@@ -190,3 +191,16 @@ class Child:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+def sidecar_child(
+    name: str, config: Path, *, logdir: Path, env: Mapping[str, str] | None = None
+) -> Child:
+    """``python -m sidecar serve --config FILE`` as a :class:`Child` (not yet started)."""
+    return Child(
+        name,
+        [sys.executable, "-m", "sidecar", "serve", "--config", str(config)],
+        logdir=logdir,
+        env=clean_env(env),
+        ready_prefix="cachecar listening on ",
+    )

@@ -1,7 +1,10 @@
-"""The bench's one table, its target lines and the machine it ran on.
+"""The bench's tables, its target lines and the machine it ran on.
 
-Every ratio is between rows measured in the same run, never against a figure
-from another machine or day. Targets print "met" or "not met"; nothing here
+The hit-path rows share one table (their columns are the same); every other
+scenario (stampede, expiry storm, write-behind, leaderboards, pub/sub) is a
+:class:`Section` with its own small table, built by its own module. Every
+ratio is between figures measured in the same run, never against a figure
+from another machine or day. Targets print "met" or "NOT MET"; nothing here
 decides an exit code (benchmarks never fail CI on a timing).
 """
 
@@ -16,7 +19,19 @@ import grpc
 
 from bench.measure import Measured
 
-__all__ = ["REDIS", "SERVER", "SINK", "TARGETS", "Row", "machine_lines", "render"]
+__all__ = [
+    "REDIS",
+    "SERVER",
+    "SINK",
+    "TARGETS",
+    "Row",
+    "Section",
+    "format_table",
+    "machine_lines",
+    "num",
+    "render",
+    "verdict",
+]
 
 #: Labels of the watched processes in :attr:`Measured.server_cpu_us`.
 SERVER = "server"
@@ -36,6 +51,16 @@ class Targets:
     #: no more than a live one and fails no call. The slack is the run-to-run
     #: spread of CPU/RPC seen on a 2-core machine (about ±10%).
     dead_vs_live: float = 1.15
+    #: DESIGN.md §4: exactly one load per key at a time across all sidecars.
+    stampede_loads_per_key: int = 1
+    #: An expiring hot key is reloaded once per expiry, and its callers wait
+    #: no longer than the hit path's tail (early refresh hides the load).
+    expiry_loads_per_expiry: float = 1.0
+    expiry_p99_vs_hit: float = 2.0
+    #: Write-behind coalescing: database writes per queued update, and never
+    #: more than one write per key per flush window.
+    wb_updates_per_write: float = 50.0
+    wb_writes_per_key_window: float = 1.0
 
 
 TARGETS = Targets()
@@ -57,7 +82,21 @@ class Row:
         return self.loaded.cpu_per_call(SERVER)
 
 
-def _n(value: float | None, fmt: str = ",.0f") -> str:
+@dataclass(frozen=True)
+class Section:
+    """A scenario outside the hit-path table: its own table, target lines and notes."""
+
+    key: str
+    title: str
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    #: Lines ending in "→ met" / "→ NOT MET" / "→ reported (no target)".
+    targets: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def num(value: float | None, fmt: str = ",.0f") -> str:
+    """A figure for a table cell; "—" when it was not measured."""
     return "—" if value is None else format(value, fmt)
 
 
@@ -65,8 +104,24 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None or b == 0 else a / b
 
 
-def _verdict(ok: bool | None) -> str:
+def verdict(ok: bool | None) -> str:
+    """The word a target line ends with: met, NOT MET, or n/a (not measured)."""
     return "n/a" if ok is None else ("met" if ok else "NOT MET")
+
+
+def format_table(header: list[str] | tuple[str, ...], body: list[list[str]]) -> list[str]:
+    """A Markdown table: first column left-aligned, the figures right-aligned."""
+    widths = [max(len(line[i]) for line in [list(header), *body]) for i in range(len(header))]
+
+    def fmt(cells: list[str] | tuple[str, ...]) -> str:
+        padded = [
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return [fmt(header), rule, *(fmt(line) for line in body)]
 
 
 def _table(rows: list[Row]) -> list[str]:
@@ -92,29 +147,19 @@ def _table(rows: list[Row]) -> list[str]:
         body.append(
             [
                 row.title,
-                _n(loaded.rate),
-                f"{_n(loaded.p50_us)} / {_n(loaded.p99_us)}",
-                _n(seq.p50_us),
-                _n(row.server_cpu),
+                num(loaded.rate),
+                f"{num(loaded.p50_us)} / {num(loaded.p99_us)}",
+                num(seq.p50_us),
+                num(row.server_cpu),
                 "—" if ratio is None else f"{ratio:.2f}x",
-                _n(loaded.cpu_per_call(REDIS), ",.1f"),
-                _n(loaded.cores(SERVER), ".2f"),
-                _n(loaded.client_cores, ".2f"),
-                _n(loaded.other_cores, ".2f"),
+                num(loaded.cpu_per_call(REDIS), ",.1f"),
+                num(loaded.cores(SERVER), ".2f"),
+                num(loaded.client_cores, ".2f"),
+                num(loaded.other_cores, ".2f"),
                 str(loaded.errors + seq.errors + loaded.check_failures),
             ]
         )
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-
-    def fmt(cells: list[str]) -> str:
-        padded = [
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ]
-        return "| " + " | ".join(padded) + " |"
-
-    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return [fmt(header), rule, *(fmt(line) for line in body)]
+    return format_table(header, body)
 
 
 def _target_lines(rows: list[Row]) -> list[str]:
@@ -132,8 +177,8 @@ def _target_lines(rows: list[Row]) -> list[str]:
         )
         lines.append(
             f"hit CPU ≤ {t.hit_vs_floor}x echo floor and ≤ {t.hit_cpu_us:.0f} µs: "
-            f"{_n(hit)} µs/RPC = {_n(ratio, '.2f')}x the floor ({_n(floor)} µs)"
-            f"  → {_verdict(ok)}"
+            f"{num(hit)} µs/RPC = {num(ratio, '.2f')}x the floor ({num(floor)} µs)"
+            f"  → {verdict(ok)}"
         )
     if {"hit", "traced", "dead"} <= by.keys():
         off, on, dead = by["hit"], by["traced"], by["dead"]
@@ -149,17 +194,18 @@ def _target_lines(rows: list[Row]) -> list[str]:
         dead_p50 = _ratio(dead.sequential.p50_us, off.sequential.p50_us)
         lines.append(
             "tracing off vs on 100% vs dead endpoint, server CPU/RPC: "
-            f"{_n(off.server_cpu)} vs {_n(on.server_cpu)} ({_n(on_cpu, '.2f')}x) "
-            f"vs {_n(dead.server_cpu)} µs ({_n(dead_cpu, '.2f')}x); "
-            f"RPC/s {_n(on_rate, '.2f')}x / {_n(dead_rate, '.2f')}x; "
-            f"sequential p50 {_n(on_p50, '.2f')}x / {_n(dead_p50, '.2f')}x  → reported (no target)"
+            f"{num(off.server_cpu)} vs {num(on.server_cpu)} ({num(on_cpu, '.2f')}x) "
+            f"vs {num(dead.server_cpu)} µs ({num(dead_cpu, '.2f')}x); "
+            f"RPC/s {num(on_rate, '.2f')}x / {num(dead_rate, '.2f')}x; "
+            f"sequential p50 {num(on_p50, '.2f')}x / {num(dead_p50, '.2f')}x"
+            "  → reported (no target)"
         )
         live_vs = _ratio(dead.server_cpu, on.server_cpu)
         failed = dead.loaded.errors + dead.sequential.errors
         ok = None if live_vs is None else (live_vs <= t.dead_vs_live and failed == 0)
         lines.append(
             f"dead collector costs ≤ {t.dead_vs_live}x a live one and fails no call: "
-            f"{_n(live_vs, '.2f')}x, {failed} failed calls  → {_verdict(ok)}"
+            f"{num(live_vs, '.2f')}x, {failed} failed calls  → {verdict(ok)}"
         )
     if "many" in by:
         many = by["many"]
@@ -167,8 +213,8 @@ def _target_lines(rows: list[Row]) -> list[str]:
         ok = None if per_key is None else per_key <= t.many_cpu_us_per_key
         lines.append(
             f"GetOrLoadMany ≤ {t.many_cpu_us_per_key:.0f} µs per key: "
-            f"{_n(per_key, '.1f')} µs/key ({many.keys_per_call} keys per RPC, "
-            f"{_n(many.loaded.rate * many.keys_per_call)} keys/s)  → {_verdict(ok)}"
+            f"{num(per_key, '.1f')} µs/key ({many.keys_per_call} keys per RPC, "
+            f"{num(many.loaded.rate * many.keys_per_call)} keys/s)  → {verdict(ok)}"
         )
     return lines
 
@@ -190,13 +236,25 @@ def machine_lines(extra: list[str]) -> list[str]:
     ]
 
 
-def render(rows: list[Row], machine: list[str], notes: list[str]) -> str:
+def render(
+    rows: list[Row],
+    machine: list[str],
+    notes: list[str],
+    sections: list[Section] | None = None,
+) -> str:
     """The whole report as printed at the end of ``python -m bench``."""
-    out = ["", "cachecar bench — hit path and the cost of tracing", *machine, ""]
-    out += _table(rows)
+    sections = sections or []
+    out = ["", "cachecar bench — hit path, tracing, and the patterns under fire", *machine]
+    if rows:
+        out += ["", "hit path and tracing:", *_table(rows)]
+    for section in sections:
+        body = [list(r) for r in section.rows]
+        out += ["", f"{section.title}:", *format_table(section.header, body)]
     out += ["", "targets (measured in this run; never a failure exit):"]
     out += [f"  {line}" for line in _target_lines(rows)]
+    out += [f"  {line}" for s in sections for line in s.targets]
     row_notes = [f"  {r.title}: {n}" for r in rows for n in r.notes]
-    if notes or row_notes:
-        out += ["", "notes:", *(f"  {n}" for n in notes), *row_notes]
+    section_notes = [f"  {s.key}: {n}" for s in sections for n in s.notes]
+    if notes or row_notes or section_notes:
+        out += ["", "notes:", *(f"  {n}" for n in notes), *row_notes, *section_notes]
     return "\n".join(out)

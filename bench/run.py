@@ -1,6 +1,7 @@
-"""``python -m bench``: the hit path and the cost of tracing, side by side in one run.
+"""``python -m bench``: the hit path, the cost of tracing, and the patterns under fire.
 
-Scenarios, each against fresh server processes and one private redis-server:
+Hit-path scenarios, one table, each against a fresh server process and one
+private redis-server:
 
 a. echo floor: a do-nothing grpc.aio method (``bench.echo_server``);
 b. GetOrLoad hit, tracing off;
@@ -9,10 +10,18 @@ d. GetOrLoad hit, tracing on, exporting to a dead endpoint;
 e. the same 1 KB GET straight to Redis from a Python asyncio client;
 f. GetOrLoadMany of 100 keys, all hits.
 
-Each gRPC scenario is loaded by the Node.js generator twice: at a fixed
-concurrency (throughput, tail latency, server CPU per RPC over the measured
-window) and one call at a time (p50 latency). The report is printed at the
-end; the exit code is 0 whatever the timings (130 when interrupted).
+Each is loaded by the Node.js generator twice: at a fixed concurrency
+(throughput, tail latency, server CPU per RPC over the measured window) and
+one call at a time (p50 latency).
+
+Then one section per pattern scenario, each with its own table, next to the
+naive code where there is one: ``stampede`` and ``expiry`` (3 sidecars,
+``bench.stampede``), ``writebehind`` (write-behind and write-through,
+``bench.writebehind``), ``leaderboard`` and ``pubsub`` (the standalone
+``bench.leaderboard_bench`` and ``bench.pubsub_bench``).
+
+The report is printed at the end; the exit code is 0 whatever the timings
+(130 when interrupted, 2 when the bench could not run at all).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -39,11 +48,14 @@ import yaml
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
 from bench.echo_server import METHOD as ECHO_METHOD
+from bench.extra_sections import run_leaderboard, run_pubsub
 from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
 from bench.measure import Measured
-from bench.procs import REPO, Child, ChildFailed, clean_env
+from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
 from bench.redis_direct import find_entry_key, run_redis_get
-from bench.report import REDIS, SERVER, SINK, Row, machine_lines, render
+from bench.report import REDIS, SERVER, SINK, Row, Section, machine_lines, render
+from bench.stampede import run_expiry_storm, run_stampede
+from bench.writebehind import run_writes
 from sidecar.devmode import MissingBinary, RedisServer, ServerStartError, free_port
 
 __all__ = ["main"]
@@ -121,15 +133,7 @@ class Bench:
     @contextlib.contextmanager
     def sidecar(self, name: str, env: Mapping[str, str] | None = None) -> Iterator[Child]:
         """A fresh ``python -m sidecar serve`` with the hot keys stored, then stopped."""
-        argv = [sys.executable, "-m", "sidecar", "serve", "--config", str(self.config)]
-        child = Child(
-            name,
-            argv,
-            logdir=self.workdir,
-            env=clean_env(env),
-            ready_prefix="cachecar listening on ",
-        )
-        with child:
+        with sidecar_child(name, self.config, logdir=self.workdir, env=env) as child:
             populate(child.address)
             yield child
 
@@ -265,13 +269,23 @@ def scenario_many(bench: Bench) -> Row:
     return Row("many", title, loaded, seq, keys_per_call=len(HOT_KEYS))
 
 
-SCENARIOS = {
+SCENARIOS: dict[str, Callable[[Bench], Row]] = {
     "echo": scenario_echo,
     "hit": scenario_hit,
     "traced": scenario_traced,
     "dead": scenario_dead,
     "redis": scenario_redis,
     "many": scenario_many,
+}
+
+#: The pattern scenarios: each prints its own table (bench.report.Section).
+SECTIONS: dict[str, Callable[[Bench], Section]] = {
+    "stampede": lambda b: run_stampede(b.redis.url, b.workdir),
+    "expiry": lambda b: run_expiry_storm(b.redis.url, b.workdir, b.redis_pid),
+    "writebehind": lambda b: run_writes(b.redis.url, b.workdir),
+    # These two start their own redis-server (they stand alone as python -m too).
+    "leaderboard": lambda b: run_leaderboard(b.plan.concurrency, b.plan.warmup, b.plan.duration),
+    "pubsub": lambda b: run_pubsub(),
 }
 
 
@@ -325,7 +339,7 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--seq-duration", type=float, default=2.0, help="measured seconds, 1 in flight (2)"
     )
     parser.add_argument(
-        "--only", nargs="+", choices=list(SCENARIOS), help="run only these scenarios"
+        "--only", nargs="+", choices=[*SCENARIOS, *SECTIONS], help="run only these scenarios"
     )
     args = parser.parse_args(argv)
     if not (
@@ -338,11 +352,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     plan = Plan(args.concurrency, args.warmup, args.duration, 0.5, args.seq_duration)
-    wanted = args.only or list(SCENARIOS)
-    if "echo" not in wanted:
-        wanted.insert(0, "echo")  # every ratio is to the floor of this run
+    wanted = list(dict.fromkeys(args.only or [*SCENARIOS, *SECTIONS]))
+    if "echo" not in wanted and any(name in SCENARIOS for name in wanted):
+        wanted.insert(0, "echo")  # every hit-path ratio is to the floor of this run
     signal.signal(signal.SIGTERM, _interrupt)
     rows: list[Row] = []
+    sections: list[Section] = []
     try:
         ensure_node_modules()
         with (
@@ -358,23 +373,36 @@ def main(argv: Sequence[str] | None = None) -> int:
             machine = machine_lines([_revision(), node_versions(), f"redis-server {redis_version}"])
             for name in wanted:
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)
-                rows.append(SCENARIOS[name](bench))
+                if name in SCENARIOS:
+                    rows.append(SCENARIOS[name](bench))
+                else:
+                    sections.append(SECTIONS[name](bench))
     except KeyboardInterrupt:
         print("bench: interrupted; every child process was stopped", file=sys.stderr)
         return 130
-    except (ChildFailed, MissingBinary, ServerStartError) as exc:
+    except (
+        ChildFailed,
+        MissingBinary,
+        ServerStartError,
+        RuntimeError,  # the standalone leaderboard / pub/sub benches' own failures
+        TimeoutError,  # a bounded wait ran out: a server hung
+        grpc.RpcError,  # a setup call (Set, FlushWrites, Stats) failed
+    ) as exc:
         # The bench could not run at all (a missing binary, a server that died):
         # unlike a slow figure, that is an error.
         print(f"bench: {exc}", file=sys.stderr)
         return 2
-    notes = [
-        f"{plan.concurrency} in flight: {plan.warmup:g} s warm-up, then {plan.duration:g} s "
-        f"measured; 1 in flight: {plan.seq_warmup:g} s + {plan.seq_duration:g} s; "
-        f"{len(HOT_KEYS)} hot keys of {VALUE_BYTES} B, one gRPC channel from the Node.js loadgen",
-        "server CPU = utime+stime of the server process (all threads) over the measured "
-        "window / calls completed in it; 'cores' = that CPU / window; 'other cores' = the "
-        "machine's busy time (/proc/stat) minus server, redis-server and loadgen",
-    ]
+    notes: list[str] = []
+    if rows:
+        notes += [
+            f"{plan.concurrency} in flight: {plan.warmup:g} s warm-up, then {plan.duration:g} s "
+            f"measured; 1 in flight: {plan.seq_warmup:g} s + {plan.seq_duration:g} s; "
+            f"{len(HOT_KEYS)} hot keys of {VALUE_BYTES} B, one gRPC channel from the Node.js "
+            "loadgen",
+            "server CPU = utime+stime of the server process (all threads) over the measured "
+            "window / calls completed in it; 'cores' = that CPU / window; 'other cores' = the "
+            "machine's busy time (/proc/stat) minus server, redis-server and loadgen",
+        ]
     noisy = max((r.loaded.other_cores or 0.0 for r in rows), default=0.0)
     if noisy > 0.2:
         notes.append(
@@ -388,5 +416,5 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{row.title}: {run.errors} errors, {run.check_failures} sampled non-hits "
                     f"at {run.concurrency} in flight (first: {run.first_error})"
                 )
-    print(render(rows, machine, notes))
+    print(render(rows, machine, notes, sections))
     return 0

@@ -29,6 +29,8 @@ from cachecar.v1 import (
     leaderboard_pb2_grpc,
     loader_pb2,
     loader_pb2_grpc,
+    pubsub_pb2,
+    pubsub_pb2_grpc,
     session_pb2,
     session_pb2_grpc,
     writer_pb2,
@@ -172,6 +174,7 @@ async def _tour(target: str, loader: ProductsLoader) -> None:
 
         await _writes(cache, loader)
         await _sessions_and_boards(channel)
+        await _pubsub(channel)
 
         print("\nbad input gets a clear error")
         for request in (
@@ -250,6 +253,42 @@ async def _sessions_and_boards(channel: grpc.aio.Channel) -> None:
             )
         )
     print(f"  rate limit 3/min: 4th attempt -> count {c.value}, blocked {c.value > 3}")
+
+
+async def _pubsub(channel: grpc.aio.Channel) -> None:
+    print("\npub/sub: subscribe, publish, then resume after a disconnect")
+    pubsub = pubsub_pb2_grpc.PubSubServiceStub(channel)
+    sub = pubsub.Subscribe(
+        pubsub_pb2.SubscribeRequest(namespace="products", channels=["price-changes", "orders"])
+    )
+    await sub.read()  # SubscribedEvent: publishing now cannot race the subscription
+    for name, body in (
+        ("price-changes", b'{"id": 1, "price": 2.7}'),
+        ("orders", b'{"order": 1}'),
+        ("orders", b'{"order": 2}'),
+    ):
+        sent = await pubsub.Publish(
+            pubsub_pb2.PublishRequest(namespace="products", channel=name, payload=body)
+        )
+        print(f"  Publish {name} -> {sent.receiver_count} receiver(s) {sent.message_id}")
+    last = ""
+    for _ in range(3):
+        m = (await sub.read()).message
+        last = m.message_id or last
+        print(f"  received {m.channel}: {m.payload.decode()}")
+    sub.cancel()
+    await pubsub.Publish(
+        pubsub_pb2.PublishRequest(namespace="products", channel="orders", payload=b'{"order": 3}')
+    )
+    again = pubsub.Subscribe(
+        pubsub_pb2.SubscribeRequest(
+            namespace="products", channels=["orders"], resume_ids={"orders": last}
+        )
+    )
+    await again.read()
+    resumed = (await again.read()).message.payload.decode()
+    print(f"  resumed after {last}: {resumed} (published while away)")
+    again.cancel()
 
 
 async def _run(listen: str, app_port: int, db: Path) -> None:

@@ -364,10 +364,17 @@ class DevEnvironment:
             {
                 "backends": {"redis": self.redis.url, "memcached": self.memcached.url},
                 "namespaces": {
-                    "products": {"backend": "redis", **example},
+                    "products": {
+                        "backend": "redis",
+                        **example,
+                        "channels": {"durable": ["orders"]},
+                    },
                     "products-mc": {"backend": "memcached", **example},
-                    "orders": {"backend": "redis", **app,
-                               "write_behind": {"flush_interval": "200ms"}},
+                    "orders": {
+                        "backend": "redis",
+                        **app,
+                        "write_behind": {"flush_interval": "200ms"},
+                    },
                 },
             },
             self._environ,

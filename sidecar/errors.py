@@ -16,8 +16,7 @@ in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
      ├── Unavailable              UNAVAILABLE
      │    ├── BackendUnavailable                      BACKEND_UNAVAILABLE
      │    └── CallbackUnavailable                     LOADER_UNAVAILABLE, WRITER_UNAVAILABLE
-     ├── CallbackFailed           (the app's own code) LOADER_FAILED, WRITER_FAILED
-     └── NotImplementedYet        UNIMPLEMENTED       NOT_IMPLEMENTED
+     └── CallbackFailed           (the app's own code) LOADER_FAILED, WRITER_FAILED
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ __all__ = [
     "FailedPrecondition",
     "InvalidArgument",
     "NotFound",
-    "NotImplementedYet",
     "OutOfRange",
     "ResourceExhausted",
     "Unavailable",
@@ -174,10 +172,3 @@ class CallbackFailed(CacheCarError):
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)
         self.code = code
-
-
-class NotImplementedYet(CacheCarError):
-    """An RPC of the API that this version of cachecar does not serve yet."""
-
-    code = Code.UNIMPLEMENTED
-    default_reason = "NOT_IMPLEMENTED"

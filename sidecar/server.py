@@ -9,10 +9,8 @@ then close backends and channels.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from types import TracebackType
-from typing import Any
 
 import grpc
 from cachecar.v1 import (
@@ -32,7 +30,6 @@ from sidecar.api.cache import CacheServicer
 from sidecar.api.leaderboard import LeaderboardServicer
 from sidecar.api.pubsub import PubSubServicer, pubsub_service
 from sidecar.api.sessions import SessionServicer
-from sidecar.api.unimplemented import unimplemented_service
 from sidecar.backends.registry import BackendRegistry
 from sidecar.callbacks import CallbackClients
 from sidecar.config import Settings
@@ -119,19 +116,12 @@ class Sidecar:
         server.add_generic_rpc_handlers(
             (pubsub_service(PubSubServicer(self.namespaces, self.pubsub, self.telemetry)),)
         )
-        later: tuple[tuple[Any, str, str], ...] = ()
         services = [
             cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name,
             session_pb2.DESCRIPTOR.services_by_name["SessionService"].full_name,
             leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"].full_name,
             pubsub_pb2.DESCRIPTOR.services_by_name["PubSubService"].full_name,
         ]
-        handlers = []
-        for module, name, what in later:
-            service = module.DESCRIPTOR.services_by_name[name]
-            handlers.append(unimplemented_service(service, what))
-            services.append(service.full_name)
-        server.add_generic_rpc_handlers(tuple(handlers))
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         services += [
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
@@ -228,9 +218,14 @@ class Sidecar:
             grace = self.settings.shutdown_grace.total_seconds()
         log.info("cachecar stopping", extra={"grace_s": grace})
         if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
+            # Cancel until it ends: on Python 3.11 a wait_for() (around the
+            # ping, and inside redis-py) can swallow a cancellation, and the
+            # monitor would then run on, with stop() waiting forever.
+            for _ in range(20):
+                self._monitor.cancel()
+                done, _ = await asyncio.wait([self._monitor], timeout=0.5)
+                if done:
+                    break
         await self.health.enter_graceful_shutdown()
         # Subscribe streams never end by themselves: end them now with
         # UNAVAILABLE (clients resubscribe elsewhere with their last ids)
