@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 GENERATED := clients/python/src/cachecar/v1 clients/go/cachecar/v1 clients/java/src/main/java/cachecar/v1
 
-.PHONY: setup clients-setup gen gen-check lint test test-clients examples clients-smoke \
+.PHONY: setup clients-setup tools gen gen-check lint test test-clients examples clients-smoke \
 	demo bench serve clean jaeger-e2e
 
 setup:
@@ -38,12 +38,17 @@ lint: setup clients-setup
 	cd protos && ../$(BIN)/buf lint
 	$(BIN)/hadolint deploy/docker/Dockerfile
 
-# The README's test command: lint, the whole suite (sidecar, clients in Python
-# and Node, deployment), every example in both languages, and the Go/Java smoke.
-test: setup clients-setup gen-check lint
-	$(PY) -m pytest --ignore=tests/e2e
+# The README's test command: lint, every example in both languages, the Go/Java
+# smoke, then the whole suite (sidecar, clients in Python and Node, deployment).
+test: setup clients-setup tools gen-check lint
 	$(PY) scripts/examples.py
 	$(MAKE) --no-print-directory clients-smoke
+	$(PY) -m pytest --ignore=tests/e2e
+
+# kustomize, for the test that renders deploy/kubernetes with the real thing
+# (built from the Go module proxy; its module cache stays outside the repo).
+tools:
+	@test -x .cache/bin/kustomize || GOBIN=$(CURDIR)/.cache/bin go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.0
 
 # Both clients against a real sidecar (Node: node --test, started by pytest).
 test-clients: setup clients-setup
