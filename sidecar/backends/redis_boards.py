@@ -24,13 +24,12 @@ counters above 2^53.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from functools import cached_property
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sidecar.backends.base import MISSING, Missing
-from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.backends.breaker import guarded
 from sidecar.backends.capabilities import (
     BoardKeys,
     CounterValue,
@@ -39,7 +38,8 @@ from sidecar.backends.capabilities import (
     ScoreMode,
     ScoreResult,
 )
-from sidecar.telemetry.commands import CommandObserver, observed
+from sidecar.backends.redis_mixin import RedisCapability
+from sidecar.telemetry.commands import observed
 
 __all__ = ["TIE_WIDTH", "RedisBoards", "stored_member"]
 
@@ -148,17 +148,8 @@ def stored_member(sequence: int, member: str) -> bytes:
     return b"%0*d%s" % (TIE_WIDTH, sequence, member.encode())
 
 
-class RedisBoards:
+class RedisBoards(RedisCapability):
     """The leaderboard and counter capabilities of :class:`~sidecar.backends.redis.RedisBackend`."""
-
-    if TYPE_CHECKING:
-        observer: CommandObserver
-        breaker: CircuitBreaker
-
-        @property
-        def client(self) -> Any: ...
-
-        def translate_errors(self) -> AbstractContextManager[None]: ...
 
     @cached_property
     def _board_scripts(self) -> SimpleNamespace:

@@ -21,13 +21,12 @@ Cluster allows because they are in the slot of the declared key.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
 from functools import cached_property
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sidecar.backends.base import MISSING, Missing
-from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.backends.breaker import guarded
 from sidecar.backends.capabilities import (
     FieldChanges,
     SessionKeys,
@@ -35,7 +34,8 @@ from sidecar.backends.capabilities import (
     TooLarge,
     VersionMismatch,
 )
-from sidecar.telemetry.commands import CommandObserver, observed
+from sidecar.backends.redis_mixin import RedisCapability
+from sidecar.telemetry.commands import observed
 
 __all__ = ["RedisSessions"]
 
@@ -152,17 +152,8 @@ return deleted
 """
 
 
-class RedisSessions:
+class RedisSessions(RedisCapability):
     """The session capability of :class:`~sidecar.backends.redis.RedisBackend`."""
-
-    if TYPE_CHECKING:
-        observer: CommandObserver
-        breaker: CircuitBreaker
-
-        @property
-        def client(self) -> Any: ...
-
-        def translate_errors(self) -> AbstractContextManager[None]: ...
 
     @cached_property
     def _session_scripts(self) -> SimpleNamespace:
