@@ -149,14 +149,14 @@ class CacheAside:
                 counters.hits.inc()
                 if self._refresh_early(ns, entry, now_ms):
                     counters.early.inc()
-                    self._refresh_in_background(ns, key)
+                    self._refresh_in_background(ns, key, entry)
                 return Lookup(entry.found, entry.value, Source.CACHE)
             if ns.grace_ms > 0:
                 counters.stale.inc()
                 self._event(
                     "cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms}
                 )
-                self._refresh_in_background(ns, key)
+                self._refresh_in_background(ns, key, entry)
                 return Lookup(entry.found, entry.value, Source.STALE)
         counters.misses.inc()
         return await self._load_once(ns, key, time_left)
@@ -197,8 +197,19 @@ class CacheAside:
         # -ln(U) for U in (0, 1] is an exponential sample with mean 1.
         return now_ms - entry.load_ms * beta * math.log(1.0 - random.random()) >= entry.stale_at_ms  # noqa: S311
 
-    def _flight(self, ns: Namespace, key: str, time_left: float | None, *, wait: bool) -> Any:
-        """The body of one single-flight: lease (or wait for another sidecar), load, fill."""
+    def _flight(
+        self,
+        ns: Namespace,
+        key: str,
+        time_left: float | None,
+        *,
+        wait: bool,
+        seen_stale_at: int = 0,
+    ) -> Any:
+        """The body of one single-flight: lease (or wait for another sidecar), load, fill.
+
+        ``seen_stale_at`` (background refreshes): the expiry of the entry whose
+        read asked for the refresh; a newer entry means someone already did it."""
         if ns.settings.loader is None:
             raise FailedPrecondition(
                 f"namespace {ns.name!r} has no loader, so GetOrLoad cannot fill a miss; set "
@@ -231,6 +242,20 @@ class CacheAside:
                 return Lookup(outcome.filled.found, outcome.filled.value, Source.LOADER)
             if outcome.fence is None and not wait:
                 return None  # someone else is refreshing this key
+            if outcome.fence is not None:
+                # Re-read under the lease: a load that filled the key (and released
+                # its lease) between our miss and our lease must not be repeated.
+                current = await self._read(ns, key)
+                if current is not None and (
+                    current.stale_at_ms > seen_stale_at
+                    if seen_stale_at
+                    else current.fresh(_now_ms())
+                ):
+                    await self._release(ns, key, outcome.fence)
+                    counters.by_lease.inc()
+                    if not wait:
+                        return None
+                    return Lookup(current.found, current.value, Source.LOADER)
             budget = min(cap, max(0.0, deadline - time.monotonic()))
             started = time.monotonic()
             try:
@@ -260,10 +285,10 @@ class CacheAside:
             return await self._load_once(ns, key, time_left)
         return lookup
 
-    def _refresh_in_background(self, ns: Namespace, key: str) -> None:
+    def _refresh_in_background(self, ns: Namespace, key: str, seen: Entry) -> None:
         if (ns.name, key) in self._flights or ns.settings.loader is None:
             return  # a refresh (or load) is already running, or nothing can refresh
-        flight = self._flight(ns, key, None, wait=False)
+        flight = self._flight(ns, key, None, wait=False, seen_stale_at=seen.stale_at_ms)
         task = asyncio.ensure_future(self._flights.do((ns.name, key), flight))
         self._refreshes.add(task)
         task.add_done_callback(self._refresh_done)
