@@ -140,25 +140,34 @@ class CacheAside:
         entry = await self._read(ns, key)
         return await self._resolve(ns, key, entry, _now_ms(), time_left)
 
+    def _served(self, ns: Namespace, key: str, entry: Entry | None, now_ms: int) -> Lookup | None:
+        """The answer straight from the cache (fresh, or stale within grace), or None
+        when the key must be loaded. Synchronous, so batches of hits pay no task each."""
+        if entry is None:
+            return None
+        counters = self._count(ns)
+        if entry.fresh(now_ms):
+            counters.hits.inc()
+            if self._refresh_early(ns, entry, now_ms):
+                counters.early.inc()
+                self._refresh_in_background(ns, key, entry)
+            return Lookup(entry.found, entry.value, Source.CACHE)
+        if ns.grace_ms > 0:
+            counters.stale.inc()
+            self._event(
+                "cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms}
+            )
+            self._refresh_in_background(ns, key, entry)
+            return Lookup(entry.found, entry.value, Source.STALE)
+        return None
+
     async def _resolve(
         self, ns: Namespace, key: str, entry: Entry | None, now_ms: int, time_left: float | None
     ) -> Lookup:
-        counters = self._count(ns)
-        if entry is not None:
-            if entry.fresh(now_ms):
-                counters.hits.inc()
-                if self._refresh_early(ns, entry, now_ms):
-                    counters.early.inc()
-                    self._refresh_in_background(ns, key, entry)
-                return Lookup(entry.found, entry.value, Source.CACHE)
-            if ns.grace_ms > 0:
-                counters.stale.inc()
-                self._event(
-                    "cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms}
-                )
-                self._refresh_in_background(ns, key, entry)
-                return Lookup(entry.found, entry.value, Source.STALE)
-        counters.misses.inc()
+        served = self._served(ns, key, entry, now_ms)
+        if served is not None:
+            return served
+        self._count(ns).misses.inc()
         return await self._load_once(ns, key, time_left)
 
     async def get_or_load_many(
@@ -173,18 +182,23 @@ class CacheAside:
             self._event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             raws = [MISSING] * len(unique)
         now = _now_ms()
-        outcomes = await asyncio.gather(
-            *(
-                self._resolve(ns, k, None if isinstance(r, Missing) else decode(r), now, time_left)
-                for k, r in zip(unique, raws, strict=True)
-            ),
-            return_exceptions=True,
-        )
         found: dict[str, Lookup | CacheCarError] = {}
-        for key, outcome in zip(unique, outcomes, strict=True):
-            if isinstance(outcome, BaseException) and not isinstance(outcome, CacheCarError):
-                raise outcome
-            found[key] = outcome
+        misses = []
+        for key, raw in zip(unique, raws, strict=True):
+            served = self._served(ns, key, None if isinstance(raw, Missing) else decode(raw), now)
+            if served is None:
+                misses.append(key)
+            else:
+                found[key] = served
+        if misses:
+            self._count(ns).misses.inc(len(misses))
+            loaded = await asyncio.gather(
+                *(self._load_once(ns, k, time_left) for k in misses), return_exceptions=True
+            )
+            for key, outcome in zip(misses, loaded, strict=True):
+                if isinstance(outcome, BaseException) and not isinstance(outcome, CacheCarError):
+                    raise outcome
+                found[key] = outcome
         return [found[k] for k in keys]
 
     @staticmethod
