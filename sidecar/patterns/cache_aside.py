@@ -378,7 +378,8 @@ class CacheAside:
         return removed
 
     async def aclose(self) -> None:
-        """Cancel background refreshes (their stale entries stay served until grace ends)."""
+        """Cancel background refreshes and loads whose callers gave up (shutdown)."""
         for task in list(self._refreshes):
             task.cancel()
         await asyncio.gather(*self._refreshes, return_exceptions=True)
+        await self._flights.cancel_all()

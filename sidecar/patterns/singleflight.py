@@ -28,6 +28,14 @@ class SingleFlight(Generic[K, V]):
     def __contains__(self, key: object) -> bool:
         return key in self._inflight
 
+    async def cancel_all(self) -> None:
+        """Cancel every call in flight and wait for them (shutdown: their callers
+        are gone, and the connections they would use are about to close)."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def forget(self, key: K) -> None:
         """Let the next caller start a new call; the running one finishes for its waiters."""
         self._inflight.pop(key, None)
