@@ -117,7 +117,9 @@ async def test_one_trace_from_client_to_the_apps_loader(
 ) -> None:
     backend_url: str = request.getfixturevalue(f"{kind}_url")
     telemetry = _env_tracing(monkeypatch, collector.endpoint)
-    app_provider = TracerProvider(resource=Resource.create({"service.name": "fake-app"}))
+    app_provider = TracerProvider(
+        resource=Resource.create({"service.name": "fake-app"}), shutdown_on_exit=False
+    )
     app_provider.add_span_processor(
         BatchSpanProcessor(OTLPSpanExporter(endpoint=collector.endpoint, insecure=True))
     )

@@ -73,7 +73,11 @@ def provider_from_env(environ: Mapping[str, str] = os.environ) -> TracerProvider
         return None
     service = environ.get("OTEL_SERVICE_NAME") or "cachecar"
     # Resource.create also reads OTEL_RESOURCE_ATTRIBUTES (pod name, ...).
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    # Shut down by Telemetry.close() on SIGTERM, not by an atexit hook that could
+    # log export failures into streams already closed at interpreter exit.
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": service}), shutdown_on_exit=False
+    )
     for name in wanted:
         provider.add_span_processor(BatchSpanProcessor(_exporter(name, environ)))
     log.info("tracing on", extra={"exporters": ",".join(wanted), "endpoint": endpoint or "-"})
@@ -96,7 +100,9 @@ class Tracing:
     @classmethod
     def with_processor(cls, processor: SpanProcessor, service: str = "cachecar") -> Tracing:
         """Tracing into one processor (tests, benchmarks)."""
-        provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        provider = TracerProvider(
+            resource=Resource.create({"service.name": service}), shutdown_on_exit=False
+        )
         provider.add_span_processor(processor)
         return cls(provider)
 
