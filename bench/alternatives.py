@@ -53,7 +53,7 @@ from cachecar.v1 import cache_pb2, cache_pb2_grpc
 from bench.echo_server import METHOD as ECHO_METHOD
 from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
 from bench.measure import Measured
-from bench.procs import Child, ChildFailed, clean_env
+from bench.procs import Child, ChildFailed, clean_env, serve_until_signalled
 from bench.report import REDIS, SERVER
 from sidecar.backends.resp import RespPool
 from sidecar.devmode import MissingBinary, RedisServer, ServerStartError, free_port
@@ -154,13 +154,7 @@ async def _serve_aio(variant: str, listen: str, url: str, reuseport: bool) -> No
         raise SystemExit(f"unknown aio variant {variant}")
     port = server.add_insecure_port(listen)
     await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    _announce(listen, port)
-    await stop.wait()
-    await server.stop(1.0)
+    await serve_until_signalled(server, f"{READY}{listen.rpartition(':')[0]}:{port}")
     for close in closers:
         result = close()
         if asyncio.iscoroutine(result):

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 import sys
 import time
 from collections import Counter
@@ -35,7 +34,7 @@ from typing import Any
 import grpc
 from cachecar.v1 import loader_pb2, loader_pb2_grpc, writer_pb2, writer_pb2_grpc
 
-from bench.procs import Child, clean_env
+from bench.procs import Child, clean_env, serve_until_signalled
 
 __all__ = ["READY", "STATS_METHOD", "AppStats", "app_child", "fetch_stats", "main"]
 
@@ -129,13 +128,7 @@ async def serve(listen: str, load_ms: float) -> None:
     )
     port = server.add_insecure_port(listen)
     await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"{READY}{listen.rpartition(':')[0]}:{port}", flush=True)
-    await stop.wait()
-    await server.stop(1.0)
+    await serve_until_signalled(server, f"{READY}{listen.rpartition(':')[0]}:{port}")
 
 
 def app_child(name: str, *, logdir: Path, load_ms: float = 50.0) -> Child:

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 from typing import Any
 
 import grpc
+
+from bench.procs import serve_until_signalled
 
 __all__ = ["METHOD", "main"]
 
@@ -40,13 +41,7 @@ async def serve(listen: str, reply_bytes: int) -> None:
     server.add_generic_rpc_handlers((handler,))
     port = server.add_insecure_port(listen)
     await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"echo listening on {listen.rpartition(':')[0]}:{port}", flush=True)
-    await stop.wait()
-    await server.stop(1.0)
+    await serve_until_signalled(server, f"echo listening on {listen.rpartition(':')[0]}:{port}")
 
 
 def main() -> None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import signal
 from typing import Any
 
 import grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
+
+from bench.procs import serve_until_signalled
 
 __all__ = ["main"]
 
@@ -51,13 +52,7 @@ async def serve(listen: str) -> CountingSink:
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink, server)  # type: ignore[no-untyped-call]
     port = server.add_insecure_port(listen)
     await server.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    print(f"sink listening on {listen.rpartition(':')[0]}:{port}", flush=True)
-    await stop.wait()
-    await server.stop(1.0)
+    await serve_until_signalled(server, f"sink listening on {listen.rpartition(':')[0]}:{port}")
     return sink
 
 

@@ -10,6 +10,7 @@ each child explicitly (SIGTERM, then SIGKILL).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -20,6 +21,10 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO, Self
+
+import grpc
+
+from sidecar.devmode import dies_with_parent
 
 __all__ = [
     "REPO",
@@ -37,15 +42,17 @@ REPO = Path(__file__).resolve().parent.parent
 
 _TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
 
-# Runs between fork and exec instead of preexec_fn (unsafe with threads, and
-# the bench has grpc threads): the child dies with SIGTERM when the bench
-# does. The getppid check closes the race where the bench died before prctl.
-_PDEATHSIG_SHIM = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None).prctl(1, int(signal.SIGTERM), 0, 0, 0)\n"
-    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
+
+async def serve_until_signalled(server: grpc.aio.Server, ready_line: str) -> None:
+    """Announce ``ready_line`` on stdout (the parent waits for it), serve until
+    SIGTERM or SIGINT, then stop: the main loop of every bench server process."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    print(ready_line, flush=True)
+    await stop.wait()
+    await server.stop(1.0)
 
 
 class ChildFailed(RuntimeError):
@@ -95,9 +102,8 @@ def spawn(
     binary = shutil.which(argv[0])
     if binary is None:
         raise ChildFailed(f"{argv[0]} not found on PATH")
-    cmd = [binary, *argv[1:]]
-    if sys.platform == "linux":
-        cmd = [sys.executable, "-I", "-S", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *cmd]
+    # The same parent-death shim as the dev-mode servers: children die with the bench.
+    cmd = dies_with_parent([binary, *argv[1:]])
     # The commands are the bench's own (python, node) with arguments it built.
     return subprocess.Popen(  # noqa: S603
         cmd, env=dict(env), stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr, cwd=cwd

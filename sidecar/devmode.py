@@ -39,6 +39,7 @@ __all__ = [
     "MissingBinary",
     "RedisServer",
     "ServerStartError",
+    "dies_with_parent",
     "free_port",
     "require_binary",
 ]
@@ -52,6 +53,14 @@ _PDEATHSIG_SHIM = (
     "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
     "os.execv(sys.argv[2], sys.argv[2:])\n"
 )
+
+
+def dies_with_parent(cmd: Sequence[str]) -> list[str]:
+    """``cmd`` (absolute executable first) wrapped so the child gets SIGTERM when
+    this process dies, even by SIGKILL (Linux; elsewhere ``cmd`` unchanged)."""
+    if sys.platform == "linux" and sys.executable:
+        return [sys.executable, "-I", "-S", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *cmd]
+    return list(cmd)
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -238,9 +247,7 @@ class ChildServer:
         proc.send_signal(sig)
 
     def _spawn_and_wait(self, path: str) -> None:
-        cmd = self._command(path)
-        if sys.platform == "linux" and sys.executable:
-            cmd = [sys.executable, "-I", "-S", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *cmd]
+        cmd = dies_with_parent(self._command(path))
         # Append so a restart keeps the log of the run that crashed.
         with self.log_path.open("ab") as log:
             log.write(f"--- cachecar: starting {self.binary} on port {self._port}\n".encode())

@@ -25,7 +25,12 @@ from opentelemetry.trace import Tracer
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.errors import CacheCarError, Code
 from sidecar.telemetry import Telemetry
-from sidecar.telemetry.tracing import SERVER, extract_context, record_error
+from sidecar.telemetry.tracing import (
+    SERVER,
+    extract_context,
+    record_error,
+    server_span_attributes,
+)
 
 __all__ = ["Servicer", "rpc"]
 
@@ -50,19 +55,11 @@ def rpc(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     name = method.__name__
 
     async def traced(self: S, tracer: Tracer, request: Req, context: Any) -> Resp:
-        attributes: dict[str, str] = {
-            "rpc.system": "grpc",
-            "rpc.service": self.SERVICE,
-            "rpc.method": name,
-        }
-        namespace = getattr(request, "namespace", None)
-        if namespace is not None:
-            attributes["cachecar.namespace"] = namespace
         with tracer.start_as_current_span(
             f"{self.SERVICE}/{name}",
             context=extract_context(context.invocation_metadata()),
             kind=SERVER,
-            attributes=attributes,
+            attributes=server_span_attributes(self.SERVICE, name, request),
             record_exception=False,
             set_status_on_exception=False,
         ) as span:

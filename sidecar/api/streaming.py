@@ -32,7 +32,7 @@ from opentelemetry.trace import Span, SpanContext, Tracer
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.api.rpc import Servicer
 from sidecar.errors import CacheCarError, Code
-from sidecar.telemetry.tracing import SERVER, extract_context, record_error
+from sidecar.telemetry.tracing import SERVER, extract_context, record_error, server_span_attributes
 
 __all__ = ["StreamCall", "server_stream"]
 
@@ -59,19 +59,11 @@ class StreamCall:
         self._setup_done = False
         if self.tracer is None:
             return
-        attributes = {
-            "rpc.system": "grpc",
-            "rpc.service": servicer.SERVICE,
-            "rpc.method": method,
-        }
-        namespace = getattr(request, "namespace", None)
-        if namespace is not None:
-            attributes["cachecar.namespace"] = namespace
         self._span = self.tracer.start_span(
             f"{servicer.SERVICE}/{method}",
             context=extract_context(context.invocation_metadata()),
             kind=SERVER,
-            attributes=attributes,
+            attributes=server_span_attributes(servicer.SERVICE, method, request),
             record_exception=False,
             set_status_on_exception=False,
         )

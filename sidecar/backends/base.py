@@ -69,18 +69,6 @@ class Backend(Protocol):
         """One value (or MISSING) per key, in order."""
         ...
 
-    async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
-        """Store ``value`` under ``key`` for ``ttl_ms`` milliseconds."""
-        ...
-
-    async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
-        """Store only if ``key`` is absent; True if stored (leases build on this)."""
-        ...
-
-    async def delete(self, keys: Sequence[bytes]) -> int:
-        """Remove keys; the number that existed."""
-        ...
-
     # Lease primitives: exactly one loader per key across sidecars, and a load
     # can only store its value while its lease stands, so an Invalidate or a
     # Set that lands during a slow load is never overwritten by a stale value.

@@ -146,28 +146,6 @@ class MemcachedBackend(MemcachedSessions):
         found: dict[bytes, bytes] = await self._run(self._client.get_many, encoded)
         return [MISSING if (v := found.get(k)) is None else bytes(v) for k in encoded]
 
-    @observed("set")
-    @guarded
-    async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
-        await self._run(self._client.set, memcached_key(key), value, _expiry(ttl_ms), False)
-
-    @observed("add")
-    @guarded
-    async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
-        return bool(
-            await self._run(self._client.add, memcached_key(key), value, _expiry(ttl_ms), False)
-        )
-
-    @observed("delete")
-    @guarded
-    async def delete(self, keys: Sequence[bytes]) -> int:
-        encoded = [memcached_key(k) for k in keys]
-
-        def delete_all() -> int:
-            return sum(1 for k in encoded if self._client.delete(k, noreply=False))
-
-        return await self._run(delete_all)
-
     @observed("lease")
     @guarded
     async def lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:

@@ -138,26 +138,6 @@ class RedisBackend(RedisSessions, RedisBoards):
                 values = await self._client.mget(list(keys))
         return [MISSING if v is None else bytes(v) for v in values]
 
-    @observed("SET")
-    @guarded
-    async def set(self, key: bytes, value: bytes, ttl_ms: int) -> None:
-        with self.translate_errors():
-            await self._client.set(key, value, px=max(1, ttl_ms))
-
-    @observed("SET NX")
-    @guarded
-    async def add(self, key: bytes, value: bytes, ttl_ms: int) -> bool:
-        with self.translate_errors():
-            return bool(await self._client.set(key, value, px=max(1, ttl_ms), nx=True))
-
-    @observed("DEL")
-    @guarded
-    async def delete(self, keys: Sequence[bytes]) -> int:
-        if not keys:
-            return 0
-        with self.translate_errors():
-            return int(await self._client.delete(*keys))
-
     @observed("LEASE")
     @guarded
     async def lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:

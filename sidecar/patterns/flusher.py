@@ -95,7 +95,6 @@ class Flusher:
         self._tasks: list[asyncio.Task[None]] = []
         self._draining = False
         self.flushed = 0  # acknowledged by this sidecar, for FlushWrites
-        self.rounds = 0  # read-write-ack rounds run, for tests and debugging
 
     def start(self) -> None:
         for part in self._partitions:
@@ -107,9 +106,6 @@ class Flusher:
         for part in self._partitions:
             if part.ns is ns:
                 part.kick.set()
-
-    def owned(self) -> int:
-        return sum(p.owned for p in self._partitions)
 
     async def flush_now(self, ns: Namespace, time_left: float | None) -> tuple[int, int]:
         """FlushWrites: flush ``ns`` now and wait until its queue is empty or time is up.
@@ -229,7 +225,6 @@ class Flusher:
 
     async def _round(self, part: _Partition, queue: RedisQueue) -> int:
         """One read-write-ack round; the number of queued writes acknowledged."""
-        self.rounds += 1
         settings = part.ns.settings.write_behind
         assert settings is not None
         stream = part.ns.keys.partition_key(b"q", part.index)

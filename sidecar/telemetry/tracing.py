@@ -30,7 +30,13 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 
-__all__ = ["Tracing", "extract_context", "inject_metadata", "record_error"]
+__all__ = [
+    "Tracing",
+    "extract_context",
+    "inject_metadata",
+    "record_error",
+    "server_span_attributes",
+]
 
 log = logging.getLogger("cachecar.telemetry")
 _PROPAGATED = ("traceparent", "tracestate", "baggage")
@@ -116,6 +122,15 @@ def extract_context(metadata: Iterable[tuple[str, Any]]) -> Context | None:
     """The caller's W3C trace context from gRPC invocation metadata, if it sent one."""
     carrier = {k: v for k, v in metadata if k in _PROPAGATED}
     return propagate.extract(carrier) if carrier else None
+
+
+def server_span_attributes(service: str, method: str, request: object) -> dict[str, str]:
+    """The attributes of an RPC's SERVER span (unary and streaming alike)."""
+    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": method}
+    namespace = getattr(request, "namespace", None)
+    if namespace is not None:
+        attributes["cachecar.namespace"] = namespace
+    return attributes
 
 
 def inject_metadata() -> list[tuple[str, str]]:
