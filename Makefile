@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 GENERATED := clients/python/src/cachecar/v1 clients/go/cachecar/v1 clients/java/src/main/java/cachecar/v1
 
 .PHONY: setup clients-setup tools gen gen-check lint test test-clients examples clients-smoke \
-	demo bench serve clean jaeger-e2e
+	demo bench soak serve clean jaeger-e2e
 
 setup:
 	@scripts/setup.sh
@@ -76,6 +76,11 @@ demo: setup
 # Benchmarks print ratios measured side by side in one run; never a pass/fail on timing.
 bench: setup
 	$(PY) -m bench
+
+# Soak: every pattern plus injected faults for 300 s (SOAK_SECONDS=120 to shorten),
+# loopback only, not part of CI; report in .cache/soak-report.md.
+soak: setup
+	$(PY) -m bench.soak
 
 serve: setup
 	$(BIN)/cachecar serve

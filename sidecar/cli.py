@@ -25,10 +25,11 @@ log = logging.getLogger("cachecar.cli")
 DEFAULT_TARGET = "127.0.0.1:50070"
 
 
-async def _serve(settings: Settings) -> None:
+async def _serve(settings: Settings, *, reuse_port: bool = False) -> None:
     from sidecar.server import Sidecar  # noqa: PLC0415  (keeps `cachecar probe` fast to start)
 
-    sidecar = Sidecar(settings)
+    # reuse_port: one of several workers sharing the port (sidecar/workers.py).
+    sidecar = Sidecar(settings, reuse_port=reuse_port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -48,6 +49,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         except ConfigError as exc:
             print(f"cachecar: {exc}", file=sys.stderr)
             return 2
+        if settings.workers > 1:
+            from sidecar.workers import supervise  # noqa: PLC0415
+
+            return supervise(settings, log_level=args.log_level)
         asyncio.run(_serve(settings))
         return 0
     from sidecar import devmode  # noqa: PLC0415
@@ -59,7 +64,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 "(private redis-server and memcached children; data is thrown away on exit)",
                 extra=dev.describe(),
             )
-            asyncio.run(_serve(dev.settings()))
+            settings = dev.settings()
+            if settings.workers > 1:  # CACHECAR_WORKERS; the dev children stay ours
+                from sidecar.workers import supervise  # noqa: PLC0415
+
+                return supervise(settings, log_level=args.log_level)
+            asyncio.run(_serve(settings))
     except devmode.MissingBinary as exc:
         print(f"cachecar: {exc}", file=sys.stderr)
         return 2

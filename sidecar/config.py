@@ -9,6 +9,7 @@ file that holds its password, and a URL carrying a password is refused.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -31,10 +32,13 @@ from pydantic import (
 __all__ = [
     "BackendSettings",
     "BoardSettings",
+    "CallerSettings",
     "ChannelSettings",
     "ConfigError",
+    "LimitSettings",
     "NamespaceSettings",
     "Settings",
+    "TlsSettings",
     "load_settings",
     "parse_duration",
     "parse_size",
@@ -53,7 +57,16 @@ _SIZE_UNITS = {
     "gib": 2**30,
 }
 NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
-BACKEND_SCHEMES = ("redis", "rediss", "redis+cluster", "rediss+cluster", "memcached")
+BACKEND_SCHEMES = (
+    "redis",
+    "rediss",
+    "redis+cluster",
+    "rediss+cluster",
+    "memcached",
+    "memcacheds",
+)
+#: Schemes that dial with TLS (the trailing "s", as in https).
+TLS_SCHEMES = ("rediss", "rediss+cluster", "memcacheds")
 
 
 class ConfigError(ValueError):
@@ -105,12 +118,17 @@ class BackendSettings(_Strict):
     password_file: Path | None = None
     #: The Redis ACL user; a name is not a secret, so it may live in the YAML.
     username: str | None = None
-    #: CA bundle and optional client certificate for rediss://.
+    #: CA bundle (default: the system's) and optional client certificate, for
+    #: the TLS schemes rediss://, rediss+cluster:// and memcacheds://.
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     #: Connections (Redis) or connections per server (Memcached).
     pool_size: int = Field(default=64, ge=1, le=10_000)
+    #: Memcached only: the servers' item size limit (memcached -I, 1m by
+    #: default). Namespaces on this backend default their max_value_size to
+    #: what fits in one item, and may not ask for more.
+    max_item_size: Size = Field(default=1024 * 1024, ge=4096)
     #: How long one backend command may take before it counts as a failure.
     timeout: Duration = timedelta(milliseconds=500)
     connect_timeout: Duration = timedelta(milliseconds=500)
@@ -121,7 +139,30 @@ class BackendSettings(_Strict):
 
     @property
     def kind(self) -> Literal["redis", "memcached"]:
-        return "memcached" if self.scheme == "memcached" else "redis"
+        return "memcached" if self.scheme.startswith("memcached") else "redis"
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme in TLS_SCHEMES
+
+    @model_validator(mode="after")
+    def _tls_files_need_tls(self) -> BackendSettings:
+        # A CA file on a plaintext URL would look like TLS in review while the
+        # connection stays in the clear: refuse it instead of ignoring it.
+        given = [
+            name
+            for name in ("tls_ca_file", "tls_cert_file", "tls_key_file")
+            if getattr(self, name) is not None
+        ]
+        if given and not self.tls:
+            secure = self.scheme.replace("redis", "rediss", 1).replace("memcached", "memcacheds", 1)
+            raise ValueError(
+                f"{', '.join(given)} set, but {self.scheme}:// does not use TLS; "
+                f"use {secure}:// to connect with TLS"
+            )
+        if self.tls_key_file is not None and self.tls_cert_file is None:
+            raise ValueError("tls_key_file needs tls_cert_file (the client certificate)")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -242,6 +283,8 @@ class NamespaceSettings(_Strict):
     negative_ttl: Duration = timedelta(seconds=30)
     #: How long past its TTL an entry may still be served as STALE.
     grace: Duration = timedelta(0)
+    #: Default: 1MiB on Redis; on Memcached, what fits in one item
+    #: (the backend's max_item_size less ITEM_OVERHEAD for key and envelope).
     max_value_size: Size = Field(default=1024 * 1024, ge=1)
     max_key_length: int = Field(default=1024, ge=1, le=65_536)
     max_batch_keys: int = Field(default=1000, ge=1, le=100_000)
@@ -285,6 +328,85 @@ class NamespaceSettings(_Strict):
         return value
 
 
+class TlsSettings(_Strict):
+    """TLS on the data API listener; with ``client_ca_file``, mutual TLS."""
+
+    cert_file: Path
+    key_file: Path
+    #: Set: every client must present a certificate signed by this CA (mTLS),
+    #: and `callers` may name callers by their certificate identity.
+    client_ca_file: Path | None = None
+
+
+#: Room left in a Memcached item for its key (up to 250 bytes), item header
+#: and cachecar's envelope.
+ITEM_OVERHEAD = 1024
+
+#: The smallest caller token accepted: a guessable token is no token.
+MIN_TOKEN_LENGTH = 16
+
+
+class CallerSettings(_Strict):
+    """One caller allowed to use the data API, and the namespaces it may use.
+
+    A caller proves who it is with a bearer token (``authorization: Bearer
+    <token>`` metadata; the token comes from an environment variable or a
+    file, never the YAML) or, with mTLS, by its client certificate: ``identity``
+    matches the certificate's common name or one of its subject alternative
+    names (e.g. a SPIFFE ID).
+    """
+
+    token_env: str | None = None
+    token_file: Path | None = None
+    identity: str | None = None
+    #: Namespaces this caller may use; "*" allows every namespace.
+    namespaces: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _one_credential(self) -> CallerSettings:
+        given = [f for f in ("token_env", "token_file", "identity") if getattr(self, f)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of token_env, token_file or identity "
+                f"(got {', '.join(given) or 'none'})"
+            )
+        return self
+
+    def token(self, environ: Mapping[str, str] = os.environ) -> str | None:
+        """The caller's token, read at start (None for an mTLS identity)."""
+        if self.token_env:
+            return environ.get(self.token_env)
+        if self.token_file:
+            return self.token_file.read_text().strip()
+        return None
+
+
+class LimitSettings(_Strict):
+    """Sidecar-wide limits: past each, a clear RESOURCE_EXHAUSTED, never unbounded memory."""
+
+    #: Largest request message; a bigger one is refused before it is decoded.
+    max_request_size: Size = Field(default=4 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
+    #: Loads (distinct keys) running at once across every namespace; past it a
+    #: GetOrLoad miss answers RESOURCE_EXHAUSTED / LOADS_EXHAUSTED.
+    max_inflight_loads: int = Field(default=10_000, ge=1)
+    #: Open Subscribe streams across every namespace (each namespace also has
+    #: channels.max_subscribers).
+    max_streams: int = Field(default=10_000, ge=1)
+
+
+def is_loopback(listen: str) -> bool:
+    """True for a unix socket or a loopback host (127.0.0.0/8, ::1, localhost)."""
+    if listen.startswith("unix:"):
+        return True
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost may resolve anywhere
+
+
 class Settings(_Strict):
     """The whole sidecar configuration."""
 
@@ -299,6 +421,19 @@ class Settings(_Strict):
     key_prefix: str = Field(default="cc:", max_length=32, pattern=r"^[A-Za-z0-9:_.-]*$")
     #: How long SIGTERM waits for in-flight calls before cancelling them.
     shutdown_grace: Duration = timedelta(seconds=10)
+    #: Worker processes sharing `listen` (SO_REUSEPORT), because one Python
+    #: process uses about one core; >1 needs a TCP listen address. Worker i
+    #: serves metrics on metrics_listen's port + i (sidecar/workers.py).
+    workers: int = Field(default=1, ge=1, le=64)
+    #: TLS (and mTLS) on `listen`; required when `listen` is not loopback.
+    tls: TlsSettings | None = None
+    #: A unix-socket `listen`: its file mode (octal, default owner only) and
+    #: optionally the group that may connect.
+    unix_socket_mode: str = Field(default="0600", pattern=r"^0?[0-7]{3}$")
+    unix_socket_group: str | None = None
+    #: Set: only these callers may use the data API (health stays open).
+    callers: dict[str, CallerSettings] = Field(default_factory=dict)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
     backends: dict[str, BackendSettings]
     namespaces: dict[str, NamespaceSettings]
 
@@ -310,7 +445,7 @@ class Settings(_Strict):
             return {k: {"url": v} if isinstance(v, str) else v for k, v in value.items()}
         return value
 
-    @field_validator("backends", "namespaces")
+    @field_validator("backends", "namespaces", "callers")
     @classmethod
     def _names(cls, value: dict[str, Any]) -> dict[str, Any]:
         for name in value:
@@ -330,6 +465,90 @@ class Settings(_Strict):
         if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
             raise ValueError("expected host:port (e.g. 127.0.0.1:50070) or unix:///path")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _memcached_value_sizes(cls, raw: Any) -> Any:
+        # A Memcached value over the item limit fails at the server as a
+        # backend error; defaulting to what fits turns it into VALUE_TOO_LARGE.
+        if not isinstance(raw, dict):
+            return raw
+        backends, namespaces = raw.get("backends"), raw.get("namespaces")
+        if not isinstance(backends, dict) or not isinstance(namespaces, dict):
+            return raw
+        fixed = dict(namespaces)
+        for name, ns in namespaces.items():
+            if not isinstance(ns, dict) or "max_value_size" in ns:
+                continue
+            backend = backends.get(ns.get("backend"))
+            url = backend if isinstance(backend, str) else (backend or {}).get("url")
+            if isinstance(url, str) and url.startswith("memcached"):
+                item = backend.get("max_item_size", 2**20) if isinstance(backend, dict) else 2**20
+                try:
+                    fixed[name] = {**ns, "max_value_size": parse_size(item) - ITEM_OVERHEAD}
+                except ValueError:
+                    continue  # the backend's own validation names the bad size
+        return {**raw, "namespaces": fixed}
+
+    @model_validator(mode="after")
+    def _values_fit_memcached_items(self) -> Settings:
+        for name, ns in self.namespaces.items():
+            backend = self.backends.get(ns.backend)
+            if backend is None or backend.kind != "memcached":
+                continue
+            fits = backend.max_item_size - ITEM_OVERHEAD
+            if ns.max_value_size > fits:
+                raise ValueError(
+                    f"namespaces.{name}.max_value_size: {ns.max_value_size} bytes do not fit "
+                    f"in one Memcached item of backends.{ns.backend}.max_item_size "
+                    f"({backend.max_item_size} bytes, less {ITEM_OVERHEAD} for key and "
+                    f"envelope): use at most {fits}, or start memcached with a larger -I "
+                    "and set max_item_size to match"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _listener_is_private(self) -> Settings:
+        if self.tls is None and not is_loopback(self.listen):
+            raise ValueError(
+                f"listen: {self.listen} is reachable from the network, and the data API "
+                "would be served there unencrypted and to anyone; listen on 127.0.0.1 "
+                "or a unix socket (Kubernetes probes use health_listen), or set "
+                "tls.cert_file and tls.key_file (plus tls.client_ca_file for mTLS)"
+            )
+        for name, caller in self.callers.items():
+            if caller.identity and (self.tls is None or self.tls.client_ca_file is None):
+                raise ValueError(
+                    f"callers.{name}.identity: certificate identities need mTLS; "
+                    "set tls.client_ca_file"
+                )
+            for ns in caller.namespaces:
+                if ns != "*" and ns not in self.namespaces:
+                    raise ValueError(
+                        f"callers.{name}.namespaces: {ns!r} is not declared under namespaces"
+                    )
+        return self
+
+    @model_validator(mode="after")
+    def _workers_can_share_the_port(self) -> Settings:
+        if self.workers == 1:
+            return self
+        for name in ("listen", "health_listen"):
+            if (getattr(self, name) or "").startswith("unix:"):
+                # SO_REUSEPORT is a TCP/UDP feature: a second bind() of a unix
+                # socket path fails (or, after unlinking it, steals the path).
+                raise ValueError(
+                    f"workers: {self.workers} workers share one TCP port, but {name} is a "
+                    "unix socket; use a host:port address there or workers: 1"
+                )
+        if self.metrics_listen and not self.metrics_listen.startswith("unix:"):
+            port = int(self.metrics_listen.rpartition(":")[2])
+            if port and port + self.workers - 1 > 65535:
+                raise ValueError(
+                    f"metrics_listen: worker i serves metrics on port {port} + i, which passes "
+                    f"65535 with {self.workers} workers; choose a lower port"
+                )
+        return self
 
     @model_validator(mode="after")
     def _namespace_backends_exist(self) -> Settings:
@@ -373,6 +592,7 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[
         ("CACHECAR_LISTEN", "listen"),
         ("CACHECAR_METRICS_LISTEN", "metrics_listen"),
         ("CACHECAR_HEALTH_LISTEN", "health_listen"),
+        ("CACHECAR_WORKERS", "workers"),
     ):
         if environ.get(var):
             raw[field] = environ[var]

@@ -8,6 +8,8 @@ in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
     CacheCarError
      ├── InvalidArgument          INVALID_ARGUMENT    KEY_INVALID, VALUE_TOO_LARGE, ...
      ├── NotFound                 NOT_FOUND           NAMESPACE_UNKNOWN, ...
+     ├── Unauthenticated          UNAUTHENTICATED     CALLER_UNKNOWN
+     ├── PermissionDenied         PERMISSION_DENIED   NAMESPACE_FORBIDDEN
      ├── FailedPrecondition       FAILED_PRECONDITION NOT_SUPPORTED_BY_BACKEND, ...
      ├── Aborted                  ABORTED             SESSION_VERSION_MISMATCH, ...
      ├── OutOfRange               OUT_OF_RANGE        COUNTER_OVERFLOW, SCORE_OVERFLOW
@@ -35,7 +37,9 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "OutOfRange",
+    "PermissionDenied",
     "ResourceExhausted",
+    "Unauthenticated",
     "Unavailable",
 ]
 
@@ -97,6 +101,20 @@ class NotFound(CacheCarError):
 
     code = Code.NOT_FOUND
     default_reason = "NOT_FOUND"
+
+
+class Unauthenticated(CacheCarError):
+    """The data API requires a known caller and this call proved none."""
+
+    code = Code.UNAUTHENTICATED
+    default_reason = "CALLER_UNKNOWN"
+
+
+class PermissionDenied(CacheCarError):
+    """The caller is known but not allowed to use this namespace."""
+
+    code = Code.PERMISSION_DENIED
+    default_reason = "NAMESPACE_FORBIDDEN"
 
 
 class FailedPrecondition(CacheCarError):

@@ -10,23 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from types import TracebackType
 
 import grpc
 from cachecar.v1 import (
     cache_pb2,
-    cache_pb2_grpc,
     leaderboard_pb2,
-    leaderboard_pb2_grpc,
     pubsub_pb2,
     session_pb2,
-    session_pb2_grpc,
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 from grpc_reflection.v1alpha import reflection
 
 from sidecar.api.cache import CacheServicer
+from sidecar.api.decode import service_handler
 from sidecar.api.leaderboard import LeaderboardServicer
 from sidecar.api.pubsub import PubSubServicer, pubsub_service
 from sidecar.api.sessions import SessionServicer
@@ -41,6 +40,7 @@ from sidecar.patterns.namespace import Namespaces
 from sidecar.patterns.pubsub import PubSub
 from sidecar.patterns.sessions import Sessions
 from sidecar.patterns.writes import Writes
+from sidecar.security import CallerAuth, secure_unix_socket, server_credentials
 from sidecar.telemetry import Telemetry
 
 __all__ = ["HEALTH_BACKEND_PREFIX", "Sidecar"]
@@ -54,7 +54,6 @@ _NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 _SERVER_OPTIONS = [
     # A second sidecar on the same port is a mistake unless asked for.
     ("grpc.so_reuseport", 0),
-    ("grpc.max_receive_message_length", 16 * 1024 * 1024),
     ("grpc.max_send_message_length", 64 * 1024 * 1024),
     ("grpc.keepalive_permit_without_calls", 1),
     # Ping idle connections (a Subscribe stream can be quiet for hours) so
@@ -76,14 +75,23 @@ class Sidecar:
         telemetry: Telemetry | None = None,
         health_interval: float = 1.0,
         stats_interval: float = 10.0,
+        reuse_port: bool = False,
     ) -> None:
         self.settings = settings
+        # Workers of one `cachecar serve` share their ports on purpose (sidecar/workers.py).
+        self._options = [
+            ("grpc.so_reuseport", int(reuse_port)) if name == "grpc.so_reuseport" else (name, v)
+            for name, v in _SERVER_OPTIONS
+        ]
         self.telemetry = telemetry or Telemetry.from_env()
         self.backends = BackendRegistry(settings.backends, self.telemetry)
         self.callbacks = CallbackClients(self.telemetry)
-        self.namespaces = Namespaces(settings, self.backends)
+        auth = CallerAuth(settings.callers) if settings.callers else None
+        self.namespaces = Namespaces(settings, self.backends, auth)
         self.cache = CacheAside(self.callbacks, self.telemetry)
         self.pubsub = PubSub(self.telemetry)
+        self.cache.max_loads = settings.limits.max_inflight_loads
+        self.pubsub.max_streams = settings.limits.max_streams
         # Their `clock` attributes can be swapped (tests roll board windows over).
         self.sessions = Sessions()
         self.leaderboards = Leaderboards()
@@ -95,7 +103,16 @@ class Sidecar:
         self._health_interval = health_interval
         self._monitor: asyncio.Task[None] | None = None
         self._last_status: dict[str, int] = {}
-        self._server = grpc.aio.server(options=_SERVER_OPTIONS)
+        self._server = grpc.aio.server(
+            options=[
+                *self._options,
+                # Refused by gRPC before it is buffered whole: limits.max_request_size.
+                # Up to twice limits.max_request_size reaches the deserializer,
+                # which answers REQUEST_TOO_LARGE with ErrorInfo; past that
+                # gRPC refuses the message before buffering it whole.
+                ("grpc.max_receive_message_length", 2 * settings.limits.max_request_size),
+            ]
+        )
         self._health_server: grpc.aio.Server | None = None
         self.port = 0
         self.health_port = 0
@@ -103,18 +120,33 @@ class Sidecar:
 
     def _register(self) -> None:
         server = self._server
-        cache_pb2_grpc.add_CacheServiceServicer_to_server(
-            CacheServicer(self.namespaces, self.cache, self.writes, self.flusher, self.telemetry),
-            server,
-        )
-        session_pb2_grpc.add_SessionServiceServicer_to_server(
-            SessionServicer(self.namespaces, self.sessions, self.telemetry), server
-        )
-        leaderboard_pb2_grpc.add_LeaderboardServiceServicer_to_server(
-            LeaderboardServicer(self.namespaces, self.leaderboards, self.telemetry), server
-        )
+        limit = self.settings.limits.max_request_size
+        # Built from the descriptors rather than the generated add_*_to_server,
+        # so that an undecodable request is INVALID_ARGUMENT (api/decode.py).
+        servicers = [
+            (
+                cache_pb2.DESCRIPTOR.services_by_name["CacheService"],
+                CacheServicer(
+                    self.namespaces, self.cache, self.writes, self.flusher, self.telemetry
+                ),
+            ),
+            (
+                session_pb2.DESCRIPTOR.services_by_name["SessionService"],
+                SessionServicer(self.namespaces, self.sessions, self.telemetry),
+            ),
+            (
+                leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"],
+                LeaderboardServicer(self.namespaces, self.leaderboards, self.telemetry),
+            ),
+        ]
         server.add_generic_rpc_handlers(
-            (pubsub_service(PubSubServicer(self.namespaces, self.pubsub, self.telemetry)),)
+            (
+                *(
+                    service_handler(descriptor, servicer, max_request_size=limit)
+                    for descriptor, servicer in servicers
+                ),
+                pubsub_service(PubSubServicer(self.namespaces, self.pubsub, self.telemetry), limit),
+            )
         )
         services = [
             cache_pb2.DESCRIPTOR.services_by_name["CacheService"].full_name,
@@ -138,8 +170,25 @@ class Sidecar:
             return listen
         return f"{listen.rpartition(':')[0]}:{self.port}"
 
+    def _bind(self) -> int:
+        listen = self.settings.listen
+        if self.settings.tls is not None:
+            return int(self._server.add_secure_port(listen, server_credentials(self.settings.tls)))
+        if not listen.startswith("unix:"):
+            return int(self._server.add_insecure_port(listen))
+        # Bound under a umask that leaves everyone else out, then given its
+        # configured mode and group: the socket is never open wider than asked.
+        umask = os.umask(0o177)
+        try:
+            port = int(self._server.add_insecure_port(listen))
+        finally:
+            os.umask(umask)
+        if port:
+            secure_unix_socket(self.settings)
+        return port
+
     async def start(self) -> None:
-        self.port = self._server.add_insecure_port(self.settings.listen)
+        self.port = self._bind()
         if self.port == 0:
             raise CacheCarError(f"cannot listen on {self.settings.listen}: address in use?")
         await self._server.start()
@@ -164,7 +213,9 @@ class Sidecar:
     async def _start_health_listener(self, listen: str) -> None:
         # Only grpc.health.v1 here: probes reach it on the pod IP, the data API
         # stays on loopback or a unix socket.
-        server = grpc.aio.server(options=_SERVER_OPTIONS)
+        server = grpc.aio.server(
+            options=[*self._options, ("grpc.max_receive_message_length", 64 * 1024)]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         self.health_port = server.add_insecure_port(listen)
         await server.start()

@@ -52,6 +52,7 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     write_fail_with: grpc.StatusCode | None = None
     reject_keys: set[str] = field(default_factory=set)
     batches: list[int] = field(default_factory=list)
+    write_deadlines_seen: list[float | None] = field(default_factory=list)
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         if self.tracer is None:
@@ -93,6 +94,7 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
 
     async def _apply(self, context: Any, writes: list[writer_pb2.WriteRequest]) -> None:
         """The app's database write: all of the batch or (on failure) none of it."""
+        self.write_deadlines_seen.append(context.time_remaining())
         if self.write_delay:
             await asyncio.sleep(self.write_delay)
         if self.write_fail_with is not None:

@@ -27,7 +27,8 @@ from sidecar.devmode import (
 from tests.servers import RedisCluster
 
 # The fake app and the in-process sidecar (fixtures shared by every test module).
-pytest_plugins = ["tests.appfixtures"]
+# Secret scan: nothing a test registers as secret may appear in any log line of the run.
+pytest_plugins = ["tests.appfixtures", "tests.secretscan"]
 
 
 class _Startable(Protocol):

@@ -84,6 +84,45 @@ class RedisCluster:
                     found.append(node)
         return found
 
+    def wait_healthy(self, timeout: float = 30.0) -> float:
+        """Block until every running node says cluster_state:ok, every slot is
+        served by a running master (after a master dies: its replica was promoted
+        and everyone agrees) and every replica's link to its master is up.
+        Returns the seconds it took."""
+        started = time.monotonic()
+        deadline = started + timeout
+        problem = "not checked"
+        while time.monotonic() < deadline:
+            problem = self._unhealthy()
+            if not problem:
+                return time.monotonic() - started
+            time.sleep(0.05)
+        raise ServerStartError(f"cluster not healthy within {timeout}s: {problem}")
+
+    def _unhealthy(self) -> str:
+        running = {(n.host, n.port) for n in self._nodes if n.running}
+        for host, port in sorted(running):
+            try:
+                with redis.Redis(host, port, socket_timeout=2, decode_responses=True) as r:
+                    info = r.cluster("INFO")
+                    slots = r.execute_command("CLUSTER SLOTS")
+                    replication = r.info("replication")
+            except (redis.RedisError, OSError) as exc:
+                return f"{host}:{port}: {exc}"
+            if info.get("cluster_state") != "ok":
+                return f"{host}:{port}: cluster_state {info.get('cluster_state')}"
+            if replication.get("role") == "slave" and replication.get("master_link_status") != "up":
+                # A replica that never finished its first sync cannot be promoted.
+                return f"{host}:{port}: replica link {replication.get('master_link_status')}"
+            served = 0
+            for start, end, master, *_ in slots:
+                if (str(master[0]), int(master[1])) not in running:
+                    return f"{host}:{port}: slots {start}-{end} still on dead {master[:2]}"
+                served += int(end) - int(start) + 1
+            if served != 16384:
+                return f"{host}:{port}: {served} of 16384 slots served"
+        return ""
+
     def start(self) -> Self:
         # Debian ships redis-cli in redis-tools, which redis-server depends on.
         cli = require_binary("redis-cli", "redis-tools")

@@ -409,15 +409,23 @@ def test_compose_file_references_pinned_images_and_existing_paths() -> None:
 def test_compose_cachecar_config_is_valid() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
     settings = settings_from_mapping(yaml.safe_load(COMPOSE_CONFIG.read_text()), {})
-    # Inside the compose network on purpose, and published on the host's loopback only.
-    assert settings.listen == "0.0.0.0:50070"
-    assert settings.health_listen
+    # The host's network namespace, as a pod's: every listener stays on loopback.
+    assert compose["services"][SIDECAR]["network_mode"] == "host"
+    assert settings.listen == "127.0.0.1:50070"
+    assert settings.health_listen == "127.0.0.1:50072"
     assert settings.metrics_listen
+    published = {
+        port.split(":")[1]: name
+        for name, service in compose["services"].items()
+        for port in service.get("ports", [])
+    }
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name}: {port} is not on loopback"
     for backend in settings.backends.values():
-        host = backend.url.split("://", 1)[1].split("/")[0].rpartition(":")[0]
-        assert host in compose["services"], f"{backend.url} names no compose service"
-    for published in compose["services"][SIDECAR]["ports"]:
-        assert published.startswith("127.0.0.1:"), published
+        host, _, port = backend.url.split("://", 1)[1].split("/")[0].rpartition(":")
+        assert host == "127.0.0.1"
+        assert port in published, f"{backend.url}: no compose service publishes {port}"
 
 
 # -- Dockerfile ---------------------------------------------------------------

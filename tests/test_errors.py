@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from cachecar.v1 import (
-    cache_pb2,
-)
+from cachecar.v1 import cache_pb2, writer_pb2
 from google.protobuf import duration_pb2
 
 from sidecar.devmode import free_port
@@ -152,13 +150,33 @@ async def test_write_rpcs_need_their_setup(
     sc = await sidecar_for(redis_url)
     await _fails(
         sc.cache.EnqueueWrite(cache_pb2.EnqueueWriteRequest(namespace="items", key="k")),
-        grpc.StatusCode.FAILED_PRECONDITION, "WRITE_BEHIND_NOT_CONFIGURED")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "WRITE_BEHIND_NOT_CONFIGURED",
+    )
     await _fails(
         sc.cache.WriteThrough(cache_pb2.WriteThroughRequest(namespace="items", key="k")),
-        grpc.StatusCode.FAILED_PRECONDITION, "WRITER_NOT_CONFIGURED")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "WRITER_NOT_CONFIGURED",
+    )
     mc = await sidecar_for(memcached_url)
     message = await _fails(
         mc.cache.EnqueueWrite(cache_pb2.EnqueueWriteRequest(namespace="items", key="k")),
-        grpc.StatusCode.FAILED_PRECONDITION, "NOT_SUPPORTED_BY_BACKEND")
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "NOT_SUPPORTED_BY_BACKEND",
+    )
     assert "items" in message
     assert "memcached" in message
+
+
+async def test_unknown_write_kind_is_refused(redis_url: str, sidecar_for: SidecarFactory) -> None:
+    sc = await sidecar_for(redis_url, writer="127.0.0.1:1")
+    message = await _fails(
+        sc.cache.WriteThrough(
+            cache_pb2.WriteThroughRequest(
+                namespace="items", key="k", kind=writer_pb2.WriteKind.ValueType(7)
+            )
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "WRITE_KIND_INVALID",
+    )
+    assert "WRITE_KIND_DELETE" in message

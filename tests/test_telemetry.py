@@ -341,16 +341,24 @@ async def test_log_lines_inside_a_request_carry_the_trace_id(
 
 
 async def test_write_behind_flush_span_links_to_the_enqueuing_call(
-    redis_url: str, collector: Collector, fake_app: FakeApp, sidecar_for: SidecarFactory,
+    redis_url: str,
+    collector: Collector,
+    fake_app: FakeApp,
+    sidecar_for: SidecarFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     telemetry = _env_tracing(monkeypatch, collector.endpoint)
-    sc = await sidecar_for(redis_url, writer=fake_app.target, telemetry=telemetry,
-                           write_behind={"flush_interval": "1h", "partitions": 1})
+    sc = await sidecar_for(
+        redis_url,
+        writer=fake_app.target,
+        telemetry=telemetry,
+        write_behind={"flush_interval": "1h", "partitions": 1},
+    )
     traceparent, trace_id, client_span_id = _traceparent()
     await sc.cache.EnqueueWrite(
         cache_pb2.EnqueueWriteRequest(namespace="items", key=KEY, value=VALUE),
-        metadata=(("traceparent", traceparent),))
+        metadata=(("traceparent", traceparent),),
+    )
     await sc.cache.FlushWrites(cache_pb2.FlushWritesRequest(namespace="items"), timeout=10)
     assert fake_app.rows[KEY] == VALUE
     await _flush(telemetry)

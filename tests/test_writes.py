@@ -221,6 +221,24 @@ async def test_writer_down_for_a_while_loses_nothing(
     assert len(fake_app.rows) == 50
 
 
+async def test_a_write_batch_ends_before_the_flush_lease_can_lapse(
+    queue_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory
+) -> None:
+    # A batch still running after the lease lapsed could land after the next
+    # owner's newer writes: every WriteBatch deadline stops short of the lease.
+    sc = await sidecar_for(
+        queue_url,
+        writer=fake_app.target,
+        writer_timeout="10s",
+        write_behind=_wb(partitions=1, owner_ttl="1s", flush_interval="50ms"),
+    )
+    for i in range(5):
+        await _enqueue(sc, f"k{i}", b"v")
+    await _flush(sc)
+    assert fake_app.write_deadlines_seen
+    assert all(d is not None and d <= 1.0 for d in fake_app.write_deadlines_seen)
+
+
 async def test_poison_write_is_dead_lettered_and_can_be_replayed(
     queue_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory
 ) -> None:

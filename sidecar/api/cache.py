@@ -10,8 +10,9 @@ from typing import Any
 
 from cachecar.v1 import cache_pb2, cache_pb2_grpc, writer_pb2
 
+from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
-from sidecar.errors import CacheCarError
+from sidecar.errors import CacheCarError, InvalidArgument
 from sidecar.patterns.cache_aside import CacheAside, Lookup, Source
 from sidecar.patterns.flusher import Flusher
 from sidecar.patterns.namespace import Namespace, Namespaces
@@ -37,6 +38,12 @@ def _result(key: str, outcome: Lookup | CacheCarError) -> cache_pb2.GetOrLoadRes
     return cache_pb2.GetOrLoadResult(
         key=key, found=outcome.found, value=outcome.value, source=_SOURCE[outcome.source]
     )
+
+
+# UNSPECIFIED is a put: a caller that never sets kind writes values.
+_WRITE_KINDS = frozenset(
+    (writer_pb2.WRITE_KIND_UNSPECIFIED, writer_pb2.WRITE_KIND_PUT, writer_pb2.WRITE_KIND_DELETE)
+)
 
 
 class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
@@ -73,7 +80,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def GetOrLoad(
         self, request: cache_pb2.GetOrLoadRequest, context: Any
     ) -> cache_pb2.GetOrLoadResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         got = await self._cache.get_or_load(ns, request.key, context.time_remaining())
         self._annotate(ns, request.key, got)
@@ -85,7 +92,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def GetOrLoadMany(
         self, request: cache_pb2.GetOrLoadManyRequest, context: Any
     ) -> cache_pb2.GetOrLoadManyResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
         ns.check_keys(keys)
         outcomes = await self._cache.get_or_load_many(ns, keys, context.time_remaining())
@@ -95,7 +102,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def Get(self, request: cache_pb2.GetRequest, context: Any) -> cache_pb2.GetResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         got = await self._cache.get(ns, request.key)
         self._annotate(ns, request.key, got, hit=got.found)
@@ -103,10 +110,10 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def Set(self, request: cache_pb2.SetRequest, context: Any) -> cache_pb2.SetResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         ns.check_value(request.value)
-        ttl = request.ttl.ToTimedelta() if request.HasField("ttl") else None
+        ttl = optional_duration(request, "ttl", namespace=ns.name, reason="TTL_INVALID")
         ns.check_ttl(ttl)
         await self._cache.set(ns, request.key, request.value, ttl)
         return cache_pb2.SetResponse()
@@ -115,7 +122,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def Invalidate(
         self, request: cache_pb2.InvalidateRequest, context: Any
     ) -> cache_pb2.InvalidateResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
         ns.check_keys(keys)
         count = await self._cache.invalidate(ns, keys)
@@ -125,7 +132,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def WriteThrough(
         self, request: cache_pb2.WriteThroughRequest, context: Any
     ) -> cache_pb2.WriteThroughResponse:
-        ns, delete = self._write_args(request)
+        ns, delete = self._write_args(request, context)
         write_id = await self._writes.write_through(
             ns, request.key, request.value, delete=delete, time_left=context.time_remaining()
         )
@@ -135,7 +142,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def EnqueueWrite(
         self, request: cache_pb2.EnqueueWriteRequest, context: Any
     ) -> cache_pb2.EnqueueWriteResponse:
-        ns, delete = self._write_args(request)
+        ns, delete = self._write_args(request, context)
         write_id = await self._writes.enqueue(ns, request.key, request.value, delete=delete)
         return cache_pb2.EnqueueWriteResponse(write_id=write_id)
 
@@ -143,7 +150,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def GetWriteQueue(
         self, request: cache_pb2.GetWriteQueueRequest, context: Any
     ) -> cache_pb2.GetWriteQueueResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         state = await self._writes.state(ns)
         response = cache_pb2.GetWriteQueueResponse(
             pending_count=state.pending,
@@ -157,7 +164,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def FlushWrites(
         self, request: cache_pb2.FlushWritesRequest, context: Any
     ) -> cache_pb2.FlushWritesResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         self._writes.queue(ns)  # the namespace must have a queue
         flushed, pending = await self._flusher.flush_now(ns, context.time_remaining())
         return cache_pb2.FlushWritesResponse(flushed_count=flushed, pending_count=pending)
@@ -166,16 +173,23 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def ReplayDeadLetters(
         self, request: cache_pb2.ReplayDeadLettersRequest, context: Any
     ) -> cache_pb2.ReplayDeadLettersResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         replayed = await self._writes.replay(ns, request.limit)
         self._flusher.kick(ns)
         return cache_pb2.ReplayDeadLettersResponse(replayed_count=replayed)
 
     def _write_args(
-        self, request: cache_pb2.WriteThroughRequest | cache_pb2.EnqueueWriteRequest
+        self, request: cache_pb2.WriteThroughRequest | cache_pb2.EnqueueWriteRequest, context: Any
     ) -> tuple[Namespace, bool]:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
+        if request.kind not in _WRITE_KINDS:
+            raise InvalidArgument(
+                f"namespace {ns.name!r}: kind {request.kind} is not a WriteKind; use "
+                "WRITE_KIND_PUT (or leave it unset) or WRITE_KIND_DELETE",
+                reason="WRITE_KIND_INVALID",
+                metadata={"namespace": ns.name},
+            )
         delete = request.kind == writer_pb2.WRITE_KIND_DELETE
         if not delete:
             ns.check_value(request.value)

@@ -20,12 +20,30 @@ __all__ = ["DOMAIN", "abort_with", "error_status", "internal_error"]
 DOMAIN = "cachecar"
 
 
+# The message travels twice in the trailers (percent-encoded in grpc-message,
+# up to 3 bytes per byte, and again in grpc-status-details-bin), and a client
+# turns trailers over its metadata limit (8 KiB soft, 16 KiB hard by default)
+# into a bare RESOURCE_EXHAUSTED. Messages may quote what the caller sent, so
+# they are capped here, whatever their source.
+_MAX_MESSAGE_BYTES = 1024
+_MAX_METADATA_BYTES = 128
+
+
+def _capped(text: str, limit: int) -> str:
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode(errors="ignore") + "…"
+
+
 def error_status(error: CacheCarError) -> status_pb2.Status:
     """The ``google.rpc.Status`` for an error: code, message, one ErrorInfo."""
-    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata)
+    metadata = {k: _capped(v, _MAX_METADATA_BYTES) for k, v in error.metadata.items()}
+    info = error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata)
     detail = any_pb2.Any()
     detail.Pack(info)
-    return status_pb2.Status(code=error.code.value, message=error.message, details=[detail])
+    message = _capped(error.message, _MAX_MESSAGE_BYTES)
+    return status_pb2.Status(code=error.code.value, message=message, details=[detail])
 
 
 async def abort_with(context: Any, error: CacheCarError) -> None:

@@ -15,6 +15,7 @@ from cachecar.v1 import leaderboard_pb2, leaderboard_pb2_grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.backends.base import Missing
 from sidecar.backends.capabilities import CounterValue, Ranked, ScoreMode
@@ -86,7 +87,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def AddScore(
         self, request: leaderboard_pb2.AddScoreRequest, context: Any
     ) -> leaderboard_pb2.AddScoreResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         if not math.isfinite(request.score):
@@ -115,7 +116,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetTop(
         self, request: leaderboard_pb2.GetTopRequest, context: Any
     ) -> leaderboard_pb2.GetTopResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         limit = min(request.limit or DEFAULT_PAGE, MAX_PAGE)
         entries, count, board = await self._boards.top(
@@ -129,7 +130,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetRank(
         self, request: leaderboard_pb2.GetRankRequest, context: Any
     ) -> leaderboard_pb2.GetRankResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         entry, count, board = await self._boards.rank(
@@ -143,7 +144,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetAround(
         self, request: leaderboard_pb2.GetAroundRequest, context: Any
     ) -> leaderboard_pb2.GetAroundResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         count = min(request.count or DEFAULT_AROUND, MAX_AROUND)
@@ -158,7 +159,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def RemoveMember(
         self, request: leaderboard_pb2.RemoveMemberRequest, context: Any
     ) -> leaderboard_pb2.RemoveMemberResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         removed = await self._boards.remove(ns, request.board, request.member, request.windows_ago)
@@ -168,7 +169,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def IncrementCounter(
         self, request: leaderboard_pb2.IncrementCounterRequest, context: Any
     ) -> leaderboard_pb2.IncrementCounterResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "counter", request.counter)
         if request.delta == 0:
             raise InvalidArgument(
@@ -177,7 +178,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
                 reason="DELTA_INVALID",
                 metadata={"namespace": ns.name},
             )
-        window = request.window.ToTimedelta() if request.HasField("window") else None
+        window = optional_duration(request, "window", namespace=ns.name, reason="WINDOW_INVALID")
         if window is not None and not timedelta(0) <= window <= _MAX_WINDOW:
             raise InvalidArgument(
                 f"namespace {ns.name!r}: the counter window is {window.total_seconds()}s; send "
@@ -194,7 +195,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetCounter(
         self, request: leaderboard_pb2.GetCounterRequest, context: Any
     ) -> leaderboard_pb2.GetCounterResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_name(ns, "counter", request.counter)
         value = await self._boards.counter(ns, request.counter)
         if isinstance(value, Missing):

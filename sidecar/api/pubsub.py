@@ -20,6 +20,7 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind, Tracer
 
+from sidecar.api.decode import service_handler
 from sidecar.api.rpc import rpc
 from sidecar.api.streaming import StreamCall, server_stream
 from sidecar.backends.redis_pubsub import StreamId, parse_id
@@ -108,8 +109,8 @@ def _spec(ns: Namespace, request: pubsub_pb2.SubscribeRequest, pubsub: PubSub) -
         if channel not in channels or not pubsub.is_durable(ns, channel):
             raise _invalid(
                 ns,
-                f"resume_ids names {channel!r}, which is not a durable channel listed in channels; "
-                "only durable channels (channels.durable in the config) can resume",
+                f"resume_ids names {channel[:64]!r}, which is not a durable channel listed in "
+                "channels; only durable channels (channels.durable in the config) can resume",
                 "RESUME_ID_INVALID",
             )
         try:
@@ -117,8 +118,8 @@ def _spec(ns: Namespace, request: pubsub_pb2.SubscribeRequest, pubsub: PubSub) -
         except ValueError:
             raise _invalid(
                 ns,
-                f"resume id {message_id[:64]!r} of channel {channel!r} is not a message id; send "
-                "the message_id of the last message processed, such as 1718000000000-42",
+                f"resume id {message_id[:64]!r} of channel {channel[:64]!r} is not a message id; "
+                "send the message_id of the last message processed, such as 1718000000000-42",
                 "RESUME_ID_INVALID",
             ) from None
     if request.start_position not in _START_POSITIONS:
@@ -152,26 +153,18 @@ def _serialize(response: pubsub_pb2.SubscribeResponse | bytes) -> bytes:
     return response if isinstance(response, bytes) else response.SerializeToString()
 
 
-def pubsub_service(servicer: PubSubServicer) -> grpc.GenericRpcHandler:
+def pubsub_service(
+    servicer: PubSubServicer, max_request_size: int | None = None
+) -> grpc.GenericRpcHandler:
     """The handlers of cachecar.v1.PubSubService.
 
     As the generated ``add_PubSubServiceServicer_to_server``, except that
     Subscribe may also write a response already encoded: a message fanned out
-    to many subscribers is encoded once, not once per subscriber.
+    to many subscribers is encoded once, not once per subscriber; and an
+    undecodable request becomes INVALID_ARGUMENT (see ``api/decode.py``).
     """
-    handlers = {
-        "Publish": grpc.unary_unary_rpc_method_handler(
-            servicer.Publish,
-            request_deserializer=pubsub_pb2.PublishRequest.FromString,
-            response_serializer=pubsub_pb2.PublishResponse.SerializeToString,
-        ),
-        "Subscribe": grpc.unary_stream_rpc_method_handler(
-            servicer.Subscribe,
-            request_deserializer=pubsub_pb2.SubscribeRequest.FromString,
-            response_serializer=_serialize,
-        ),
-    }
-    return grpc.method_handlers_generic_handler(servicer.SERVICE, handlers)
+    service = pubsub_pb2.DESCRIPTOR.services_by_name["PubSubService"]
+    return service_handler(service, servicer, {"Subscribe": _serialize}, max_request_size)
 
 
 class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
@@ -206,7 +199,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
     async def Publish(
         self, request: pubsub_pb2.PublishRequest, context: Any
     ) -> pubsub_pb2.PublishResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         self._pubsub.check_supported(ns)
         _check_name(ns, request.channel, "channel")
         ns.check_value(request.payload)
@@ -231,7 +224,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
     async def Subscribe(  # type: ignore[override]
         self, request: pubsub_pb2.SubscribeRequest, context: Any, call: StreamCall
     ) -> None:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         self._pubsub.check_supported(ns)
         spec = _spec(ns, request, self._pubsub)
         if call.span is not None:

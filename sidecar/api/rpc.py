@@ -7,7 +7,9 @@ call (no handler re-wrapping) and sees the request, so the server span gets
 - continues the caller's W3C trace context in a SERVER span (tracing on only);
 - counts ``cachecar_rpc_handled_total{code}`` and times the call;
 - turns a :class:`CacheCarError` into its status + ErrorInfo, and anything
-  unexpected into INTERNAL with the traceback logged: never a crashed server.
+  unexpected into INTERNAL with the traceback logged: never a crashed server;
+- answers a request that could not be decoded (``api/decode.py``) with
+  INVALID_ARGUMENT / REQUEST_MALFORMED.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 import grpc
 from opentelemetry.trace import Tracer
 
+from sidecar.api.decode import Malformed
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.errors import CacheCarError, Code
 from sidecar.telemetry import Telemetry
@@ -81,6 +84,8 @@ def rpc(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     @functools.wraps(method)
     async def wrapper(self: S, request: Req, context: Any) -> Resp:
         metrics = self.telemetry.metrics
+        if isinstance(request, Malformed):
+            await request.reject(context, self.SERVICE, name, metrics)
         tracer = self.telemetry.tracing.tracer
         started = time.perf_counter()
         code = Code.OK

@@ -15,6 +15,7 @@ from typing import Any
 from cachecar.v1 import session_pb2, session_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.errors import InvalidArgument
 from sidecar.patterns.namespace import Namespace, Namespaces
@@ -84,12 +85,12 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def CreateSession(
         self, request: session_pb2.CreateSessionRequest, context: Any
     ) -> session_pb2.CreateSessionResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_subject(ns, request.subject, required=False)
         data = dict(request.data)
         _check_field_names(ns, data)
         _check_size(ns, data)
-        ttl = request.ttl.ToTimedelta() if request.HasField("ttl") else None
+        ttl = optional_duration(request, "ttl", namespace=ns.name, reason="TTL_INVALID")
         ns.check_ttl(ttl)
         session_id, record = await self._sessions.create(ns, request.subject, data, ttl)
         return session_pb2.CreateSessionResponse(
@@ -106,7 +107,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def GetSession(
         self, request: session_pb2.GetSessionRequest, context: Any
     ) -> session_pb2.GetSessionResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         record = await self._sessions.get(ns, request.session_id)
         return session_pb2.GetSessionResponse(
             data=record.data,
@@ -121,7 +122,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def UpdateSession(
         self, request: session_pb2.UpdateSessionRequest, context: Any
     ) -> session_pb2.UpdateSessionResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         set_fields = dict(request.set_fields)
         delete_fields = list(request.delete_fields)
         _check_field_names(ns, [*set_fields, *delete_fields])
@@ -148,7 +149,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def TouchSession(
         self, request: session_pb2.TouchSessionRequest, context: Any
     ) -> session_pb2.TouchSessionResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         record = await self._sessions.touch(ns, request.session_id)
         return session_pb2.TouchSessionResponse(
             expires_at=_ts(record.expires_ms),
@@ -160,7 +161,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def DeleteSession(
         self, request: session_pb2.DeleteSessionRequest, context: Any
     ) -> session_pb2.DeleteSessionResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         deleted = await self._sessions.delete(ns, request.session_id)
         return session_pb2.DeleteSessionResponse(deleted=deleted)
 
@@ -168,7 +169,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def DeleteSubjectSessions(
         self, request: session_pb2.DeleteSubjectSessionsRequest, context: Any
     ) -> session_pb2.DeleteSubjectSessionsResponse:
-        ns = self._namespaces.resolve(request.namespace)
+        ns = self._namespaces.resolve(request.namespace, context)
         _check_subject(ns, request.subject, required=True)
         count = await self._sessions.delete_subject(ns, request.subject)
         return session_pb2.DeleteSubjectSessionsResponse(deleted_count=count)

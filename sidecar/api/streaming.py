@@ -12,7 +12,8 @@ Metrics: ``cachecar_rpc_handled_total{code}`` when the stream ends (CANCELLED
 when the client went away), and ``cachecar_rpc_duration_seconds`` observes the
 setup only, so stream lifetimes do not swamp the latency histogram. Errors map
 as in ``rpc.py``: a :class:`CacheCarError` ends the stream with its status and
-ErrorInfo, anything unexpected with INTERNAL and a logged traceback.
+ErrorInfo, anything unexpected with INTERNAL and a logged traceback, and an
+undecodable request (``api/decode.py``) with INVALID_ARGUMENT.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, Tracer
 
+from sidecar.api.decode import Malformed
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.api.rpc import Servicer
 from sidecar.errors import CacheCarError, Code
@@ -116,6 +118,8 @@ def server_stream(method: StreamMethod[S, Req]) -> Handler[S, Req]:
     @functools.wraps(method)
     async def wrapper(self: S, request: Req, context: Any) -> None:
         metrics = self.telemetry.metrics
+        if isinstance(request, Malformed):
+            await request.reject(context, self.SERVICE, name, metrics)
         call = StreamCall(self, name, request, context)
         code = Code.OK
         try:

@@ -51,6 +51,9 @@ class CircuitBreaker:
         self._failures = 0
         self._reopen_at = 0.0
         self._trial_running = False
+        #: Why the last call failed: an open breaker repeats it, so a refused
+        #: login or a TLS mismatch is not hidden behind "failed repeatedly".
+        self._last_error = ""
 
     def _set(self, state: BreakerState) -> None:
         if state is not self.state:
@@ -68,14 +71,16 @@ class CircuitBreaker:
         if self.state is BreakerState.HALF_OPEN and not self._trial_running:
             self._trial_running = True
             return
+        cause = f"; last error: {self._last_error}" if self._last_error else ""
         raise BackendUnavailable(
             f"backend {self.backend!r} failed repeatedly, so cachecar stopped calling it for "
-            f"{self._open_for:g}s (circuit breaker open); reads fall back to the loader",
+            f"{self._open_for:g}s (circuit breaker open); reads fall back to the loader{cause}",
             metadata={"backend": self.backend, "breaker": "open"},
         )
 
     def succeeded(self) -> None:
         self._failures = 0
+        self._last_error = ""
         self._trial_running = False
         self._set(BreakerState.CLOSED)
 
@@ -83,8 +88,9 @@ class CircuitBreaker:
         """The call ended without telling whether the backend is up."""
         self._trial_running = False
 
-    def failed(self) -> None:
+    def failed(self, error: str = "") -> None:
         self._failures += 1
+        self._last_error = error
         self._trial_running = False
         if self.state is BreakerState.HALF_OPEN or self._failures >= self._threshold:
             self._reopen_at = self._clock() + self._open_for
@@ -111,8 +117,8 @@ def guarded(
         breaker.before_call()
         try:
             result = await func(self, *args, **kwargs)
-        except BackendUnavailable:
-            breaker.failed()
+        except BackendUnavailable as exc:
+            breaker.failed(str(exc))
             raise
         except BaseException:
             # Cancelled or another error: the backend answered or was not asked;

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import math
 import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -27,13 +28,14 @@ from urllib.parse import urlsplit
 
 from pymemcache.client.base import Client
 from pymemcache.client.hash import HashClient
-from pymemcache.exceptions import MemcacheError
+from pymemcache.exceptions import MemcacheError, MemcacheServerError
 
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.memcached_sessions import MemcachedSessions
+from sidecar.backends.tls import client_context, describe_tls_failure
 from sidecar.config import BackendSettings
-from sidecar.errors import BackendUnavailable
+from sidecar.errors import BackendUnavailable, InvalidArgument
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import CommandObserver, observed
 
@@ -68,7 +70,8 @@ def _expiry(ttl_ms: int) -> int:
 
 
 def parse_servers(url: str) -> list[tuple[str, int]]:
-    """``memcached://h1:p1,h2:p2`` -> [(h1, p1), (h2, p2)] (port defaults to 11211)."""
+    """``memcached://h1:p1,h2:p2`` (or ``memcacheds://``) -> [(h1, p1), (h2, p2)]
+    (port defaults to 11211)."""
     netloc = urlsplit(url).netloc
     servers = []
     for part in netloc.split(","):
@@ -77,6 +80,38 @@ def parse_servers(url: str) -> list[tuple[str, int]]:
             host, port = port, "11211"
         servers.append((host, int(port)))
     return servers
+
+
+class _HashClient(HashClient):  # type: ignore[misc]  # pymemcache ships no types
+    """pymemcache's HashClient with its dead-node bookkeeping under one lock.
+
+    The backend calls it from a thread pool. Unguarded, threads failing on the
+    same node at once each try to take it out of the ring, and all but the
+    first raise ValueError ("No such node") or KeyError, which reached callers
+    as INTERNAL instead of BACKEND_UNAVAILABLE (found by bench.soak killing
+    Memcached under load).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._ring_lock = threading.RLock()
+        super().__init__(*args, **kwargs)
+
+    def _mark_failed_server(self, server: Any) -> None:
+        with self._ring_lock:
+            if server in self._dead_clients:
+                return  # another thread already took it out of the ring
+            super()._mark_failed_server(server)
+
+    def remove_server(self, server: Any, port: Any = None) -> None:
+        with self._ring_lock:
+            if port is None and server in self._dead_clients:
+                self._failed_clients.pop(server, None)
+                return
+            super().remove_server(server, port)
+
+    def _retry_dead(self) -> None:
+        with self._ring_lock:
+            super()._retry_dead()
 
 
 class MemcachedBackend(MemcachedSessions):
@@ -94,8 +129,19 @@ class MemcachedBackend(MemcachedSessions):
         self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
         self._timeout = settings.timeout.total_seconds()
         self._connect_timeout = settings.connect_timeout.total_seconds()
-        self._client = HashClient(
+        # memcacheds:// (memcached -Z): every connection, pings included, uses it.
+        self._tls = client_context(settings)
+        # Under TLS 1.3 a server that refuses our (missing) client certificate
+        # may show up as a plain connection reset, so TLS URLs get a wider hint.
+        self._unreachable_hint = "check that Memcached is running and reachable" + (
+            ", speaks TLS on this port (-Z), and whether it requires a client certificate "
+            "(tls_cert_file, tls_key_file)"
+            if settings.tls
+            else ""
+        )
+        self._client = _HashClient(
             self.servers,
+            tls_context=self._tls,
             use_pooling=True,
             max_pool_size=settings.pool_size,
             connect_timeout=self._connect_timeout,
@@ -119,12 +165,30 @@ class MemcachedBackend(MemcachedSessions):
     def _translate_errors(self) -> Iterator[None]:
         try:
             yield
-        except (MemcacheError, OSError) as exc:
-            raise BackendUnavailable(
-                f"memcached backend {self.name!r} ({self.address}) is unreachable: "
-                f"{type(exc).__name__}: {exc}; check that Memcached is running and reachable",
+        except MemcacheServerError as exc:
+            if "too large" not in str(exc):
+                raise self._unavailable(exc) from exc
+            # The item (value plus envelope) is over memcached's item size (-I,
+            # 1 MiB by default). The request's fault, not a down server: it must
+            # not trip the circuit breaker for every other caller.
+            raise InvalidArgument(
+                f"memcached backend {self.name!r} refused the value: with cachecar's envelope "
+                "it is over the server's item size limit (memcached -I, 1 MiB by default); "
+                "store less, or set the namespace's max_value_size below that limit",
+                reason="VALUE_TOO_LARGE",
                 metadata={"backend": self.name},
             ) from exc
+        except (MemcacheError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: Exception) -> BackendUnavailable:
+        # ssl.SSLError is an OSError: a failed handshake lands here too.
+        hint = describe_tls_failure(exc) or self._unreachable_hint
+        return BackendUnavailable(
+            f"memcached backend {self.name!r} ({self.address}) is unreachable: "
+            f"{type(exc).__name__}: {exc}; {hint}",
+            metadata={"backend": self.name},
+        )
 
     async def _run(self, func: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
@@ -220,11 +284,18 @@ class MemcachedBackend(MemcachedSessions):
         await self._run(self._ping_all)
         self.breaker.succeeded()
 
+    def _server_client(self, host: str, port: int) -> Client:
+        """A one-off connection to one server, with the pool's timeouts and TLS."""
+        return Client(
+            (host, port),
+            connect_timeout=self._connect_timeout,
+            timeout=self._timeout,
+            tls_context=self._tls,
+        )
+
     def _ping_all(self) -> None:
         for host, port in self.servers:
-            client = Client(
-                (host, port), connect_timeout=self._connect_timeout, timeout=self._timeout
-            )
+            client = self._server_client(host, port)
             try:
                 client.version()
             finally:
@@ -236,9 +307,7 @@ class MemcachedBackend(MemcachedSessions):
         def collect() -> dict[str, dict[str, float]]:
             out = {}
             for host, port in self.servers:
-                client = Client(
-                    (host, port), connect_timeout=self._connect_timeout, timeout=self._timeout
-                )
+                client = self._server_client(host, port)
                 try:
                     raw = client.stats()
                 finally:

@@ -12,23 +12,33 @@ The session, leaderboard and counter capabilities are mixins, one module each
 
 from __future__ import annotations
 
+import asyncio
+import os
 import secrets
-import ssl
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import (
+    AuthenticationError,
+    NoPermissionError,
+    RedisError,
+    ResponseError,
+)
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.redis_boards import RedisBoards
 from sidecar.backends.redis_sessions import RedisSessions
 from sidecar.backends.resp import RespError, RespPool
+from sidecar.backends.tls import client_context, describe_tls_failure
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable, ResourceExhausted
 from sidecar.telemetry import Telemetry
@@ -69,6 +79,18 @@ class RedisBackend(RedisSessions, RedisBoards):
         self.name = name
         self.cluster = settings.scheme.endswith("+cluster")
         url = settings.url.replace("+cluster", "", 1)
+        # For error messages only: which ACL user a refused login was for, and
+        # where its password was to come from (never the password itself).
+        self._username = settings.username or urlsplit(url).username
+        self._password_source = _password_source(settings)
+        # Under TLS 1.3 a server that refuses our (missing) client certificate
+        # may show up as a plain connection reset, so TLS URLs get a wider hint.
+        self._unreachable_hint = "check that Redis is running and reachable" + (
+            ", speaks TLS on this port, and whether it requires a client certificate "
+            "(tls_cert_file, tls_key_file)"
+            if settings.tls
+            else ""
+        )
         self._client: Any = _connect(url, settings, cluster=self.cluster)
         host = url.split("://", 1)[1].split("/", 1)[0]
         self.address = host.rsplit("@", 1)[-1]
@@ -91,6 +113,8 @@ class RedisBackend(RedisSessions, RedisBoards):
         try:
             yield
         except ResponseError as exc:
+            if (problem := self._access_problem(exc)) is not None:
+                raise BackendUnavailable(problem, metadata={"backend": self.name}) from exc
             if str(exc).startswith("OOM"):
                 raise ResourceExhausted(
                     f"redis backend {self.name!r} ({self.address}) is out of memory and refuses "
@@ -104,15 +128,41 @@ class RedisBackend(RedisSessions, RedisBoards):
             ) from exc
         except RespError as exc:
             raise BackendUnavailable(
-                f"redis backend {self.name!r} ({self.address}) answered with an error: {exc}",
+                self._access_problem(exc)
+                or f"redis backend {self.name!r} ({self.address}) answered with an error: {exc}",
                 metadata={"backend": self.name},
             ) from exc
+        except AuthenticationError as exc:
+            problem = self._access_problem(exc)
+            raise BackendUnavailable(problem or str(exc), metadata={"backend": self.name}) from exc
         except (RedisError, OSError) as exc:
+            hint = describe_tls_failure(exc) or self._unreachable_hint
             raise BackendUnavailable(
                 f"redis backend {self.name!r} ({self.address}) is unreachable: "
-                f"{type(exc).__name__}: {exc}; check that Redis is running and reachable",
+                f"{type(exc).__name__}: {exc}; {hint}",
                 metadata={"backend": self.name},
             ) from exc
+
+    def _access_problem(self, exc: Exception) -> str | None:
+        """The message for a refused login or an ACL denial; None for other replies.
+
+        Redis never echoes a password in these replies, and neither do we: the
+        message names the user and where its password comes from, nothing more.
+        """
+        text = str(exc)
+        where = f"redis backend {self.name!r} ({self.address})"
+        user = self._username or "default"
+        if isinstance(exc, AuthenticationError) or text.startswith(("WRONGPASS", "NOAUTH")):
+            return (
+                f"{where} refused the login of ACL user {user!r}: {text}; check `username` and "
+                f"{self._password_source} (and that the user is enabled)"
+            )
+        if isinstance(exc, NoPermissionError) or text.startswith("NOPERM"):
+            return (
+                f"{where}: ACL user {user!r} lacks a permission cachecar needs: {text}; "
+                "grant the ACL rules listed under 'TLS and ACLs' in docs/kubernetes.md"
+            )
+        return None
 
     @observed("GET")
     @guarded
@@ -209,19 +259,27 @@ class RedisBackend(RedisSessions, RedisBoards):
             await self._client.aclose()
 
 
+def _password_source(settings: BackendSettings) -> str:
+    """Where the password comes from, for a refused login's message."""
+    if settings.password_env:
+        if settings.password_env not in os.environ:
+            return f"password_env: the environment variable {settings.password_env} is not set"
+        return f"the password in password_env ({settings.password_env})"
+    if settings.password_file:
+        return f"the password in password_file ({settings.password_file})"
+    return "the password: none is configured (set password_env or password_file)"
+
+
 def _fast_pool(url: str, settings: BackendSettings) -> RespPool:
-    context = None
-    if url.startswith("rediss://"):
-        context = ssl.create_default_context(
-            cafile=str(settings.tls_ca_file) if settings.tls_ca_file else None)
-        if settings.tls_cert_file:
-            context.load_cert_chain(
-                str(settings.tls_cert_file),
-                str(settings.tls_key_file) if settings.tls_key_file else None)
+    # Same server verification, client certificate and credentials as redis-py's pool.
     return RespPool(
-        url, username=settings.username, password=settings.password(),
+        url,
+        username=settings.username,
+        password=settings.password(),
         timeout=settings.timeout.total_seconds(),
-        connect_timeout=settings.connect_timeout.total_seconds(), ssl_context=context)
+        connect_timeout=settings.connect_timeout.total_seconds(),
+        ssl_context=client_context(settings),
+    )
 
 
 def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
@@ -247,7 +305,11 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
         if settings.tls_key_file:
             options["ssl_keyfile"] = str(settings.tls_key_file)
     if cluster:
-        return RedisCluster.from_url(url, max_connections=settings.pool_size, **options)
+        # Two connections over the permits: a topology refresh (CLUSTER SLOTS,
+        # one at a time) may run while every permit is in use.
+        return _WaitingCluster.from_url(
+            url, permits=settings.pool_size, max_connections=settings.pool_size + 2, **options
+        )
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=settings.pool_size,
@@ -256,3 +318,79 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
     )
     # from_pool hands the pool to the client, so aclose() also closes its connections.
     return aioredis.Redis.from_pool(pool)
+
+
+#: The permit gate the current task already holds, so a nested call (a pipeline
+#: resending a redirected command through the client) does not wait on itself.
+_HELD: ContextVar[object | None] = ContextVar("cachecar_cluster_permit", default=None)
+
+
+class _Permits:
+    """At most ``n`` cluster commands in flight; the rest wait their turn.
+
+    redis-py's async cluster client raises MaxConnectionsError instead of
+    waiting once ``max_connections`` commands are in flight to one node
+    (redis-py issues 3135, 2522; PR 3359 never merged), which surfaced as
+    BACKEND_UNAVAILABLE (and an opening breaker) under 1,000 concurrent calls.
+    A command holds one connection per node it touches, so ``n`` permits keep
+    every node's pool within ``n`` connections."""
+
+    def __init__(self, n: int) -> None:
+        self._semaphore = asyncio.Semaphore(n)
+
+    @asynccontextmanager
+    async def held(self) -> AsyncIterator[None]:
+        if _HELD.get() is self:
+            yield
+            return
+        async with self._semaphore:
+            token = _HELD.set(self)
+            try:
+                yield
+            finally:
+                _HELD.reset(token)
+
+
+class _WaitingCluster(RedisCluster):
+    """redis-py's async cluster client, with callers waiting for a free connection."""
+
+    def __init__(self, *args: Any, permits: int = 64, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.permits = _Permits(permits)
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.permits.held(), _closed_writer_is_a_connection_error():
+            return await super().execute_command(*args, **kwargs)
+
+    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
+        if shard_hint:
+            return super().pipeline(transaction, shard_hint)  # raises, as redis-py does
+        return _WaitingPipeline(self, transaction)  # type: ignore[abstract]  # as redis-py does
+
+
+class _WaitingPipeline(ClusterPipeline):
+    """A cluster pipeline (``mget_nonatomic``) holds one permit while it runs."""
+
+    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
+        client = self.cluster_client
+        assert isinstance(client, _WaitingCluster)
+        async with client.permits.held(), _closed_writer_is_a_connection_error():
+            return await super().execute(raise_on_error, allow_redirections)
+
+
+@asynccontextmanager
+async def _closed_writer_is_a_connection_error() -> AsyncIterator[None]:
+    """redis-py lets a write race with a concurrent close of the same connection
+    escape as ``AttributeError: 'NoneType' object has no attribute 'writelines'``
+    (or a TypeError; redis-py issues 3546, 4287). In a cluster it happens while a
+    failover's topology refresh closes connections under commands in flight, and
+    surfaced as INTERNAL. It is a lost connection: say so, so it becomes
+    BACKEND_UNAVAILABLE (GetOrLoad falls back to the loader)."""
+    try:
+        yield
+    except (AttributeError, TypeError) as exc:
+        if "NoneType" not in str(exc):
+            raise
+        raise RedisConnectionError(
+            f"connection closed under a command (topology refresh?): {exc}"
+        ) from exc

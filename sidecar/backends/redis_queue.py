@@ -266,7 +266,11 @@ class RedisQueue:
     @guarded
     async def take(self, owner_key: bytes, token: bytes, ttl_ms: int) -> bool:
         with self.backend.translate_errors():
-            return bool(await self._client.set(owner_key, token, px=ttl_ms, nx=True))
+            if await self._client.set(owner_key, token, px=ttl_ms, nx=True):
+                return True
+            # Still ours: a Redis hiccup made the flusher let go, but the lease never
+            # lapsed. Without this the owner waited out its own lease (owner_ttl).
+            return bool(await self._renew(keys=[owner_key], args=[token, ttl_ms]))
 
     @observed("OWNER RENEW")
     @guarded

@@ -83,6 +83,11 @@ class _Connection(asyncio.Protocol):
         waiter.add_done_callback(lambda _: handle.cancel())
         return waiter
 
+    def close(self) -> None:
+        self.closed = True
+        if self._transport is not None:
+            self._transport.close()
+
     def _timed_out(self, waiter: asyncio.Future[Any]) -> None:
         if not waiter.done():
             # Replies come in order: after a lost one the stream cannot be trusted.
@@ -127,21 +132,27 @@ class RespPool:
             if conn is not None and not conn.closed:
                 return conn
             loop = asyncio.get_running_loop()
-            _, fresh = await asyncio.wait_for(
-                loop.create_connection(
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can drop a
+            # connection that completes as the timeout fires, leaking its socket.
+            async with asyncio.timeout(self._connect_timeout):
+                _, fresh = await loop.create_connection(
                     lambda: _Connection(loop), self._host, self._port, ssl=self._ssl
-                ),
-                self._connect_timeout,
-            )
-            if self._password is not None:
-                auth = (
-                    ("AUTH", self._username, self._password)
-                    if self._username
-                    else ("AUTH", self._password)
                 )
-                await fresh.send(_pack(*auth), self._timeout)
-            if self._db:
-                await fresh.send(_pack("SELECT", self._db), self._timeout)
+            try:
+                if self._password is not None:
+                    auth = (
+                        ("AUTH", self._username, self._password)
+                        if self._username
+                        else ("AUTH", self._password)
+                    )
+                    await fresh.send(_pack(*auth), self._timeout)
+                if self._db:
+                    await fresh.send(_pack("SELECT", self._db), self._timeout)
+            except BaseException:
+                # A refused login leaves an open, unauthenticated connection
+                # that no slot holds: close it, or every retry leaks one.
+                fresh.close()
+                raise
             self._slots[slot] = fresh
             return fresh
 

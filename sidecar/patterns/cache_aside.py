@@ -30,7 +30,12 @@ from typing import Any
 
 from sidecar.backends.base import MISSING, Fence, Missing
 from sidecar.callbacks import CallbackClients, Loaded
-from sidecar.errors import BackendUnavailable, CacheCarError, FailedPrecondition
+from sidecar.errors import (
+    BackendUnavailable,
+    CacheCarError,
+    FailedPrecondition,
+    ResourceExhausted,
+)
 from sidecar.patterns.entry import Entry, decode, encode
 from sidecar.patterns.lease import acquire_or_wait
 from sidecar.patterns.namespace import Namespace
@@ -92,6 +97,9 @@ class CacheAside:
         self._flights: SingleFlight[tuple[str, str], Lookup | None] = SingleFlight()
         self._refreshes: set[asyncio.Task[Any]] = set()
         self._counters: dict[str, _Counters] = {}
+        #: limits.max_inflight_loads: distinct keys loading at once. A miss past
+        #: it fails fast instead of piling loads (and memory) onto a slow loader.
+        self.max_loads = 10_000
 
     @property
     def loads_in_flight(self) -> int:
@@ -241,8 +249,14 @@ class CacheAside:
 
         async def flight() -> Lookup | None:
             # Without a caller deadline, a waiter waits out at most a crashed
-            # holder's lease plus one load of its own.
-            patience = ns.lease_ttl_ms / 1000 + cap if time_left is None else time_left
+            # holder's lease plus one load of its own. With one, give up a little
+            # before it (a tenth, at most 200 ms), so the caller gets our
+            # LEASE_WAIT_TIMEOUT / LOADER_TIMEOUT (with its ErrorInfo) instead of
+            # a bare DEADLINE_EXCEEDED of its own racing ours.
+            if time_left is None:
+                patience = ns.lease_ttl_ms / 1000 + cap
+            else:
+                patience = max(0.0, time_left - min(0.2, time_left / 10))
             deadline = time.monotonic() + patience
             outcome = await acquire_or_wait(
                 ns, key, deadline=deadline, read_fresh=read_fresh, wait=wait
@@ -289,6 +303,14 @@ class CacheAside:
         return flight
 
     async def _load_once(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
+        if len(self._flights) >= self.max_loads and (ns.name, key) not in self._flights:
+            raise ResourceExhausted(
+                f"{len(self._flights)} loads are already running on this sidecar "
+                "(limits.max_inflight_loads); your loader is slower than the miss rate: "
+                "retry with backoff, or raise the limit if the loader can take more",
+                reason="LOADS_EXHAUSTED",
+                metadata={"namespace": ns.name},
+            )
         lookup, shared = await self._flights.do(
             (ns.name, key), self._flight(ns, key, time_left, wait=True)
         )
@@ -302,6 +324,8 @@ class CacheAside:
     def _refresh_in_background(self, ns: Namespace, key: str, seen: Entry) -> None:
         if (ns.name, key) in self._flights or ns.settings.loader is None:
             return  # a refresh (or load) is already running, or nothing can refresh
+        if len(self._flights) >= self.max_loads:
+            return  # at the load limit: the entry is still fresh, a later hit retries
         flight = self._flight(ns, key, None, wait=False, seen_stale_at=seen.stale_at_ms)
         task = asyncio.ensure_future(self._flights.do((ns.name, key), flight))
         self._refreshes.add(task)

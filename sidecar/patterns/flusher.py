@@ -61,6 +61,10 @@ def coalesce(writes: list[QueuedWrite]) -> list[QueuedWrite]:
     return [w for w in writes if last[w.key] is w]
 
 
+# The part of owner_ttl kept free at the end of a lease: no WriteBatch runs in it.
+_LEASE_MARGIN = 0.2
+
+
 @dataclass
 class _Partition:
     ns: Namespace
@@ -68,6 +72,23 @@ class _Partition:
     kick: asyncio.Event = field(default_factory=asyncio.Event)
     owned: bool = False
     attempts: dict[bytes, int] = field(default_factory=dict)
+    #: Loop time the ownership lease runs out, as of the last take/renew.
+    lease_until: float = 0.0
+
+    def writer_budget(self, writer_timeout: float, owner_ttl: float) -> float:
+        """How long a WriteBatch may take: it must end while the lease is ours.
+
+        A batch still running when the lease lapses could land after the next
+        owner's newer writes of the same keys (a lost update in the app's
+        database), so each call's deadline stops short of the lease's end.
+        """
+        left = self.lease_until - asyncio.get_running_loop().time() - owner_ttl * _LEASE_MARGIN
+        if left <= 0:
+            raise DeadlineExceeded(
+                "the partition's flush lease is about to lapse; renewing before writing",
+                reason="LEASE_EXPIRING",
+            )
+        return min(writer_timeout, left)
 
 
 class Flusher:
@@ -152,14 +173,10 @@ class Flusher:
         backoff = settings.retry_backoff.total_seconds()
         while True:
             try:
-                if not part.owned:
-                    if self._draining:
-                        return
-                    if not await self._acquire(part, queue, owner, owner_ms):
-                        continue  # not ours, or ours but nothing to flush yet
-                elif not await queue.renew(owner, self._token, owner_ms):
-                    part.owned = False
-                    continue
+                if not part.owned and self._draining:
+                    return
+                if not await self._hold(part, queue, owner, owner_ms):
+                    continue  # not ours, or ours but nothing to flush yet
                 done = await self._round(part, queue)
                 backoff = settings.retry_backoff.total_seconds()
                 if self._draining and done == 0:
@@ -203,13 +220,28 @@ class Flusher:
             part.owned = False  # re-take (and re-check) the lease once Redis is back
         return min(backoff * 2, settings.max_backoff.total_seconds())
 
+    async def _hold(
+        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
+    ) -> bool:
+        """Take or renew the partition's lease; True when a round should run now."""
+        if not part.owned:
+            return await self._acquire(part, queue, owner, owner_ms)
+        renewing = asyncio.get_running_loop().time()
+        if not await queue.renew(owner, self._token, owner_ms):
+            part.owned = False
+            return False
+        part.lease_until = renewing + owner_ms / 1000
+        return True
+
     async def _acquire(
         self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
     ) -> bool:
         """Try to become the partition's flusher; True when a round should run now."""
         settings = part.ns.settings.write_behind
         assert settings is not None
+        started = asyncio.get_running_loop().time()
         part.owned = await queue.take(owner, self._token, owner_ms)
+        part.lease_until = started + owner_ms / 1000
         if not part.owned:
             await self._wait(part, settings.owner_ttl.total_seconds() / 2)
             return False
@@ -252,7 +284,7 @@ class Flusher:
         writer = self._callbacks.writer(ns.settings.writer)
         latest = coalesce(batch)
         _link_enqueuers(latest)
-        timeout = ns.settings.writer_timeout.total_seconds()
+        timeout = self._budget(part)
         try:
             await writer.write_batch(ns.name, [_write(ns, w) for w in latest], timeout)
         except CallbackFailed as exc:
@@ -264,6 +296,14 @@ class Flusher:
         self._metrics.wb_batches.labels(ns.name, "ok").inc()
         await self._ack(part, queue, stream, batch)
         return len(batch)
+
+    @staticmethod
+    def _budget(part: _Partition) -> float:
+        settings = part.ns.settings.write_behind
+        assert settings is not None
+        return part.writer_budget(
+            part.ns.settings.writer_timeout.total_seconds(), settings.owner_ttl.total_seconds()
+        )
 
     async def _collect(self, queue: RedisQueue, stream: bytes, size: int) -> list[QueuedWrite]:
         """Everything due in this flush window: our retries first, then new writes,
@@ -296,12 +336,11 @@ class Flusher:
         assert ns.settings.writer is not None
         writer = self._callbacks.writer(ns.settings.writer)
         stream = ns.keys.partition_key(b"q", part.index)
-        timeout = ns.settings.writer_timeout.total_seconds()
         acked = 0
         for write in latest:
             superseded = [w for w in batch if w.key == write.key]
             try:
-                await writer.write_batch(ns.name, [_write(ns, write)], timeout)
+                await writer.write_batch(ns.name, [_write(ns, write)], self._budget(part))
             except CallbackFailed as exc:
                 tries = part.attempts.get(write.entry_id, 0) + 1
                 part.attempts[write.entry_id] = tries

@@ -10,11 +10,13 @@ import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sidecar.backends.base import Backend
 from sidecar.config import NamespaceSettings, Settings
 from sidecar.errors import InvalidArgument, NotFound
 from sidecar.patterns.keys import KeyLayout
+from sidecar.security import CallerAuth
 
 __all__ = ["Namespace", "Namespaces"]
 
@@ -109,26 +111,39 @@ class Namespace:
 class Namespaces(Mapping[str, Namespace]):
     """Every declared namespace, resolved once at start."""
 
-    def __init__(self, settings: Settings, backends: Mapping[str, Backend]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backends: Mapping[str, Backend],
+        auth: CallerAuth | None = None,
+    ) -> None:
+        #: Set when the config names callers: every resolve checks the caller.
+        self._auth = auth
         prefix = settings.key_prefix.encode()
         self._by_name = {
             name: Namespace(
                 name,
                 ns,
                 backends[ns.backend],
-                KeyLayout(
-                    prefix, name, ns.write_behind.partitions if ns.write_behind else None
-                ),
+                KeyLayout(prefix, name, ns.write_behind.partitions if ns.write_behind else None),
             )
             for name, ns in settings.namespaces.items()
         }
 
-    def resolve(self, name: str) -> Namespace:
-        """The namespace called ``name``, or NOT_FOUND / NAMESPACE_UNKNOWN."""
+    def resolve(self, name: str, context: Any = None) -> Namespace:
+        """The namespace called ``name``, or NOT_FOUND / NAMESPACE_UNKNOWN.
+
+        With callers configured, the call's ``context`` must prove a caller
+        allowed to use it (UNAUTHENTICATED / PERMISSION_DENIED otherwise),
+        checked first so an unknown caller learns no namespace names.
+        """
+        if self._auth is not None:
+            self._auth.authorize(context, name)
         namespace = self._by_name.get(name)
         if namespace is None:
             declared = ", ".join(sorted(self._by_name)) or "none"
-            shown = name if name else "(empty)"
+            # Cut short: the rest of the message (what to do) must fit the trailers.
+            shown = (name if len(name) <= 64 else name[:64] + "…") if name else "(empty)"
             raise NotFound(
                 f"namespace {shown!r} is not declared (declared: {declared}); "
                 "declare it under `namespaces:` in the cachecar config",

@@ -110,6 +110,8 @@ class PubSub:
         self._per_namespace: dict[str, int] = {}
         self._durable: dict[str, tuple[frozenset[str], tuple[bytes, ...]]] = {}
         self._closing = False
+        #: limits.max_streams: open Subscribe streams across every namespace.
+        self.max_streams = 10_000
 
     # -- capability and channel kinds ---------------------------------------------
 
@@ -188,6 +190,13 @@ class PubSub:
             raise shutting_down()
         state = self._redis_of(ns)
         settings = ns.settings.channels
+        if len(self._subscriptions) >= self.max_streams:
+            raise ResourceExhausted(
+                f"this sidecar already serves {self.max_streams} Subscribe streams "
+                "(limits.max_streams); close some or raise the limit",
+                reason="TOO_MANY_STREAMS",
+                metadata={"namespace": ns.name},
+            )
         if self._per_namespace.get(ns.name, 0) >= settings.max_subscribers:
             raise ResourceExhausted(
                 f"namespace {ns.name!r} already has {settings.max_subscribers} subscribers on "

@@ -273,9 +273,7 @@ async def test_session_lifecycle(cc: CacheCar, ns: str) -> None:
         assert created.version == 1
         got = await cc.get_session(ns, sid)
         assert (dict(got.data), got.subject) == ({"role": b"admin"}, "alice")
-        updated = await cc.update_session(
-            ns, sid, {"cart": b"[1]"}, ["role"], expected_version=1
-        )
+        updated = await cc.update_session(ns, sid, {"cart": b"[1]"}, ["role"], expected_version=1)
         assert (dict(updated.data), updated.version) == ({"cart": b"[1]"}, 2)
         with pytest.raises(Aborted) as stale:
             await cc.update_session(ns, sid, {"cart": b"[]"}, expected_version=1)
@@ -363,9 +361,7 @@ async def test_publish_reaches_an_active_subscription(cc: CacheCar) -> None:
 
 async def test_a_durable_subscriber_resumes_after_its_last_message(cc: CacheCar) -> None:
     with skip_if_unimplemented():
-        ids = [
-            (await cc.publish("events", "audit.log", b"m%d" % i)).message_id for i in range(3)
-        ]
+        ids = [(await cc.publish("events", "audit.log", b"m%d" % i)).message_id for i in range(3)]
         assert all(ids)
         async with cc.subscribe("events", ["audit.log"], resume_ids={"audit.log": ids[0]}) as sub:
             got = []
