@@ -9,27 +9,45 @@ file that holds its password, and a URL carrying a password is refused.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from sidecar.config_access import (
+    MIN_TOKEN_LENGTH,
+    CallerSettings,
+    LimitSettings,
+    TlsSettings,
+    is_loopback,
+)
+from sidecar.config_namespaces import (
+    BOARD_WINDOWS,
+    BoardSettings,
+    ChannelSettings,
+    NamespaceSettings,
+    WriteBehindSettings,
+)
+from sidecar.config_types import (
+    NAME_PATTERN,
+    ConfigError,
+    Duration,
+    Size,
+    Strict,
+    parse_duration,
+    parse_size,
 )
 
 __all__ = [
+    "BOARD_WINDOWS",
+    "ITEM_OVERHEAD",
+    "MIN_TOKEN_LENGTH",
     "BackendSettings",
     "BoardSettings",
     "CallerSettings",
@@ -39,24 +57,14 @@ __all__ = [
     "NamespaceSettings",
     "Settings",
     "TlsSettings",
+    "WriteBehindSettings",
+    "is_loopback",
     "load_settings",
     "parse_duration",
     "parse_size",
+    "settings_from_mapping",
 ]
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|us|s|m|h|d)")
-_DURATION_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-_SIZE = re.compile(r"(\d+)\s*(B|KB|KiB|MB|MiB|GB|GiB)?", re.IGNORECASE)
-_SIZE_UNITS = {
-    "b": 1,
-    "kb": 1000,
-    "kib": 1024,
-    "mb": 10**6,
-    "mib": 2**20,
-    "gb": 10**9,
-    "gib": 2**30,
-}
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,62}$"
 BACKEND_SCHEMES = (
     "redis",
     "rediss",
@@ -69,47 +77,7 @@ BACKEND_SCHEMES = (
 TLS_SCHEMES = ("rediss", "rediss+cluster", "memcacheds")
 
 
-class ConfigError(ValueError):
-    """The configuration is invalid; the message lists every bad field."""
-
-
-def parse_duration(value: object) -> timedelta:
-    """Accept ``1h``, ``30m``, ``1h30m``, ``500ms``, a number of seconds, or a timedelta."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 30s, 5m or 1h, not a boolean")  # noqa: TRY004  (pydantic reports ValueError)
-    if isinstance(value, int | float):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        text = value.strip().replace(" ", "")
-        if text and _DURATION_PART.sub("", text) == "":
-            seconds = sum(float(n) * _DURATION_UNITS[u] for n, u in _DURATION_PART.findall(text))
-            return timedelta(seconds=seconds)
-    raise ValueError(f"expected a duration such as 500ms, 30s, 5m, 1h or 1h30m, got {value!r}")
-
-
-def parse_size(value: object) -> int:
-    """Accept ``1MiB``, ``512KB``, ``1000`` (bytes)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        match = _SIZE.fullmatch(value.strip())
-        if match:
-            return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
-    raise ValueError(f"expected a size such as 512KiB, 1MiB or a number of bytes, got {value!r}")
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
-Size = Annotated[int, BeforeValidator(parse_size)]
-
-
-class _Strict(BaseModel):
-    # Unknown keys are typos until proven otherwise: refuse them by name.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BackendSettings(_Strict):
+class BackendSettings(Strict):
     """One Redis or Memcached deployment."""
 
     url: str
@@ -191,223 +159,12 @@ class BackendSettings(_Strict):
         return None
 
 
-class WriteBehindSettings(_Strict):
-    """The durable write-behind queue of a namespace (Redis Streams)."""
-
-    #: Streams per namespace. Keys hash to a partition; each partition is
-    #: flushed by one sidecar at a time, which keeps per-key order.
-    partitions: int = Field(default=4, ge=1, le=256)
-    #: How often a partition is flushed, and the most writes per WriteBatch.
-    flush_interval: Duration = timedelta(milliseconds=500)
-    batch_size: int = Field(default=500, ge=1, le=10_000)
-    #: Writes accepted but not yet acknowledged, per namespace: past it,
-    #: EnqueueWrite answers RESOURCE_EXHAUSTED / QUEUE_FULL.
-    max_pending: int = Field(default=100_000, ge=1)
-    #: Times the writer may reject a write before it is dead-lettered. A writer
-    #: that is down (UNAVAILABLE, timeouts) is retried for as long as it takes.
-    max_attempts: int = Field(default=8, ge=1, le=1000)
-    retry_backoff: Duration = timedelta(milliseconds=200)
-    max_backoff: Duration = timedelta(seconds=30)
-    #: How long a partition's flusher lease lasts without renewal: how soon
-    #: another sidecar takes over the writes of one that crashed.
-    owner_ttl: Duration = timedelta(seconds=5)
-
-
-BOARD_WINDOWS = ("none", "daily", "weekly", "monthly")
-
-
-class BoardSettings(_Strict):
-    """A declared leaderboard: its ranking order and its time windows."""
-
-    #: "none"; "daily", "weekly" (ISO weeks, from Monday) or "monthly" (calendar
-    #: months), all in UTC; or a fixed length such as "1h" (windows aligned to
-    #: the unix epoch).
-    window: str = "none"
-    #: How many past windows stay readable (windows_ago up to this); older
-    #: windows expire by themselves.
-    retain: int = Field(default=1, ge=0, le=1000)
-    #: "desc": the highest score ranks first; "asc": the lowest (race times).
-    order: Literal["desc", "asc"] = "desc"
-
-    @field_validator("window", mode="before")
-    @classmethod
-    def _window(cls, value: object) -> str:
-        if isinstance(value, str) and value in BOARD_WINDOWS:
-            return value
-        try:
-            length = parse_duration(value)
-        except ValueError:
-            raise ValueError(
-                f"expected none, daily, weekly, monthly or a fixed length such as 1h, got {value!r}"
-            ) from None
-        if length < timedelta(seconds=1):
-            raise ValueError("a fixed window must be at least 1s long")
-        return str(value) if isinstance(value, str) else f"{length.total_seconds():g}s"
-
-    @property
-    def window_length(self) -> timedelta | None:
-        """The length of a fixed window; None for none/daily/weekly/monthly."""
-        return None if self.window in BOARD_WINDOWS else parse_duration(self.window)
-
-
-class ChannelSettings(_Strict):
-    """Pub/Sub in one namespace: which channels are durable, and subscriber limits."""
-
-    #: Durable channels (Redis Streams, at-least-once), by name or Redis glob
-    #: ("orders", "audit.*"); every other channel is fire-and-forget.
-    durable: list[str] = Field(default_factory=list)
-    #: About how many messages a durable channel retains (XADD MAXLEN ~).
-    max_len: int = Field(default=10_000, ge=1, le=100_000_000)
-    #: Messages buffered per subscriber (and kept in memory per durable channel).
-    subscriber_buffer: int = Field(default=1000, ge=1, le=1_000_000)
-    #: A fire-and-forget subscriber whose buffer is full: drop its oldest
-    #: messages and tell it how many, or end its stream (RESOURCE_EXHAUSTED).
-    slow_subscriber: Literal["drop_oldest", "disconnect"] = "drop_oldest"
-    #: Open Subscribe streams in this namespace, per sidecar.
-    max_subscribers: int = Field(default=10_000, ge=1)
-    #: Channels plus patterns in one Subscribe.
-    max_channels_per_subscription: int = Field(default=100, ge=1, le=10_000)
-    #: Longest channel name or pattern, in bytes of UTF-8.
-    max_channel_length: int = Field(default=256, ge=1, le=4096)
-
-
-class NamespaceSettings(_Strict):
-    """Policy for one namespace: where its keys live and how they are cached."""
-
-    backend: str
-    ttl: Duration = timedelta(hours=1)
-    #: TTLs are shortened by up to this fraction at random, so keys written
-    #: together do not all expire together.
-    ttl_jitter: float = Field(default=0.1, ge=0.0, le=0.9)
-    #: How long a loader's found=false is cached.
-    negative_ttl: Duration = timedelta(seconds=30)
-    #: How long past its TTL an entry may still be served as STALE.
-    grace: Duration = timedelta(0)
-    #: Default: 1MiB on Redis; on Memcached, what fits in one item
-    #: (the backend's max_item_size less ITEM_OVERHEAD for key and envelope).
-    max_value_size: Size = Field(default=1024 * 1024, ge=1)
-    max_key_length: int = Field(default=1024, ge=1, le=65_536)
-    max_batch_keys: int = Field(default=1000, ge=1, le=100_000)
-    #: The app's LoaderService / WriterService ("host:port" or "unix:///path").
-    loader: str | None = None
-    writer: str | None = None
-    #: Upper bound for one loader call (the caller's deadline may be shorter).
-    loader_timeout: Duration = timedelta(seconds=5)
-    #: How long a load lease lasts: the longest a crashed sidecar's lease can
-    #: keep others waiting. Unset: loader_timeout + 1s (a live load never
-    #: outlasts its lease).
-    lease_ttl: Duration | None = None
-    #: XFetch's beta: how eagerly hot entries are refreshed before they expire
-    #: (1.0 is the paper's default; 0 turns early refresh off).
-    early_refresh_beta: float = Field(default=1.0, ge=0.0, le=10.0)
-    #: Put keys in span attributes (off by default: keys may be personal data).
-    trace_keys: bool = False
-    #: Upper bound for one writer call (the caller's deadline may be shorter).
-    writer_timeout: Duration = timedelta(seconds=5)
-    #: After a successful WriteThrough: store the written value, or drop the
-    #: cached entry so the next read loads it.
-    write_through: Literal["update", "invalidate"] = "update"
-    #: Turns on EnqueueWrite (write-behind) for this namespace; Redis only.
-    write_behind: WriteBehindSettings | None = None
-    #: Sessions: how long a session lives whatever its activity (its idle TTL
-    #: is `ttl`, or the TTL CreateSession asks for; no jitter).
-    session_max_lifetime: Duration = timedelta(hours=24)
-    #: Sessions: reads and updates extend the idle TTL (TouchSession always does).
-    session_sliding: bool = True
-    #: Leaderboards with a non-default order or time windows, by board name;
-    #: any other board name is an unwindowed board ranking the highest first.
-    boards: dict[str, BoardSettings] = Field(default_factory=dict)
-    #: Pub/Sub: durable channels, retention, slow-subscriber policy; Redis only.
-    channels: ChannelSettings = Field(default_factory=ChannelSettings)
-
-    @field_validator("ttl", "negative_ttl", "session_max_lifetime")
-    @classmethod
-    def _positive(cls, value: timedelta) -> timedelta:
-        if value <= timedelta(0):
-            raise ValueError("must be longer than zero")
-        return value
-
-
-class TlsSettings(_Strict):
-    """TLS on the data API listener; with ``client_ca_file``, mutual TLS."""
-
-    cert_file: Path
-    key_file: Path
-    #: Set: every client must present a certificate signed by this CA (mTLS),
-    #: and `callers` may name callers by their certificate identity.
-    client_ca_file: Path | None = None
-
-
 #: Room left in a Memcached item for its key (up to 250 bytes), item header
 #: and cachecar's envelope.
 ITEM_OVERHEAD = 1024
 
-#: The smallest caller token accepted: a guessable token is no token.
-MIN_TOKEN_LENGTH = 16
 
-
-class CallerSettings(_Strict):
-    """One caller allowed to use the data API, and the namespaces it may use.
-
-    A caller proves who it is with a bearer token (``authorization: Bearer
-    <token>`` metadata; the token comes from an environment variable or a
-    file, never the YAML) or, with mTLS, by its client certificate: ``identity``
-    matches the certificate's common name or one of its subject alternative
-    names (e.g. a SPIFFE ID).
-    """
-
-    token_env: str | None = None
-    token_file: Path | None = None
-    identity: str | None = None
-    #: Namespaces this caller may use; "*" allows every namespace.
-    namespaces: list[str] = Field(min_length=1)
-
-    @model_validator(mode="after")
-    def _one_credential(self) -> CallerSettings:
-        given = [f for f in ("token_env", "token_file", "identity") if getattr(self, f)]
-        if len(given) != 1:
-            raise ValueError(
-                "give exactly one of token_env, token_file or identity "
-                f"(got {', '.join(given) or 'none'})"
-            )
-        return self
-
-    def token(self, environ: Mapping[str, str] = os.environ) -> str | None:
-        """The caller's token, read at start (None for an mTLS identity)."""
-        if self.token_env:
-            return environ.get(self.token_env)
-        if self.token_file:
-            return self.token_file.read_text().strip()
-        return None
-
-
-class LimitSettings(_Strict):
-    """Sidecar-wide limits: past each, a clear RESOURCE_EXHAUSTED, never unbounded memory."""
-
-    #: Largest request message; a bigger one is refused before it is decoded.
-    max_request_size: Size = Field(default=4 * 1024 * 1024, ge=1024, le=1024 * 1024 * 1024)
-    #: Loads (distinct keys) running at once across every namespace; past it a
-    #: GetOrLoad miss answers RESOURCE_EXHAUSTED / LOADS_EXHAUSTED.
-    max_inflight_loads: int = Field(default=10_000, ge=1)
-    #: Open Subscribe streams across every namespace (each namespace also has
-    #: channels.max_subscribers).
-    max_streams: int = Field(default=10_000, ge=1)
-
-
-def is_loopback(listen: str) -> bool:
-    """True for a unix socket or a loopback host (127.0.0.0/8, ::1, localhost)."""
-    if listen.startswith("unix:"):
-        return True
-    host = listen.rpartition(":")[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a host name other than localhost may resolve anywhere
-
-
-class Settings(_Strict):
+class Settings(Strict):
     """The whole sidecar configuration."""
 
     #: Where the gRPC API listens: "host:port" or "unix:///path".

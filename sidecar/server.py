@@ -172,15 +172,22 @@ class Sidecar:
 
     def _bind(self) -> int:
         listen = self.settings.listen
-        if self.settings.tls is not None:
-            return int(self._server.add_secure_port(listen, server_credentials(self.settings.tls)))
-        if not listen.startswith("unix:"):
+        tls = self.settings.tls
+        credentials = server_credentials(tls) if tls is not None else None
+
+        def add() -> int:
+            if credentials is not None:
+                return int(self._server.add_secure_port(listen, credentials))
             return int(self._server.add_insecure_port(listen))
+
+        if not listen.startswith("unix:"):
+            return add()
         # Bound under a umask that leaves everyone else out, then given its
-        # configured mode and group: the socket is never open wider than asked.
+        # configured mode and group: the socket is never open wider than asked
+        # (with TLS on the socket too).
         umask = os.umask(0o177)
         try:
-            port = int(self._server.add_insecure_port(listen))
+            port = add()
         finally:
             os.umask(umask)
         if port:

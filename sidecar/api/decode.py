@@ -115,7 +115,9 @@ def safe_deserializer(cls: type[Message], max_size: int | None = None) -> Callab
             return too_large
         try:
             return from_string(data)
-        except DecodeError:
+        except (DecodeError, UnicodeDecodeError):
+            # UnicodeDecodeError: the pure-Python protobuf runtime's report of
+            # invalid UTF-8 in a string field (upb raises DecodeError).
             return malformed
 
     return deserialize

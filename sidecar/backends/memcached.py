@@ -113,6 +113,24 @@ class _HashClient(HashClient):  # type: ignore[misc]  # pymemcache ships no type
         with self._ring_lock:
             super()._retry_dead()
 
+    def add_server(self, server: Any, port: Any = None) -> None:
+        # A dead node coming back gets a new client. The old client's idle
+        # pooled sockets are closed here, not left to the garbage collector;
+        # one still in use fails on the dead connection and is destroyed by
+        # the pool (destroy_on_fail). Never close a socket another thread uses.
+        with self._ring_lock:
+            old = self.clients.get(
+                self._make_client_key(server if port is None else (server, port))
+            )
+            super().add_server(server, port)
+        pool = getattr(old, "client_pool", None)
+        if pool is not None:
+            with pool._lock:
+                idle = list(pool._free_objs)
+                pool._free_objs.clear()
+            for connection in idle:
+                connection.close()
+
 
 class MemcachedBackend(MemcachedSessions):
     """A pool of Memcached servers, bytes in and out."""

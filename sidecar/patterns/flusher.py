@@ -184,7 +184,7 @@ class Flusher:
                     part.owned = False
                     return
                 if done < settings.batch_size:
-                    await self._wait(part, interval)
+                    await self._wait_holding(part, queue, owner, owner_ms, interval)
             except (Unavailable, DeadlineExceeded) as exc:
                 backoff = await self._after_failure(part, exc, backoff)
                 if self._draining:
@@ -220,18 +220,42 @@ class Flusher:
             part.owned = False  # re-take (and re-check) the lease once Redis is back
         return min(backoff * 2, settings.max_backoff.total_seconds())
 
-    async def _hold(
-        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
-    ) -> bool:
+    async def _hold(self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int) -> bool:
         """Take or renew the partition's lease; True when a round should run now."""
         if not part.owned:
             return await self._acquire(part, queue, owner, owner_ms)
+        return await self._renew(part, queue, owner, owner_ms)
+
+    async def _renew(
+        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
+    ) -> bool:
         renewing = asyncio.get_running_loop().time()
         if not await queue.renew(owner, self._token, owner_ms):
             part.owned = False
             return False
         part.lease_until = renewing + owner_ms / 1000
         return True
+
+    async def _wait_holding(
+        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int, seconds: float
+    ) -> None:
+        """:meth:`_wait` while owning the partition, renewing the lease every half
+        owner_ttl: a flush_interval longer than owner_ttl must not let the lease
+        lapse, or every renew fails, every re-take waits again, and nothing is
+        ever flushed."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + seconds
+        step = owner_ms / 2000
+        while (left := end - loop.time()) > step:
+            try:
+                await asyncio.wait_for(part.kick.wait(), timeout=step)
+            except TimeoutError:
+                if not await self._renew(part, queue, owner, owner_ms):
+                    return
+                continue
+            part.kick.clear()
+            return
+        await self._wait(part, max(left, 0.0))
 
     async def _acquire(
         self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
@@ -251,7 +275,9 @@ class Flusher:
         if claimed == 0 and not self._draining:
             # Nothing left over by a crashed owner: new writes wait for the
             # first flush window like any other.
-            await self._wait(part, settings.flush_interval.total_seconds())
+            await self._wait_holding(
+                part, queue, owner, owner_ms, settings.flush_interval.total_seconds()
+            )
             return False
         return True
 
@@ -284,7 +310,7 @@ class Flusher:
         writer = self._callbacks.writer(ns.settings.writer)
         latest = coalesce(batch)
         _link_enqueuers(latest)
-        timeout = self._budget(part)
+        timeout = await self._budget(part, queue)
         try:
             await writer.write_batch(ns.name, [_write(ns, w) for w in latest], timeout)
         except CallbackFailed as exc:
@@ -297,13 +323,22 @@ class Flusher:
         await self._ack(part, queue, stream, batch)
         return len(batch)
 
-    @staticmethod
-    def _budget(part: _Partition) -> float:
+    async def _budget(self, part: _Partition, queue: RedisQueue) -> float:
+        """The deadline of the next WriteBatch, renewing the lease first when
+        what is left of it would cut the call shorter than writer_timeout."""
         settings = part.ns.settings.write_behind
         assert settings is not None
-        return part.writer_budget(
-            part.ns.settings.writer_timeout.total_seconds(), settings.owner_ttl.total_seconds()
-        )
+        writer_timeout = part.ns.settings.writer_timeout.total_seconds()
+        owner_ttl = settings.owner_ttl.total_seconds()
+        left = part.lease_until - asyncio.get_running_loop().time() - owner_ttl * _LEASE_MARGIN
+        if left < writer_timeout:
+            owner = part.ns.keys.partition_key(b"o", part.index)
+            if not await self._renew(part, queue, owner, int(owner_ttl * 1000)):
+                raise DeadlineExceeded(
+                    "the partition's flush lease was lost; another sidecar flushes it now",
+                    reason="LEASE_LOST",
+                )
+        return part.writer_budget(writer_timeout, owner_ttl)
 
     async def _collect(self, queue: RedisQueue, stream: bytes, size: int) -> list[QueuedWrite]:
         """Everything due in this flush window: our retries first, then new writes,
@@ -340,7 +375,9 @@ class Flusher:
         for write in latest:
             superseded = [w for w in batch if w.key == write.key]
             try:
-                await writer.write_batch(ns.name, [_write(ns, write)], self._budget(part))
+                await writer.write_batch(
+                    ns.name, [_write(ns, write)], await self._budget(part, queue)
+                )
             except CallbackFailed as exc:
                 tries = part.attempts.get(write.entry_id, 0) + 1
                 part.attempts[write.entry_id] = tries
