@@ -103,6 +103,7 @@ class Sidecar:
         self._health_interval = health_interval
         self._monitor: asyncio.Task[None] | None = None
         self._last_status: dict[str, int] = {}
+        self._warned_unpersisted: set[tuple[str, str]] = set()
         self._server = grpc.aio.server(
             options=[
                 *self._options,
@@ -257,6 +258,25 @@ class Sidecar:
                 continue
             for server, figures in stats.items():
                 self.telemetry.metrics.backend_stats.update(name, server, figures)
+                if figures.get("aof_enabled") == 0.0:
+                    self._warn_unpersisted_queue(name, server)
+
+    def _warn_unpersisted_queue(self, backend: str, server: str) -> None:
+        # Write-behind is as durable as its Redis: say so once, loudly, rather
+        # than let a restart silently drop acknowledged writes.
+        queued = sorted(
+            ns
+            for ns, s in self.settings.namespaces.items()
+            if s.backend == backend and s.write_behind is not None
+        )
+        if not queued or (backend, server) in self._warned_unpersisted:
+            return
+        self._warned_unpersisted.add((backend, server))
+        log.warning(
+            "write-behind queue on a Redis without AOF: a restart of it loses the writes "
+            "still queued; turn on appendonly (or ElastiCache Multi-AZ)",
+            extra={"backend": backend, "server": server, "namespaces": ",".join(queued)},
+        )
 
     async def _monitor_backends(self) -> None:
         tick = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import grpc
@@ -139,3 +140,16 @@ async def test_health_only_listener(redis_url: str) -> None:
 
     finally:
         await sidecar.stop(grace=1.0)
+
+
+async def test_write_behind_on_a_redis_without_aof_is_warned_once(
+    redis_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The test Redis runs without AOF: a restart would lose queued writes.
+    caplog.set_level(logging.WARNING, logger="cachecar.server")
+    sc = await sidecar_for(redis_url, writer=fake_app.target, write_behind={"partitions": 1})
+    await wait_until(lambda: any("without AOF" in r.getMessage() for r in caplog.records))
+    await sc.sidecar._poll_backend_stats()
+    warned = [r for r in caplog.records if "without AOF" in r.getMessage()]
+    assert len(warned) == 1
+    assert warned[0].namespaces == "items"  # type: ignore[attr-defined]

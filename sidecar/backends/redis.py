@@ -247,6 +247,8 @@ class RedisBackend(RedisSessions, RedisBoards):
                 "memory_bytes": float(info.get("used_memory", 0)),
                 "memory_limit_bytes": float(info.get("maxmemory", 0)),
                 "evictions": float(info.get("evicted_keys", 0)),
+                # Whether a restart keeps the write-behind queue (see server.py).
+                "aof_enabled": float(info.get("aof_enabled", 0)),
             }
             for server, info in replies.items()
         }
