@@ -41,6 +41,7 @@ from tests.secretscan import captured_log_lines, remember_secret
 # Random per run, as real tokens are; the secret scan looks for exactly these.
 CHECKOUT_TOKEN = "checkout-" + secrets.token_hex(16)
 REPORTS_TOKEN = "reports-" + secrets.token_hex(16)
+SPIFFE_ID = "spiffe://prod.example/ns/reports/sa/reports"
 Start = Callable[..., Awaitable[Sidecar]]
 
 
@@ -300,6 +301,7 @@ async def test_mtls_identities_name_callers(redis_url: str, ca: TestCA, start: S
     server = ca.issue("server", "localhost")
     checkout = ca.issue("checkout", "checkout.internal", common_name="checkout")
     other = ca.issue("other", "other.internal", common_name="other")
+    reports = ca.issue_uri("reports", SPIFFE_ID)  # a URI SAN only, no common name
     config = _config(
         redis_url,
         tls={
@@ -307,7 +309,10 @@ async def test_mtls_identities_name_callers(redis_url: str, ca: TestCA, start: S
             "key_file": str(server.key_file),
             "client_ca_file": str(ca.cert_file),
         },
-        callers={"checkout": {"identity": "checkout.internal", "namespaces": ["products"]}},
+        callers={
+            "checkout": {"identity": "checkout.internal", "namespaces": ["products"]},
+            "reports": {"identity": SPIFFE_ID, "namespaces": ["orders"]},
+        },
     )
     sidecar = await start(config)
 
@@ -318,6 +323,8 @@ async def test_mtls_identities_name_callers(redis_url: str, ca: TestCA, start: S
             return await _code_and_reason(cache.Get(cache_pb2.GetRequest(namespace=ns, key="k")))
 
     assert await get(checkout, "products") == (grpc.StatusCode.OK, "")
+    assert await get(reports, "orders") == (grpc.StatusCode.OK, "")
+    assert (await get(reports, "products"))[0] == grpc.StatusCode.PERMISSION_DENIED
     assert (await get(checkout, "orders"))[0] == grpc.StatusCode.PERMISSION_DENIED
     # A certificate from the right CA but not a configured caller.
     assert (await get(other, "products"))[0] == grpc.StatusCode.UNAUTHENTICATED
