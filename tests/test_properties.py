@@ -59,7 +59,7 @@ SERVICES = [CACHE, SESSIONS, BOARDS, PUBSUB]
 # Examples per run, per test: 10,400 calls in all (the budget is >= 10,000),
 # about 40 s on 2 cores.
 EXAMPLES = {
-    "cache": 1800,  # per backend
+    "cache": 1800,  # per backend (Redis, Memcached, Redis Cluster)
     "sessions": 1500,
     "boards": 1500,
     "publish": 800,
@@ -70,16 +70,17 @@ EXAMPLES = {
 
 REDIS_NS = ["items", "plain"]
 MEMCACHED_NS = ["mc", "mc-plain"]
+CLUSTER_NS = ["cl"]
 NAMESPACES = REDIS_NS + MEMCACHED_NS
 
 
-def _settings(redis_url: str, memcached_url: str, app: str) -> Settings:
+def _settings(redis_url: str, memcached_url: str, cluster_url: str, app: str) -> Settings:
     limits = {"max_key_length": 64, "max_value_size": "1KiB", "max_batch_keys": 8}
     callbacks = {"loader": app, "writer": app, "loader_timeout": "2s", "writer_timeout": "2s"}
     return settings_from_mapping(
         {
             "listen": "127.0.0.1:0",
-            "backends": {"redis": redis_url, "memcached": memcached_url},
+            "backends": {"redis": redis_url, "memcached": memcached_url, "cluster": cluster_url},
             "namespaces": {
                 "items": {
                     "backend": "redis",
@@ -99,6 +100,12 @@ def _settings(redis_url: str, memcached_url: str, app: str) -> Settings:
                 "plain": {"backend": "redis"},
                 "mc": {"backend": "memcached", **limits, **callbacks},
                 "mc-plain": {"backend": "memcached"},
+                "cl": {
+                    "backend": "cluster",
+                    **limits,
+                    **callbacks,
+                    "write_behind": {"flush_interval": "50ms", "max_attempts": 1},
+                },
             },
         }
     )
@@ -132,9 +139,13 @@ def _path(method: MethodDescriptor) -> str:
 
 
 @pytest.fixture
-async def target(redis_url: str, memcached_url: str, fake_app: FakeApp) -> AsyncIterator[Target]:
+async def target(
+    redis_url: str, memcached_url: str, cluster_url: str, fake_app: FakeApp
+) -> AsyncIterator[Target]:
     fake_app.rows.update({"k": b"v", "\x00": b"nul", "{a}": b"tag"})
-    sidecar = Sidecar(_settings(redis_url, memcached_url, fake_app.target), telemetry=Telemetry())
+    sidecar = Sidecar(
+        _settings(redis_url, memcached_url, cluster_url, fake_app.target), telemetry=Telemetry()
+    )
     await sidecar.start()
     channel = grpc.aio.insecure_channel(sidecar.address)
     yield Target(sidecar, channel, asyncio.get_running_loop())
@@ -240,13 +251,13 @@ async def check_property(
     # Not vacuous: some requests got past every check (a broken strategy that
     # only produced unknown namespaces would otherwise pass unnoticed).
     assert expect is not None or any(o == "OK" for _, o in outcomes), outcomes
-    # The property's last word: the sidecar still serves a plain Get, on both backends.
+    # The property's last word: the sidecar still serves a plain Get, on every backend.
     get = target.channel.unary_unary(
         "/cachecar.v1.CacheService/Get",
         cache_pb2.GetRequest.SerializeToString,
         cache_pb2.GetResponse.FromString,
     )
-    for ns in ("items", "mc"):
+    for ns in ("items", "mc", "cl"):
         await get(cache_pb2.GetRequest(namespace=ns, key="k"), timeout=CALL_TIMEOUT)
 
 
@@ -287,12 +298,14 @@ _WIRE_HINTS = {"namespace": namespaces(NAMESPACES)}
 # -- the properties -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("backend", ["redis", "memcached"])
+@pytest.mark.parametrize("backend", ["redis", "memcached", "cluster"])
 async def test_cache_service_answers_any_request_with_a_cachecar_status(
     target: Target, backend: str
 ) -> None:
     hints = {
-        "namespace": namespaces(REDIS_NS if backend == "redis" else MEMCACHED_NS),
+        "namespace": namespaces(
+            {"redis": REDIS_NS, "memcached": MEMCACHED_NS, "cluster": CLUSTER_NS}[backend]
+        ),
         "key": _often(*KEYS),
         "keys": st.lists(_often(*KEYS), max_size=10),
     }
