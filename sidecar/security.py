@@ -130,7 +130,9 @@ class CallerAuth:
 
     def _authenticate(self, context: Any) -> Caller:
         presented = _bearer_token(context.invocation_metadata() or ())
-        if presented is not None:
+        # A bearer token alone decides; without one (none sent, or another
+        # authorization scheme meant for someone else) the certificate may.
+        if presented:
             found = None
             # Compare against every token, so timing says nothing about which matched.
             for token, caller in self._tokens:

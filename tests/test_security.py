@@ -316,13 +316,22 @@ async def test_mtls_identities_name_callers(redis_url: str, ca: TestCA, start: S
     )
     sidecar = await start(config)
 
-    async def get(client: Any, ns: str) -> tuple[grpc.StatusCode, str]:
+    async def get(client: Any, ns: str, metadata: Any = None) -> tuple[grpc.StatusCode, str]:
         creds = grpc.ssl_channel_credentials(ca.cert_pem, client.key_pem, client.cert_pem)
         async with grpc.aio.secure_channel(f"localhost:{sidecar.port}", creds) as channel:
             cache = cache_pb2_grpc.CacheServiceStub(channel)
-            return await _code_and_reason(cache.Get(cache_pb2.GetRequest(namespace=ns, key="k")))
+            return await _code_and_reason(
+                cache.Get(cache_pb2.GetRequest(namespace=ns, key="k"), metadata=metadata)
+            )
 
     assert await get(checkout, "products") == (grpc.StatusCode.OK, "")
+    # Another service's authorization scheme does not hide the certificate...
+    basic = (("authorization", "Basic dXNlcjpwYXNz"),)
+    assert await get(checkout, "products", basic) == (grpc.StatusCode.OK, "")
+    # ...but a bearer token decides alone, and an unknown one is refused.
+    assert (await get(checkout, "products", _bearer("x" * 32)))[0] == (
+        grpc.StatusCode.UNAUTHENTICATED
+    )
     assert await get(reports, "orders") == (grpc.StatusCode.OK, "")
     assert (await get(reports, "products"))[0] == grpc.StatusCode.PERMISSION_DENIED
     assert (await get(checkout, "orders"))[0] == grpc.StatusCode.PERMISSION_DENIED

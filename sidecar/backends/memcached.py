@@ -113,6 +113,15 @@ class _HashClient(HashClient):  # type: ignore[misc]  # pymemcache ships no type
         with self._ring_lock:
             super()._retry_dead()
 
+    def _safely_run_func(self, client: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super()._safely_run_func(client, *args, **kwargs)
+        except KeyError as exc:
+            # pymemcache checks `server in _failed_clients`, then indexes it,
+            # without a lock: a thread taking the node out in between makes
+            # it a KeyError. The node is failing: say so, as a backend error.
+            raise MemcacheError(f"{client.server} failed during the call") from exc
+
     def add_server(self, server: Any, port: Any = None) -> None:
         # A dead node coming back gets a new client. The old client's idle
         # pooled sockets are closed here, not left to the garbage collector;
