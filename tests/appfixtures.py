@@ -9,9 +9,9 @@ event loop against a given backend URL, listening on a free port.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 import pytest
@@ -150,6 +150,29 @@ class RunningSidecar:
 SidecarFactory = Callable[..., Awaitable[RunningSidecar]]
 
 
+async def start_in_loop(
+    settings: Settings, telemetry: Telemetry | None = None
+) -> tuple[Sidecar, grpc.aio.Channel]:
+    """A real sidecar started in the test's event loop, and a channel to it."""
+    sidecar = Sidecar(settings, telemetry=telemetry or Telemetry(), health_interval=0.2)
+    await sidecar.start()
+    return sidecar, grpc.aio.insecure_channel(sidecar.address)
+
+
+class _Started(Protocol):
+    @property
+    def sidecar(self) -> Sidecar: ...
+    @property
+    def channel(self) -> grpc.aio.Channel: ...
+
+
+async def stop_all(started: Iterable[_Started]) -> None:
+    """Close the channels and stop the sidecars ``start_in_loop`` gave a fixture."""
+    for running in started:
+        await running.channel.close()
+        await running.sidecar.stop(grace=1.0)
+
+
 @pytest.fixture
 async def sidecar_for() -> AsyncIterator[SidecarFactory]:
     """``await sidecar_for(url, loader=..., **namespace_settings)`` -> a running sidecar."""
@@ -166,17 +189,13 @@ async def sidecar_for() -> AsyncIterator[SidecarFactory]:
         settings = make_settings(backend_url, loader, **ns)
         if listen_metrics:
             settings = settings.model_copy(update={"metrics_listen": "127.0.0.1:0"})
-        sidecar = Sidecar(settings, telemetry=telemetry or Telemetry(), health_interval=0.2)
-        await sidecar.start()
-        channel = grpc.aio.insecure_channel(sidecar.address)
+        sidecar, channel = await start_in_loop(settings, telemetry)
         running = RunningSidecar(sidecar, channel, cache_pb2_grpc.CacheServiceStub(channel))
         started.append(running)
         return running
 
     yield start
-    for running in started:
-        await running.channel.close()
-        await running.sidecar.stop(grace=1.0)
+    await stop_all(started)
 
 
 def error_info(exc: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
@@ -194,6 +213,15 @@ def error_info(exc: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
             assert infos[0].domain == "cachecar"
             return infos[0]
     raise AssertionError(f"no google.rpc.Status details on {exc.code()}: {exc.details()}")
+
+
+async def status_of(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str]:
+    """The status code and ErrorInfo reason ``call`` ends with: ``(OK, "")`` on success."""
+    try:
+        await call
+    except grpc.aio.AioRpcError as exc:
+        return exc.code(), error_info(exc).reason
+    return grpc.StatusCode.OK, ""
 
 
 async def wait_until(condition: Callable[[], bool], within: float = 10.0) -> None:

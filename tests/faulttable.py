@@ -18,10 +18,11 @@ Timings are measured and reported, never asserted.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ __all__ = [
     "Losses",
     "Workload",
     "cancel_leftovers",
+    "inject",
     "install_reporter",
     "record",
     "table_path",
@@ -57,6 +59,8 @@ CLIENT_DEADLINE = "(client deadline)"
 NO_SIDECAR = "(sidecar unreachable)"
 #: A call may overrun its deadline by this much (scheduling) before it counts as hung.
 HANG_SLACK = 1.0
+#: How long each fault lasts, and the calm before and after it.
+BEFORE, FAULT, AFTER = 0.5, 1.5, 0.5
 
 _ROOT = Path(__file__).resolve().parents[1]
 _session_rows: list[str] = []
@@ -259,29 +263,18 @@ class Workload:
             )
             assert got.found or self.misses, f"{name} not found"
         elif kind == "set":
-            seq = self._next_seq()
-            await self.cache.Set(
-                cache_pb2.SetRequest(namespace=NS, key=f"set-{key}", value=b"%d:set" % seq),
-                timeout=t,
-            )
-            self.set_acked[f"set-{key}"] = max(seq, self.set_acked.get(f"set-{key}", 0))
+            await self._write(self.cache.Set, cache_pb2.SetRequest, "set", key, self.set_acked)
             self.set_acks += 1
         elif kind == "write_through":
-            seq = self._next_seq()
-            await self.cache.WriteThrough(
-                cache_pb2.WriteThroughRequest(namespace=NS, key=f"wt-{key}", value=b"%d:wt" % seq),
-                timeout=t,
+            seq = await self._write(
+                self.cache.WriteThrough, cache_pb2.WriteThroughRequest, "wt", key, self.wt_acked
             )
-            self.wt_acked[f"wt-{key}"] = max(seq, self.wt_acked.get(f"wt-{key}", 0))
             self.wt_acked_seqs.add(seq)
             self.wt_acks += 1
         elif kind == "enqueue":
-            seq = self._next_seq()
-            await self.cache.EnqueueWrite(
-                cache_pb2.EnqueueWriteRequest(namespace=NS, key=f"wb-{key}", value=b"%d:wb" % seq),
-                timeout=t,
+            seq = await self._write(
+                self.cache.EnqueueWrite, cache_pb2.EnqueueWriteRequest, "wb", key, self.eq_acked
             )
-            self.eq_acked[f"wb-{key}"] = max(seq, self.eq_acked.get(f"wb-{key}", 0))
             self.eq_acked_seqs.add(seq)
             self.eq_acks += 1
         elif kind == "add_score":
@@ -306,6 +299,23 @@ class Workload:
                 session_pb2.GetSessionRequest(namespace=NS, session_id=created.session_id),
                 timeout=t,
             )
+
+    async def _write(
+        self,
+        rpc: Callable[..., Awaitable[object]],
+        request: Callable[..., object],
+        prefix: str,
+        key: str,
+        acked: dict[str, int],
+    ) -> int:
+        """Write ``{prefix}-{key}`` = ``b"<seq>:{prefix}"``; once acknowledged, ``acked``
+        holds the key's highest acknowledged sequence number. Returns the sequence number."""
+        seq = self._next_seq()
+        name = f"{prefix}-{key}"
+        value = b"%d:%s" % (seq, prefix.encode())
+        await rpc(request(namespace=NS, key=name, value=value), timeout=self.deadline)
+        acked[name] = max(seq, acked.get(name, 0))
+        return seq
 
     # -- what it saw -----------------------------------------------------------
 
@@ -446,6 +456,43 @@ class Workload:
             if time.monotonic() > deadline:
                 raise AssertionError(f"write-behind queue not drained within {within}s")
             await asyncio.sleep(0.1)
+
+
+#: A fault or its repair: a plain call, or one returning an awaitable (awaited).
+Step = Callable[[], object]
+
+
+async def _do(step: Step) -> None:
+    result = step()
+    if inspect.isawaitable(result):
+        await result
+
+
+async def inject(
+    work: Workload,
+    fault: Step,
+    restore: Step,
+    *,
+    rows: dict[str, bytes],
+    lasting: float = FAULT,
+) -> Losses:
+    """Run ``work`` through one fault: calm (BEFORE), ``fault``, ``lasting`` seconds
+    of it, ``restore``, then (bounded) until every kind succeeded again and AFTER more;
+    stop the workload and count what the app's ``rows`` lost (``Workload.verify``)."""
+    work.start()
+    await work.run_for(BEFORE)
+    work.mark_fault()
+    await _do(fault)
+    try:
+        await work.run_for(lasting)
+    finally:
+        # Always: a SIGSTOPped Redis, say, would also hang the fixtures' teardown.
+        await _do(restore)
+    work.mark_restored()
+    await work.until_recovered(within=30)
+    await work.run_for(AFTER)
+    await work.stop()
+    return await work.verify(rows)
 
 
 # -- the table ----------------------------------------------------------------------

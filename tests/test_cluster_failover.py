@@ -24,29 +24,10 @@ from sidecar.devmode import MissingBinary, ServerStartError
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from tests.appfixtures import FakeApp, SidecarFactory
-from tests.faulttable import (
-    ALL_KINDS,
-    FaultRow,
-    Workload,
-    cancel_leftovers,
-    install_reporter,
-    record,
-)
+from tests.faultfixtures import _fault_table, _no_leftover_workload  # noqa: F401  (autouse)
+from tests.faulttable import ALL_KINDS, FaultRow, Workload, inject, record
 from tests.servers import RedisCluster
 from tests.test_faults import FAST_WB, AppServer
-
-BEFORE, AFTER = 0.5, 0.5
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fault_table(pytestconfig: pytest.Config) -> None:
-    install_reporter(pytestconfig)
-
-
-@pytest.fixture(autouse=True)
-async def _no_leftover_workload() -> AsyncIterator[None]:
-    yield
-    await cancel_leftovers()
 
 
 @pytest.fixture(scope="module")
@@ -90,18 +71,19 @@ async def test_master_killed_replica_promoted(
         write_behind={**FAST_WB, "partitions": 6},
     )
     work = Workload(sc.channel, ALL_KINDS)
-    work.start()
-    await work.run_for(BEFORE)
-    victim = failover_cluster.master_nodes()[0]
-    work.mark_fault()
-    victim.kill()
-    killed_at = time.monotonic()
-    promoted_in = await asyncio.to_thread(failover_cluster.wait_healthy, 30.0)
-    work.mark_restored()  # the cluster healed itself: the replica serves the slots
-    await work.until_recovered(within=30)
-    await work.run_for(AFTER)
-    await work.stop()
-    losses = await work.verify(fake.rows)
+    killed_at = promoted_in = 0.0
+
+    def kill() -> None:
+        nonlocal killed_at
+        failover_cluster.master_nodes()[0].kill()
+        killed_at = time.monotonic()
+
+    async def promoted() -> None:
+        # The cluster heals itself: the replica serves the slots (restored from then on).
+        nonlocal promoted_in
+        promoted_in = await asyncio.to_thread(failover_cluster.wait_healthy, 30.0)
+
+    losses = await inject(work, kill, promoted, rows=fake.rows, lasting=0)
     lost_note = ""
     if losses.enqueue_lost or losses.set_lost or losses.score_lost or losses.sessions_lost:
         lost_note = (

@@ -25,40 +25,28 @@ import signal
 import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
 from cachecar.v1 import loader_pb2_grpc, writer_pb2_grpc
 
 from sidecar.devmode import MemcachedServer, RedisServer, free_port
-from tests.appfixtures import FakeApp, SidecarFactory
+from tests.appfixtures import FakeApp, RunningSidecar, SidecarFactory
+from tests.faultfixtures import _fault_table, _no_leftover_workload  # noqa: F401  (autouse)
 from tests.faulttable import (
     ALL_KINDS,
     CLIENT_DEADLINE,
+    FAULT,
     NO_SIDECAR,
     FaultRow,
     Workload,
-    cancel_leftovers,
-    install_reporter,
+    inject,
     record,
 )
 from tests.test_process import spawn_sidecar, write_config
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _fault_table(pytestconfig: pytest.Config) -> None:
-    install_reporter(pytestconfig)
-
-
-@pytest.fixture(autouse=True)
-async def _no_leftover_workload() -> AsyncIterator[None]:
-    yield
-    await cancel_leftovers()
-
-
 FAST_WB = {"flush_interval": "50ms", "retry_backoff": "10ms", "max_backoff": "200ms"}
-#: How long each fault lasts, and the calm before and after it.
-BEFORE, FAULT, AFTER = 0.5, 1.5, 0.5
 #: Like the sidecar's own callback channels: a restarted peer is redialled within ~1 s.
 CLIENT_OPTIONS = [
     ("grpc.initial_reconnect_backoff_ms", 100),
@@ -108,6 +96,14 @@ async def app() -> AsyncIterator[tuple[FakeApp, AppServer, AppServer]]:
         await writer.stop()
 
 
+async def _sidecar(
+    sidecar_for: SidecarFactory, url: str, app: tuple[FakeApp, AppServer, AppServer], **ns: Any
+) -> RunningSidecar:
+    """A sidecar on ``url`` whose namespace calls the app's loader and writer."""
+    _, loader, writer = app
+    return await sidecar_for(url, loader=loader.target, writer=writer.target, **ns)
+
+
 def _redis(aof: bool) -> RedisServer:
     args = ["--appendonly", "yes", "--appendfsync", "always"] if aof else []
     return RedisServer(extra_args=args)
@@ -124,12 +120,6 @@ def aof_redis() -> Iterator[RedisServer]:
         server.close()
 
 
-async def _finish(work: Workload) -> None:
-    await work.until_recovered(within=30)
-    await work.run_for(AFTER)
-    await work.stop()
-
-
 # -- Redis ------------------------------------------------------------------------
 
 
@@ -140,23 +130,13 @@ async def test_redis_killed_and_restarted(
     app: tuple[FakeApp, AppServer, AppServer],
     sidecar_for: SidecarFactory,
 ) -> None:
-    fake, loader, writer = app
+    fake = app[0]
     server = _redis(aof)
     server.start()
     try:
-        sc = await sidecar_for(
-            server.url, loader=loader.target, writer=writer.target, write_behind=FAST_WB
-        )
+        sc = await _sidecar(sidecar_for, server.url, app, write_behind=FAST_WB)
         work = Workload(sc.channel, ALL_KINDS)
-        work.start()
-        await work.run_for(BEFORE)
-        work.mark_fault()
-        server.kill()
-        await work.run_for(FAULT)
-        server.restart()
-        work.mark_restored()
-        await _finish(work)
-        losses = await work.verify(fake.rows)
+        losses = await inject(work, server.kill, server.restart, rows=fake.rows)
     finally:
         server.close()
     persistence = "AOF appendfsync always" if aof else "no persistence (RDB/AOF off)"
@@ -192,22 +172,11 @@ async def test_redis_paused_with_sigstop(
     app: tuple[FakeApp, AppServer, AppServer],
     sidecar_for: SidecarFactory,
 ) -> None:
-    fake, loader, writer = app
-    sc = await sidecar_for(
-        fresh_redis.url, loader=loader.target, writer=writer.target, write_behind=FAST_WB
-    )
+    fake = app[0]
+    sc = await _sidecar(sidecar_for, fresh_redis.url, app, write_behind=FAST_WB)
     work = Workload(sc.channel, ALL_KINDS)
-    work.start()
-    await work.run_for(BEFORE)
-    work.mark_fault()
-    fresh_redis.pause()
-    try:
-        await work.run_for(FAULT)
-    finally:
-        fresh_redis.resume()  # always: a stopped Redis would also hang the fixture's stop
-    work.mark_restored()
-    await _finish(work)
-    losses = await work.verify(fake.rows)
+    # inject() resumes it whatever happens: a stopped Redis would also hang the fixture's stop.
+    losses = await inject(work, fresh_redis.pause, fresh_redis.resume, rows=fake.rows)
     record(
         FaultRow.from_run(
             "Redis paused (SIGSTOP) then continued",
@@ -237,22 +206,14 @@ async def test_memcached_node_killed(
     app: tuple[FakeApp, AppServer, AppServer],
     sidecar_for: SidecarFactory,
 ) -> None:
-    fake, loader, writer = app
+    fake = app[0]
     other = MemcachedServer()
     other.start()
     try:
         url = f"{fresh_memcached.url},{other.host}:{other.port}"
-        sc = await sidecar_for(url, loader=loader.target, writer=writer.target)
+        sc = await _sidecar(sidecar_for, url, app)
         work = Workload(sc.channel, ["get_or_load", "set", "write_through", "session"])
-        work.start()
-        await work.run_for(BEFORE)
-        work.mark_fault()
-        other.kill()
-        await work.run_for(FAULT)
-        other.restart()
-        work.mark_restored()
-        await _finish(work)
-        losses = await work.verify(fake.rows)
+        losses = await inject(work, other.kill, other.restart, rows=fake.rows)
     finally:
         other.kill()
         other.close()
@@ -283,32 +244,25 @@ async def test_loader_fault(
     app: tuple[FakeApp, AppServer, AppServer],
     sidecar_for: SidecarFactory,
 ) -> None:
-    fake, loader, writer = app
-    sc = await sidecar_for(
-        redis_url,
-        loader=loader.target,
-        writer=writer.target,
-        write_behind=FAST_WB,
-        loader_timeout="1s",
-    )
+    fake, loader, _ = app
+    sc = await _sidecar(sidecar_for, redis_url, app, write_behind=FAST_WB, loader_timeout="1s")
     # Every GetOrLoad misses (a new key each time), so every one needs the loader.
     work = Workload(sc.channel, ["get_or_load", "set", "write_through", "enqueue"], misses=True)
-    work.start()
-    await work.run_for(BEFORE)
-    work.mark_fault()
-    if how == "slow":
-        fake.load_delay = 3.0  # beyond loader_timeout (1 s) and the callers' deadline (2 s)
-    elif how == "erroring":
-        fake.fail_with = grpc.StatusCode.UNAVAILABLE
-    else:
-        await loader.stop()
-    await work.run_for(FAULT)
-    fake.load_delay, fake.fail_with = 0.0, None
-    if how == "unreachable":
-        await loader.start()
-    work.mark_restored()
-    await _finish(work)
-    losses = await work.verify(fake.rows)
+
+    async def break_loader() -> None:
+        if how == "slow":
+            fake.load_delay = 3.0  # beyond loader_timeout (1 s) and the callers' deadline (2 s)
+        elif how == "erroring":
+            fake.fail_with = grpc.StatusCode.UNAVAILABLE
+        else:
+            await loader.stop()
+
+    async def mend_loader() -> None:
+        fake.load_delay, fake.fail_with = 0.0, None
+        if how == "unreachable":
+            await loader.start()
+
+    losses = await inject(work, break_loader, mend_loader, rows=fake.rows)
     notes = {
         "slow": "Load takes 3 s; loader_timeout 1 s, callers' deadline 2 s.",
         "erroring": "Load answers UNAVAILABLE.",
@@ -337,24 +291,10 @@ async def test_writer_down(
     app: tuple[FakeApp, AppServer, AppServer],
     sidecar_for: SidecarFactory,
 ) -> None:
-    fake, loader, writer = app
-    sc = await sidecar_for(
-        redis_url,
-        loader=loader.target,
-        writer=writer.target,
-        write_behind=FAST_WB,
-        writer_timeout="1s",
-    )
+    fake, _, writer = app
+    sc = await _sidecar(sidecar_for, redis_url, app, write_behind=FAST_WB, writer_timeout="1s")
     work = Workload(sc.channel, ["get_or_load", "set", "write_through", "enqueue"])
-    work.start()
-    await work.run_for(BEFORE)
-    work.mark_fault()
-    await writer.stop()
-    await work.run_for(FAULT)
-    await writer.start()
-    work.mark_restored()
-    await _finish(work)
-    losses = await work.verify(fake.rows)
+    losses = await inject(work, writer.stop, writer.start, rows=fake.rows)
     record(
         FaultRow.from_run(
             "writer down (port closed) then back",
@@ -410,24 +350,25 @@ async def test_sidecar_sigkilled_and_restarted(
     port = free_port()
     config = _sidecar_config(tmp_path, port, redis_url, loader)
     procs: list[subprocess.Popen[str]] = []
+    acked_before_kill = 0
+
+    async def kill() -> None:
+        nonlocal acked_before_kill
+        os.kill(procs[0].pid, signal.SIGKILL)
+        await asyncio.to_thread(procs[0].wait, 10)
+        acked_before_kill = work.eq_acks
+        assert not [k for k in fake.rows if k.startswith("wb-")]  # all still queued
+
+    def restart() -> None:
+        procs.append(spawn_sidecar(["serve", "--config", str(config)])[0])
+
     try:
         proc, address = spawn_sidecar(["serve", "--config", str(config)])
         procs.append(proc)
         async with grpc.aio.insecure_channel(address, options=CLIENT_OPTIONS) as channel:
             work = Workload(channel, ALL_KINDS)
-            work.start()
-            await work.run_for(BEFORE)
-            work.mark_fault()
-            os.kill(proc.pid, signal.SIGKILL)
-            await asyncio.to_thread(proc.wait, 10)
-            acked_before_kill = work.eq_acks
-            assert not [k for k in fake.rows if k.startswith("wb-")]  # all still queued
-            await work.run_for(FAULT / 3)  # a supervisor restarting it promptly
-            proc, _ = spawn_sidecar(["serve", "--config", str(config)])
-            procs.append(proc)
-            work.mark_restored()
-            await _finish(work)
-            losses = await work.verify(fake.rows)
+            # Restarted FAULT / 3 later: a supervisor restarting it promptly.
+            losses = await inject(work, kill, restart, rows=fake.rows, lasting=FAULT / 3)
     finally:
         for p in procs:
             _stop(p)

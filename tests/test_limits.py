@@ -14,7 +14,7 @@ from sidecar.config import ITEM_OVERHEAD, settings_from_mapping
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from tests import pubsubhelpers as ps
-from tests.appfixtures import FakeApp, error_info
+from tests.appfixtures import FakeApp, error_info, status_of
 
 Start = Callable[..., Awaitable[tuple[Sidecar, grpc.aio.Channel]]]
 
@@ -44,14 +44,6 @@ async def start() -> AsyncIterator[Start]:
         await sidecar.stop(grace=0.5)
 
 
-async def _status(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str]:
-    try:
-        await call
-    except grpc.aio.AioRpcError as exc:
-        return exc.code(), error_info(exc).reason
-    return grpc.StatusCode.OK, ""
-
-
 async def test_inflight_loads_are_bounded(redis_url: str, fake_app: FakeApp, start: Start) -> None:
     fake_app.load_delay = 1.0
     _, channel = await start(redis_url, {"max_inflight_loads": 2}, loader=fake_app.target)
@@ -63,17 +55,17 @@ async def test_inflight_loads_are_bounded(redis_url: str, fake_app: FakeApp, sta
         )
         return call
 
-    slow = [asyncio.ensure_future(_status(load(k))) for k in ("a", "b")]
+    slow = [asyncio.ensure_future(status_of(load(k))) for k in ("a", "b")]
     for _ in range(500):  # the two loads reach the loader
         if len(fake_app.loads) == 2:
             break
         await asyncio.sleep(0.01)
     # A third key is refused at once; a caller of a key already loading joins it.
-    assert await _status(load("c")) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "LOADS_EXHAUSTED")
-    assert await _status(load("a")) == (grpc.StatusCode.OK, "")
+    assert await status_of(load("c")) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "LOADS_EXHAUSTED")
+    assert await status_of(load("a")) == (grpc.StatusCode.OK, "")
     assert [await s for s in slow] == [(grpc.StatusCode.OK, "")] * 2
     # Once those loads are done, new keys load again.
-    assert await _status(load("c")) == (grpc.StatusCode.OK, "")
+    assert await status_of(load("c")) == (grpc.StatusCode.OK, "")
     assert len(fake_app.loads) == 3
 
 
@@ -105,7 +97,7 @@ async def test_requests_over_max_request_size_are_refused(redis_url: str, start:
     _, channel = await start(redis_url, {"max_request_size": "64KiB"}, max_value_size="1MiB")
     cache = cache_pb2_grpc.CacheServiceStub(channel)
     await cache.Set(cache_pb2.SetRequest(namespace="items", key="k", value=b"x" * 60_000))
-    assert await _status(
+    assert await status_of(
         cache.Set(cache_pb2.SetRequest(namespace="items", key="k", value=b"x" * 70_000))
     ) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "REQUEST_TOO_LARGE")
     # Past twice the limit gRPC refuses the message itself (no ErrorInfo) before
@@ -130,6 +122,6 @@ async def test_memcached_values_default_to_what_fits_in_an_item(
     got = await cache.Get(cache_pb2.GetRequest(namespace="items", key=key))
     assert len(got.value) == limit
     # ...and one byte more is the caller's error, not a backend failure.
-    assert await _status(
+    assert await status_of(
         cache.Set(cache_pb2.SetRequest(namespace="items", key="k", value=b"x" * (limit + 1)))
     ) == (grpc.StatusCode.INVALID_ARGUMENT, "VALUE_TOO_LARGE")

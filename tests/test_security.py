@@ -34,7 +34,7 @@ from sidecar.devmode import RedisServer
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import Tracing
-from tests.appfixtures import error_info
+from tests.appfixtures import status_of
 from tests.certs import TestCA
 from tests.secretscan import captured_log_lines, remember_secret
 
@@ -208,14 +208,6 @@ async def _first(stream: Any) -> None:
         return
 
 
-async def _code_and_reason(call: Awaitable[Any]) -> tuple[grpc.StatusCode, str]:
-    try:
-        await call
-    except grpc.aio.AioRpcError as exc:
-        return exc.code(), error_info(exc).reason
-    return grpc.StatusCode.OK, ""
-
-
 async def test_tokens_allow_their_namespaces_only(redis_url: str, start: Start) -> None:
     sidecar = await start(_config(redis_url, callers=_callers()), _tokens())
     async with grpc.aio.insecure_channel(sidecar.address) as channel:
@@ -229,26 +221,22 @@ async def test_tokens_allow_their_namespaces_only(redis_url: str, start: Start) 
 
         checkout, reports = _bearer(CHECKOUT_TOKEN), _bearer(REPORTS_TOKEN)
         ok = (grpc.StatusCode.OK, "")
-        assert await _code_and_reason(get("products", checkout)) == ok
-        assert await _code_and_reason(get("orders", checkout)) == ok
-        assert await _code_and_reason(get("sessions", checkout)) == (
+        assert await status_of(get("products", checkout)) == ok
+        assert await status_of(get("orders", checkout)) == ok
+        assert await status_of(get("sessions", checkout)) == (
             grpc.StatusCode.PERMISSION_DENIED,
             "NAMESPACE_FORBIDDEN",
         )
         # An unknown namespace is forbidden too: a restricted caller learns no names.
-        assert (await _code_and_reason(get("nope", checkout)))[0] == (
-            grpc.StatusCode.PERMISSION_DENIED
-        )
-        assert await _code_and_reason(get("sessions", reports)) == ok
-        assert (await _code_and_reason(get("nope", reports)))[0] == grpc.StatusCode.NOT_FOUND
+        assert (await status_of(get("nope", checkout)))[0] == (grpc.StatusCode.PERMISSION_DENIED)
+        assert await status_of(get("sessions", reports)) == ok
+        assert (await status_of(get("nope", reports)))[0] == grpc.StatusCode.NOT_FOUND
         unauthenticated = (grpc.StatusCode.UNAUTHENTICATED, "CALLER_UNKNOWN")
-        assert await _code_and_reason(get("products")) == unauthenticated
-        assert await _code_and_reason(get("products", _bearer("x" * 32))) == unauthenticated
-        assert await _code_and_reason(get("products", _bearer(CHECKOUT_TOKEN[:-1]))) == (
-            unauthenticated
-        )
+        assert await status_of(get("products")) == unauthenticated
+        assert await status_of(get("products", _bearer("x" * 32))) == unauthenticated
+        assert await status_of(get("products", _bearer(CHECKOUT_TOKEN[:-1]))) == (unauthenticated)
         assert (
-            await _code_and_reason(get("products", (("authorization", f"Basic {CHECKOUT_TOKEN}"),)))
+            await status_of(get("products", (("authorization", f"Basic {CHECKOUT_TOKEN}"),)))
             == unauthenticated
         )
         # Health stays open: probes carry no token.
@@ -290,11 +278,11 @@ async def test_every_service_checks_the_caller(redis_url: str, start: Start) -> 
             ),
         ]
         for call in calls:
-            assert await _code_and_reason(call) == denied
+            assert await status_of(call) == denied
         stream = pubsub.Subscribe(
             pubsub_pb2.SubscribeRequest(namespace="sessions", channels=["c"]), metadata=meta
         )
-        assert await _code_and_reason(_first(stream)) == denied
+        assert await status_of(_first(stream)) == denied
 
 
 async def test_mtls_identities_name_callers(redis_url: str, ca: TestCA, start: Start) -> None:
@@ -320,7 +308,7 @@ async def test_mtls_identities_name_callers(redis_url: str, ca: TestCA, start: S
         creds = grpc.ssl_channel_credentials(ca.cert_pem, client.key_pem, client.cert_pem)
         async with grpc.aio.secure_channel(f"localhost:{sidecar.port}", creds) as channel:
             cache = cache_pb2_grpc.CacheServiceStub(channel)
-            return await _code_and_reason(
+            return await status_of(
                 cache.Get(cache_pb2.GetRequest(namespace=ns, key="k"), metadata=metadata)
             )
 

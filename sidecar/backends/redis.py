@@ -28,6 +28,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import (
     AuthenticationError,
     NoPermissionError,
+    RedisClusterException,
     RedisError,
     ResponseError,
 )
@@ -135,7 +136,9 @@ class RedisBackend(RedisSessions, RedisBoards):
         except AuthenticationError as exc:
             problem = self._access_problem(exc)
             raise BackendUnavailable(problem or str(exc), metadata={"backend": self.name}) from exc
-        except (RedisError, OSError) as exc:
+        # RedisClusterException ("cannot be connected": no node answers) is
+        # not a RedisError, yet it is the same outage.
+        except (RedisError, RedisClusterException, OSError) as exc:
             hint = describe_tls_failure(exc) or self._unreachable_hint
             raise BackendUnavailable(
                 f"redis backend {self.name!r} ({self.address}) is unreachable: "

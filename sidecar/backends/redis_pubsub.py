@@ -178,9 +178,11 @@ class SubscriberConnection:
         return Delivery(kind, channel)
 
     async def aclose(self) -> None:
-        # Already gone is fine: nothing is left to release.
-        with contextlib.suppress(RedisError, OSError):
-            await self._conn.disconnect(nowait=True)
+        # Already gone is fine: nothing is left to release. Waiting for the
+        # close (bounded by the connect timeout inside redis-py) lets a TLS
+        # connection finish its shutdown instead of leaking its socket.
+        with contextlib.suppress(RedisError, OSError, TimeoutError):
+            await self._conn.disconnect()
 
 
 def _subscriber_options(pooled: dict[str, Any]) -> dict[str, Any]:
@@ -269,5 +271,9 @@ class RedisPubSub:
                 conn = pool.connection_class(**_subscriber_options(pool.connection_kwargs))
                 address = self.backend.address
             subscriber = SubscriberConnection(conn, self.backend, address)
-            await conn.connect()
+            try:
+                await conn.connect()
+            except BaseException:
+                await subscriber.aclose()  # a half-open connection is still a socket
+                raise
         return subscriber

@@ -72,7 +72,11 @@ class _Connection(asyncio.Protocol):
                     else exc
                 )
         if self._transport is not None:
-            self._transport.close()
+            # abort, not close: over TLS, close() waits for the peer's
+            # close_notify, and a transport still waiting when the loop ends
+            # is a leaked socket. Nothing of a failed connection is worth a
+            # graceful goodbye.
+            self._transport.abort()
 
     def send(self, packed: bytes, timeout: float) -> asyncio.Future[Any]:
         waiter: asyncio.Future[Any] = self._loop.create_future()
@@ -86,7 +90,7 @@ class _Connection(asyncio.Protocol):
     def close(self) -> None:
         self.closed = True
         if self._transport is not None:
-            self._transport.close()
+            self._transport.abort()  # see _fail
 
     def _timed_out(self, waiter: asyncio.Future[Any]) -> None:
         if not waiter.done():
@@ -167,6 +171,6 @@ class RespPool:
 
     def close(self) -> None:
         for conn in self._slots:
-            if conn is not None and conn._transport is not None:
-                conn._transport.close()
+            if conn is not None:
+                conn.close()
         self._slots = [None] * len(self._slots)
