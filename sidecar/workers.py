@@ -58,6 +58,8 @@ __all__ = ["CRASH_WINDOW", "MAX_CRASHES", "Supervisor", "supervise", "worker_mai
 log = logging.getLogger("cachecar.workers")
 
 ANNOUNCE = "cachecar listening on "
+#: Exit codes of a worker ended by SIGTERM/SIGINT itself (Popen's -signum).
+_STOP_SIGNALS = (-signal.SIGTERM, -signal.SIGINT)
 #: More crashes than this within CRASH_WINDOW seconds: give up (exit 1).
 MAX_CRASHES = 5
 CRASH_WINDOW = 60.0
@@ -298,6 +300,10 @@ class Supervisor:
             proc.stdout.close()
             worker.proc = None
             worker.ready = False
+            if self._stopping and code in _STOP_SIGNALS:
+                # Killed by the very signal we forwarded, before its handlers
+                # existed (a pod stopped while starting): stopped as asked.
+                code = 0
             worker.exit_codes.append(code)
             if self._stopping:
                 log.info("worker stopped", extra={"worker": worker.index, "exit_code": code})

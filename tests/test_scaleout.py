@@ -326,3 +326,32 @@ def test_workers_refuse_a_unix_socket(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "unix socket" in result.stderr
+
+
+def test_sigterm_while_workers_start_is_a_clean_stop(redis_url: str, tmp_path: Path) -> None:
+    # Kubernetes may stop a pod that is still starting: a worker killed by the
+    # forwarded SIGTERM before it installed its handlers has stopped as asked.
+    config = write_config(
+        tmp_path, {"listen": "127.0.0.1:0", "workers": WORKERS, **_items(redis_url)}
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sidecar", "serve", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    try:
+        started = 0
+        for line in proc.stderr:  # bounded: the supervisor exits within its start timeout
+            started += b'"worker started"' in line
+            if started == WORKERS:
+                break
+        # Every worker process exists, none has imported grpc yet (let alone
+        # installed its signal handlers).
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
