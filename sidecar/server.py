@@ -88,10 +88,10 @@ class Sidecar:
         self.callbacks = CallbackClients(self.telemetry)
         auth = CallerAuth(settings.callers) if settings.callers else None
         self.namespaces = Namespaces(settings, self.backends, auth)
-        self.cache = CacheAside(self.callbacks, self.telemetry)
-        self.pubsub = PubSub(self.telemetry)
-        self.cache.max_loads = settings.limits.max_inflight_loads
-        self.pubsub.max_streams = settings.limits.max_streams
+        self.cache = CacheAside(
+            self.callbacks, self.telemetry, max_loads=settings.limits.max_inflight_loads
+        )
+        self.pubsub = PubSub(self.telemetry, max_streams=settings.limits.max_streams)
         # Their `clock` attributes can be swapped (tests roll board windows over).
         self.sessions = Sessions()
         self.leaderboards = Leaderboards()

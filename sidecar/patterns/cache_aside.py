@@ -90,7 +90,13 @@ def _now_ms() -> int:
 class CacheAside:
     """The cache-aside pattern over any backend."""
 
-    def __init__(self, callbacks: CallbackClients, telemetry: Telemetry | None = None) -> None:
+    def __init__(
+        self,
+        callbacks: CallbackClients,
+        telemetry: Telemetry | None = None,
+        *,
+        max_loads: int = 10_000,
+    ) -> None:
         self._callbacks = callbacks
         self._telemetry = telemetry or Telemetry()
         self._tracing = self._telemetry.tracing.tracer is not None
@@ -99,7 +105,7 @@ class CacheAside:
         self._counters: dict[str, _Counters] = {}
         #: limits.max_inflight_loads: distinct keys loading at once. A miss past
         #: it fails fast instead of piling loads (and memory) onto a slow loader.
-        self.max_loads = 10_000
+        self.max_loads = max_loads
 
     @property
     def loads_in_flight(self) -> int:

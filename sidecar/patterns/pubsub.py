@@ -97,7 +97,12 @@ class PubSub:
     """Publish and Subscribe for every Redis namespace of one sidecar."""
 
     def __init__(
-        self, telemetry: Telemetry, *, setup_timeout: float = 5.0, ping_interval: float = 15.0
+        self,
+        telemetry: Telemetry,
+        *,
+        setup_timeout: float = 5.0,
+        ping_interval: float = 15.0,
+        max_streams: int = 10_000,
     ) -> None:
         self._telemetry = telemetry
         self._metrics = telemetry.metrics
@@ -111,7 +116,7 @@ class PubSub:
         self._durable: dict[str, tuple[frozenset[str], tuple[bytes, ...]]] = {}
         self._closing = False
         #: limits.max_streams: open Subscribe streams across every namespace.
-        self.max_streams = 10_000
+        self.max_streams = max_streams
 
     # -- capability and channel kinds ---------------------------------------------
 
