@@ -124,6 +124,13 @@ def backend_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.fixture(params=["redis", "cluster"])
+def queue_url(request: pytest.FixtureRequest) -> str:
+    """Both backends with a durable queue (write-behind), flushed."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
+
+
 # -- private servers for fault tests ------------------------------------------
 
 

@@ -48,12 +48,6 @@ async def _queue(sc: RunningSidecar) -> cache_pb2.GetWriteQueueResponse:
     return response
 
 
-@pytest.fixture(params=["redis", "cluster"])
-def queue_url(request: pytest.FixtureRequest) -> str:
-    url: str = request.getfixturevalue(f"{request.param}_url")
-    return url
-
-
 def _wb(**settings: Any) -> dict[str, Any]:
     return {**FAST, **settings}
 

@@ -11,6 +11,14 @@ patterns/keys.py), so the scripts below touch one cluster slot each:
   new ones; ``ack`` is XACK + XDEL, so XLEN is exactly what is not yet written;
 - ``dead_letter`` / ``replay`` move entries between the queue and the
   dead-letter stream atomically.
+
+Per-key order across dead-letter replay: a write's place in its key's history
+is its *sequence*, the id it got when first queued (``sq`` keeps it through
+dead-lettering and replay; a fresh write's sequence is its entry id). A
+partition's history hash (``h``) remembers, for each key with dead letters
+outstanding, how many there are and the newest sequence written since; the
+flusher drops a replayed write whose key has had a newer write written
+("superseded"), so a replay never lands an old value over a newer one.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ from sidecar.backends.redis import RedisBackend
 from sidecar.errors import ResourceExhausted
 from sidecar.telemetry.commands import observed
 
-__all__ = ["GROUP", "QueueStats", "QueuedWrite", "RedisQueue"]
+__all__ = ["GROUP", "Page", "QueueStats", "QueuedWrite", "RedisQueue", "sequence_order"]
 
 GROUP = b"cachecar"
 
@@ -37,19 +45,73 @@ redis.call('DEL', KEYS[2])
 return redis.call('XADD', KEYS[3], '*', 'k', ARGV[4], 'v', ARGV[5], 'op', ARGV[6],
                   'w', ARGV[7], 't', ARGV[8], 'tp', ARGV[9])
 """
+# KEYS: queue, history. ARGV: group, #ids, #written, ids..., (key, sequence)
+# for each written write..., then the key of each replayed write now settled
+# (written or superseded). Ids go in chunks: Lua's unpack() has a stack limit.
 _ACK = """
-redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, 2))
-return redis.call('XDEL', KEYS[1], unpack(ARGV, 2))
+local n, w = tonumber(ARGV[2]), tonumber(ARGV[3])
+for first = 4, 3 + n, 1000 do
+  local last = math.min(first + 999, 3 + n)
+  redis.call('XACK', KEYS[1], ARGV[1], unpack(ARGV, first, last))
+  redis.call('XDEL', KEYS[1], unpack(ARGV, first, last))
+end
+local function seq(id)
+  local ms, n = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(n)
+end
+local function newer(a, b)
+  local am, an = seq(a)
+  local bm, bn = seq(b)
+  return am > bm or (am == bm and an > bn)
+end
+local base = 3 + n
+for i = 1, w do
+  local key, written = ARGV[base + 2 * i - 1], ARGV[base + 2 * i]
+  local known = redis.call('HGET', KEYS[2], key)
+  if known then
+    local count, mark = string.match(known, '^(%d+) (.+)$')
+    if newer(written, mark) then redis.call('HSET', KEYS[2], key, count .. ' ' .. written) end
+  end
+end
+for i = base + 2 * w + 1, #ARGV do
+  local known = redis.call('HGET', KEYS[2], ARGV[i])
+  if known then
+    local count, mark = string.match(known, '^(%d+) (.+)$')
+    count = tonumber(count) - 1
+    if count <= 0 then redis.call('HDEL', KEYS[2], ARGV[i])
+    else redis.call('HSET', KEYS[2], ARGV[i], count .. ' ' .. mark) end
+  end
+end
+return n
 """
+# KEYS: queue, dead letters, history. ARGV: group, entry id, error, key.
 _DEAD_LETTER = """
 local entry = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
 if #entry == 0 then return 0 end
 local fields = entry[1][2]
+local replayed = false
+for i = 1, #fields, 2 do
+  if fields[i] == 'sq' then replayed = true end
+end
+if not replayed then
+  table.insert(fields, 'sq')
+  table.insert(fields, ARGV[2])
+end
 table.insert(fields, 'error')
 table.insert(fields, ARGV[3])
 redis.call('XADD', KEYS[2], '*', unpack(fields))
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
+-- A replayed write dead-lettered again was counted when it first was.
+if not replayed then
+  local known = redis.call('HGET', KEYS[3], ARGV[4])
+  if known then
+    local count, mark = string.match(known, '^(%d+) (.+)$')
+    redis.call('HSET', KEYS[3], ARGV[4], (tonumber(count) + 1) .. ' ' .. mark)
+  else
+    redis.call('HSET', KEYS[3], ARGV[4], '1 0-0')
+  end
+end
 return 1
 """
 _REPLAY = """
@@ -89,6 +151,26 @@ class QueuedWrite:
     write_id: str
     accepted_ms: int
     traceparent: str
+    #: The write's place in its key's history: its entry id when first queued.
+    sequence: bytes = b""
+    #: Put back by ReplayDeadLetters (its sequence is older than its entry id).
+    replayed: bool = False
+
+    @property
+    def order(self) -> tuple[int, int]:
+        """The sequence as numbers, for comparing two writes of one key."""
+        return sequence_order(self.sequence or self.entry_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One read of a partition: its writes, where it ended, and entries whose
+    message is gone (pending, but deleted meanwhile: they only need an ack)."""
+
+    writes: list[QueuedWrite]
+    last_id: bytes | None
+    gone: list[bytes]
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,23 +181,35 @@ class QueueStats:
     dead_letters: int
 
 
-def _parse(entries: Sequence[Any]) -> list[QueuedWrite]:
-    writes = []
-    for entry_id, fields in entries:
+def _parse(entries: Sequence[Any]) -> Page:
+    writes, gone = [], []
+    last: bytes | None = None
+    for raw_id, fields in entries:
+        entry_id = last = bytes(raw_id)
         if not fields:  # a PEL entry whose message was deleted meanwhile
+            gone.append(entry_id)
             continue
+        sequence = fields.get(b"sq")
         writes.append(
             QueuedWrite(
-                entry_id=bytes(entry_id),
+                entry_id=entry_id,
                 key=fields[b"k"].decode(),
                 value=bytes(fields[b"v"]),
                 delete=fields[b"op"] == b"del",
                 write_id=fields[b"w"].decode(),
                 accepted_ms=int(fields[b"t"]),
                 traceparent=fields.get(b"tp", b"").decode(),
+                sequence=bytes(sequence) if sequence else entry_id,
+                replayed=sequence is not None,
             )
         )
-    return writes
+    return Page(writes, last, gone, len(entries))
+
+
+def sequence_order(sequence: bytes) -> tuple[int, int]:
+    """A stream id (``<ms>-<n>``) as numbers, for ordering."""
+    ms, _, n = sequence.partition(b"-")
+    return int(ms), int(n or 0)
 
 
 class RedisQueue:
@@ -189,16 +283,15 @@ class RedisQueue:
 
     @observed("XREADGROUP")
     @guarded
-    async def read(
-        self, queue: bytes, consumer: bytes, count: int, *, new: bool
-    ) -> list[QueuedWrite]:
-        """This consumer's pending entries (``new=False``) or never-delivered ones."""
+    async def read(self, queue: bytes, consumer: bytes, count: int, *, after: bytes | None) -> Page:
+        """This consumer's pending entries with ids above ``after`` (``b"0"``: from
+        the start), in id order; ``after=None``: entries never delivered yet."""
         with self.backend.translate_errors():
             reply = await self._client.xreadgroup(
-                GROUP, consumer, {queue: b">" if new else b"0"}, count=count
+                GROUP, consumer, {queue: b">" if after is None else after}, count=count
             )
         if not reply:
-            return []
+            return Page([], None, [], 0)
         if isinstance(reply, dict):  # RESP3 shape
             return _parse(next(iter(reply.values()))[0])
         return _parse(reply[0][1])
@@ -226,16 +319,47 @@ class RedisQueue:
 
     @observed("ACK")
     @guarded
-    async def ack(self, queue: bytes, entry_ids: Sequence[bytes]) -> None:
-        if entry_ids:
-            with self.backend.translate_errors():
-                await self._ack(keys=[queue], args=[GROUP, *entry_ids])
+    async def ack(
+        self,
+        queue: bytes,
+        history: bytes,
+        entry_ids: Sequence[bytes],
+        *,
+        written: Sequence[QueuedWrite] = (),
+        settled: Sequence[QueuedWrite] = (),
+    ) -> None:
+        """Remove ``entry_ids`` from the queue; record the sequences of the
+        ``written`` writes and the replayed writes now ``settled`` in the history."""
+        if not entry_ids:
+            return
+        args: list[bytes | str | int] = [GROUP, len(entry_ids), len(written), *entry_ids]
+        for w in written:
+            args += [w.key, w.sequence or w.entry_id]
+        args += [w.key for w in settled]
+        with self.backend.translate_errors():
+            await self._ack(keys=[queue, history], args=args)
 
     @observed("DEAD LETTER")
     @guarded
-    async def dead_letter(self, queue: bytes, dead: bytes, entry_id: bytes, error: str) -> None:
+    async def dead_letter(
+        self, queue: bytes, dead: bytes, history: bytes, write: QueuedWrite, error: str
+    ) -> None:
         with self.backend.translate_errors():
-            await self._dead(keys=[queue, dead], args=[GROUP, entry_id, error[:512]])
+            await self._dead(
+                keys=[queue, dead, history], args=[GROUP, write.entry_id, error[:512], write.key]
+            )
+
+    @observed("HMGET")
+    @guarded
+    async def written_since(self, history: bytes, keys: Sequence[str]) -> dict[str, bytes]:
+        """For keys with dead letters outstanding: the newest sequence written since."""
+        with self.backend.translate_errors():
+            found = await self._client.hmget(history, list(keys))
+        marks = {}
+        for key, known in zip(keys, found, strict=True):
+            if known:
+                marks[key] = bytes(known).partition(b" ")[2]
+        return marks
 
     @observed("REPLAY")
     @guarded

@@ -2,17 +2,19 @@
 
 Every sidecar runs one task per write-behind partition. A partition is
 flushed by one sidecar at a time — whoever holds its flusher lease — which
-keeps each key's writes in order even with many sidecars. Each round reads
-the owner's own pending entries first (retries), then new ones, keeps only
-the last write per key (in queue order), calls ``WriteBatch`` and
-acknowledges only after it succeeded:
+keeps each key's writes in order even with many sidecars. Each round reads a
+prefix of the partition (the owner's pending entries, all of them, before
+any new one: patterns/flush_batch.py), keeps only the latest write per key,
+calls ``WriteBatch`` and acknowledges only after it succeeded:
 
 - writer unreachable or too slow: nothing is acknowledged; the round is
   retried with exponential backoff and jitter for as long as it takes;
 - writer rejects the batch: each write is retried alone to find the poison
   one; a write rejected ``max_attempts`` times goes to the dead-letter stream;
 - a sidecar that crashed stops renewing its leases; the next owner claims
-  everything it left pending (XAUTOCLAIM) and writes it, in order.
+  everything it left pending (XAUTOCLAIM) and writes it, in order;
+- a replayed dead letter whose key has had a newer write written since is
+  not written at all (superseded): a replay never lands an old value last.
 
 Delivery is at-least-once: a write may reach the writer again (a crash after
 the writer applied it, before the ack), always with its original write_id.
@@ -31,7 +33,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry import propagate, trace
 
-from sidecar.backends.redis_queue import QueuedWrite, RedisQueue
+from sidecar.backends.redis_queue import QueuedWrite, RedisQueue, sequence_order
 from sidecar.callbacks import CallbackClients, Write
 from sidecar.errors import (
     BackendUnavailable,
@@ -40,6 +42,7 @@ from sidecar.errors import (
     DeadlineExceeded,
     Unavailable,
 )
+from sidecar.patterns.flush_batch import Batch, coalesce, collect
 from sidecar.patterns.namespace import Namespace, Namespaces
 from sidecar.patterns.writes import Writes
 from sidecar.telemetry import Telemetry
@@ -48,17 +51,11 @@ __all__ = ["Flusher"]
 
 #: Reads of batch_size entries per flush window, at most: bounds the memory a
 #: window holds while many updates of few keys coalesce.
-_MAX_READS_PER_WINDOW = 20
+_MAX_READS = 20
 #: Span links per flush: enough to find the callers, not a list of thousands.
 _MAX_LINKS = 32
 
 log = logging.getLogger("cachecar.flusher")
-
-
-def coalesce(writes: list[QueuedWrite]) -> list[QueuedWrite]:
-    """The last write of each key, in the queue order of those last writes."""
-    last = {w.key: w for w in writes}
-    return [w for w in writes if last[w.key] is w]
 
 
 # The part of owner_ttl kept free at the end of a lease: no WriteBatch runs in it.
@@ -286,42 +283,69 @@ class Flusher:
         settings = part.ns.settings.write_behind
         assert settings is not None
         stream = part.ns.keys.partition_key(b"q", part.index)
-        batch = await self._collect(queue, stream, settings.batch_size)
+        batch = await collect(queue, stream, self.consumer, settings.batch_size, _MAX_READS)
         if not batch:
             self._metrics.wb_pending.labels(part.ns.name).set(0)
             return 0
         if self._tracer is None:
-            return await self._write_out(part, queue, stream, batch)
+            return await self._write_out(part, queue, batch)
         # A span per non-empty round (an idle queue makes none), linked to the
         # calls that queued its writes.
         with self._tracer.start_as_current_span(
             "cachecar.write_behind.flush",
             attributes={"cachecar.namespace": part.ns.name, "cachecar.partition": part.index},
         ) as span:
-            done = await self._write_out(part, queue, stream, batch)
+            done = await self._write_out(part, queue, batch)
             span.set_attribute("cachecar.writes_acknowledged", done)
             return done
 
-    async def _write_out(
-        self, part: _Partition, queue: RedisQueue, stream: bytes, batch: list[QueuedWrite]
-    ) -> int:
+    async def _write_out(self, part: _Partition, queue: RedisQueue, batch: Batch) -> int:
         ns = part.ns
         assert ns.settings.writer is not None
         writer = self._callbacks.writer(ns.settings.writer)
-        latest = coalesce(batch)
+        if batch.gone:
+            await self._ack(part, queue, [], gone=batch.gone)
+        latest = await self._drop_superseded(part, queue, batch, coalesce(batch.writes))
+        if not latest:
+            return len(batch.writes)
         _link_enqueuers(latest)
         timeout = await self._budget(part, queue)
         try:
             await writer.write_batch(ns.name, [_write(ns, w) for w in latest], timeout)
         except CallbackFailed as exc:
             self._metrics.wb_batches.labels(ns.name, "rejected").inc()
-            return await self._isolate(part, queue, batch, latest, exc)
+            return await self._isolate(part, queue, batch.writes, latest, exc)
         except CacheCarError:
             self._metrics.wb_batches.labels(ns.name, "failed").inc()
             raise
         self._metrics.wb_batches.labels(ns.name, "ok").inc()
-        await self._ack(part, queue, stream, batch)
-        return len(batch)
+        keys = {w.key for w in latest}
+        await self._ack(part, queue, [w for w in batch.writes if w.key in keys], written=latest)
+        return len(batch.writes)
+
+    async def _drop_superseded(
+        self, part: _Partition, queue: RedisQueue, batch: Batch, latest: list[QueuedWrite]
+    ) -> list[QueuedWrite]:
+        """``latest`` without the replayed writes whose key has had a newer write
+        written since they were first queued; those are acknowledged unwritten."""
+        replayed = [w for w in latest if w.replayed]
+        if not replayed:
+            return latest
+        history = part.ns.keys.partition_key(b"h", part.index)
+        marks = await queue.written_since(history, [w.key for w in replayed])
+        stale = {
+            w.key: w for w in replayed if w.key in marks and sequence_order(marks[w.key]) >= w.order
+        }
+        if not stale:
+            return latest
+        for w in stale.values():
+            log.warning(
+                "replayed write superseded by a newer write of its key; not written",
+                extra={"namespace": part.ns.name, "write_id": w.write_id},
+            )
+        self._metrics.wb_superseded.labels(part.ns.name).inc(len(stale))
+        await self._ack(part, queue, [w for w in batch.writes if w.key in stale])
+        return [w for w in latest if w.key not in stale]
 
     async def _budget(self, part: _Partition, queue: RedisQueue) -> float:
         """The deadline of the next WriteBatch, renewing the lease first when
@@ -340,22 +364,6 @@ class Flusher:
                 )
         return part.writer_budget(writer_timeout, owner_ttl)
 
-    async def _collect(self, queue: RedisQueue, stream: bytes, size: int) -> list[QueuedWrite]:
-        """Everything due in this flush window: our retries first, then new writes,
-        read until ``size`` distinct keys (a hot key's many updates coalesce into
-        one write), the queue runs dry, or a memory bound is reached."""
-        batch = await queue.read(stream, self.consumer, size, new=False)
-        keys = {w.key for w in batch}
-        for _ in range(_MAX_READS_PER_WINDOW):
-            if len(keys) >= size:
-                break
-            more = await queue.read(stream, self.consumer, size, new=True)
-            batch += more
-            keys.update(w.key for w in more)
-            if len(more) < size:
-                break
-        return batch
-
     async def _isolate(
         self,
         part: _Partition,
@@ -370,7 +378,6 @@ class Flusher:
         assert settings is not None
         assert ns.settings.writer is not None
         writer = self._callbacks.writer(ns.settings.writer)
-        stream = ns.keys.partition_key(b"q", part.index)
         acked = 0
         for write in latest:
             superseded = [w for w in batch if w.key == write.key]
@@ -388,18 +395,18 @@ class Flusher:
                     tries,
                     extra={"namespace": ns.name, "write_id": write.write_id, "error": exc.message},
                 )
-                dead = ns.keys.partition_key(b"d", part.index)
-                await queue.dead_letter(stream, dead, write.entry_id, exc.message)
-                await self._ack(
-                    part,
-                    queue,
-                    stream,
-                    [w for w in superseded if w is not write],
-                    dead_lettered=write,
+                await queue.dead_letter(
+                    ns.keys.partition_key(b"q", part.index),
+                    ns.keys.partition_key(b"d", part.index),
+                    ns.keys.partition_key(b"h", part.index),
+                    write,
+                    exc.message,
                 )
+                part.attempts.pop(write.entry_id, None)
+                await self._ack(part, queue, [w for w in superseded if w is not write])
                 self._metrics.wb_dead_letters.labels(ns.name).inc()
                 continue
-            await self._ack(part, queue, stream, superseded)
+            await self._ack(part, queue, superseded, written=[write])
             acked += len(superseded)
         if acked == 0:
             # Nothing went through: pause before the next round, as for any failure.
@@ -414,15 +421,23 @@ class Flusher:
         self,
         part: _Partition,
         queue: RedisQueue,
-        stream: bytes,
         writes: list[QueuedWrite],
-        dead_lettered: QueuedWrite | None = None,
+        *,
+        written: list[QueuedWrite] | None = None,
+        gone: list[bytes] | None = None,
     ) -> None:
-        await queue.ack(stream, [w.entry_id for w in writes])
+        """Acknowledge ``writes`` (``written``: those the writer applied); the
+        replayed ones among them are settled in the partition's history."""
+        ids = [w.entry_id for w in writes] + (gone or [])
+        await queue.ack(
+            part.ns.keys.partition_key(b"q", part.index),
+            part.ns.keys.partition_key(b"h", part.index),
+            ids,
+            written=written or (),
+            settled=[w for w in writes if w.replayed],
+        )
         for w in writes:
             part.attempts.pop(w.entry_id, None)
-        if dead_lettered is not None:
-            part.attempts.pop(dead_lettered.entry_id, None)
         self.flushed += len(writes)
         self._metrics.wb_flushed.labels(part.ns.name).inc(len(writes))
 

@@ -114,6 +114,12 @@ class Metrics:
             ["namespace"],
             registry=r,
         )
+        self.values_too_large = Counter(
+            "cachecar_loaded_values_too_large",
+            "Loaded values returned but not cached: larger than the namespace's max_value_size.",
+            ["namespace"],
+            registry=r,
+        )
         self.fills_fenced = Counter(
             "cachecar_fills_fenced",
             "Loaded values dropped because an Invalidate or Set landed during the load.",
@@ -128,27 +134,53 @@ class Metrics:
             registry=r,
         )
         self.wb_enqueued = Counter(
-            "cachecar_writebehind_enqueued", "Writes accepted into the write-behind queue.",
-            ["namespace"], registry=r)
+            "cachecar_writebehind_enqueued",
+            "Writes accepted into the write-behind queue.",
+            ["namespace"],
+            registry=r,
+        )
         self.wb_flushed = Counter(
             "cachecar_writebehind_flushed",
             "Queued writes acknowledged after the writer applied them (coalesced ones included).",
-            ["namespace"], registry=r)
+            ["namespace"],
+            registry=r,
+        )
         self.wb_batches = Counter(
-            "cachecar_writebehind_batches", "WriteBatch calls, by outcome.",
-            ["namespace", "outcome"], registry=r)
+            "cachecar_writebehind_batches",
+            "WriteBatch calls, by outcome.",
+            ["namespace", "outcome"],
+            registry=r,
+        )
         self.wb_retries = Counter(
-            "cachecar_writebehind_retries", "Flushes retried after a writer failure.",
-            ["namespace"], registry=r)
+            "cachecar_writebehind_retries",
+            "Flushes retried after a writer failure.",
+            ["namespace"],
+            registry=r,
+        )
         self.wb_dead_letters = Counter(
-            "cachecar_writebehind_dead_letters", "Writes moved to the dead-letter stream.",
-            ["namespace"], registry=r)
+            "cachecar_writebehind_dead_letters",
+            "Writes moved to the dead-letter stream.",
+            ["namespace"],
+            registry=r,
+        )
+        self.wb_superseded = Counter(
+            "cachecar_writebehind_superseded",
+            "Replayed dead letters not written: a newer write of their key was written first.",
+            ["namespace"],
+            registry=r,
+        )
         self.wb_pending = Gauge(
-            "cachecar_writebehind_pending", "Writes accepted and not yet written (last poll).",
-            ["namespace"], registry=r)
+            "cachecar_writebehind_pending",
+            "Writes accepted and not yet written (last poll).",
+            ["namespace"],
+            registry=r,
+        )
         self.wb_lag = Gauge(
-            "cachecar_writebehind_lag_seconds", "Age of the oldest unwritten write (last poll).",
-            ["namespace"], registry=r)
+            "cachecar_writebehind_lag_seconds",
+            "Age of the oldest unwritten write (last poll).",
+            ["namespace"],
+            registry=r,
+        )
         self.backend_duration = Histogram(
             "cachecar_backend_duration_seconds",
             "Latency of backend commands.",
