@@ -53,6 +53,9 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     reject_keys: set[str] = field(default_factory=set)
     batches: list[int] = field(default_factory=list)
     write_deadlines_seen: list[float | None] = field(default_factory=list)
+    #: Loads running at the app right now, and the most ever at once.
+    open_loads: int = 0
+    max_open_loads: int = 0
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         if self.tracer is None:
@@ -64,6 +67,16 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
             return await self._load(request, context)
 
     async def _load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
+        self.open_loads += 1
+        self.max_open_loads = max(self.max_open_loads, self.open_loads)
+        try:
+            return await self._load_row(request, context)
+        finally:
+            self.open_loads -= 1
+
+    async def _load_row(
+        self, request: loader_pb2.LoadRequest, context: Any
+    ) -> loader_pb2.LoadResponse:
         self.loads.append((request.namespace, request.key))
         self.metadata_seen.append({k: str(v) for k, v in context.invocation_metadata()})
         self.deadlines_seen.append(context.time_remaining())

@@ -109,7 +109,7 @@ class CacheAside:
 
     @property
     def loads_in_flight(self) -> int:
-        return len(self._flights)
+        return self._flights.running
 
     def _count(self, ns: Namespace) -> _Counters:
         found = self._counters.get(ns.name)
@@ -299,6 +299,12 @@ class CacheAside:
                 if outcome.fence is not None:
                     await self._release(ns, key, outcome.fence)
                 raise
+            except asyncio.CancelledError:
+                # Nobody wants this load any more: free its lease now, so another
+                # sidecar does not wait out its TTL.
+                if outcome.fence is not None:
+                    await self._release(ns, key, outcome.fence)
+                raise
             elapsed = time.monotonic() - started
             counters.duration.observe(elapsed)
             (counters.found if loaded.found else counters.not_found).inc()
@@ -309,9 +315,10 @@ class CacheAside:
         return flight
 
     async def _load_once(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
-        if len(self._flights) >= self.max_loads and (ns.name, key) not in self._flights:
+        running = self._flights.running
+        if running >= self.max_loads and (ns.name, key) not in self._flights:
             raise ResourceExhausted(
-                f"{len(self._flights)} loads are already running on this sidecar "
+                f"{running} loads are already running on this sidecar "
                 "(limits.max_inflight_loads); your loader is slower than the miss rate: "
                 "retry with backoff, or raise the limit if the loader can take more",
                 reason="LOADS_EXHAUSTED",
@@ -330,7 +337,7 @@ class CacheAside:
     def _refresh_in_background(self, ns: Namespace, key: str, seen: Entry) -> None:
         if (ns.name, key) in self._flights or ns.settings.loader is None:
             return  # a refresh (or load) is already running, or nothing can refresh
-        if len(self._flights) >= self.max_loads:
+        if self._flights.running >= self.max_loads:
             return  # at the load limit: the entry is still fresh, a later hit retries
         flight = self._flight(ns, key, None, wait=False, seen_stale_at=seen.stale_at_ms)
         task = asyncio.ensure_future(self._flights.do((ns.name, key), flight))
