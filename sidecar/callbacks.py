@@ -9,6 +9,7 @@ translated into the error tree here, once.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 
 import grpc
 from cachecar.v1 import loader_pb2, loader_pb2_grpc, writer_pb2, writer_pb2_grpc
+from google.protobuf import duration_pb2
 
 from sidecar.errors import (
     CacheCarError,
@@ -25,9 +27,20 @@ from sidecar.errors import (
     DeadlineExceeded,
 )
 from sidecar.telemetry import Telemetry
+from sidecar.telemetry.logs import RateLimit
 from sidecar.telemetry.tracing import CLIENT, inject_metadata, record_error
 
-__all__ = ["CallbackClients", "Loaded", "LoaderClient", "Write", "WriterClient"]
+__all__ = [
+    "MAX_LOADER_TTL",
+    "CallbackClients",
+    "Loaded",
+    "LoaderClient",
+    "Write",
+    "WriterClient",
+    "loader_ttl",
+]
+
+log = logging.getLogger("cachecar.callbacks")
 
 _CHANNEL_OPTIONS = [
     # Notice a dead app quickly and keep idle channels open through proxies.
@@ -39,6 +52,34 @@ _CHANNEL_OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 1_000),
     ("grpc.max_receive_message_length", 64 * 1024 * 1024),
 ]
+
+
+#: The longest TTL a loader may ask for (the same bound a caller's Set has);
+#: longer ones are cut to it. Memcached cannot even store much longer ones.
+MAX_LOADER_TTL = timedelta(days=365)
+_MAX_NANOS = 999_999_999
+_clamped = RateLimit(interval=60.0)
+
+
+def loader_ttl(duration: duration_pb2.Duration, target: str, namespace: str) -> timedelta | None:
+    """The loader's TTL as checked as a caller's: zero or negative means the
+    namespace default (None), longer than :data:`MAX_LOADER_TTL` is cut to it."""
+    seconds, nanos = duration.seconds, max(-_MAX_NANOS, min(_MAX_NANOS, duration.nanos))
+    if seconds < 0 or (seconds == 0 and nanos <= 0):
+        return None
+    if seconds >= MAX_LOADER_TTL.total_seconds():
+        if (suppressed := _clamped.allow(f"{target}/{namespace}")) is not None:
+            log.warning(
+                "loader returned a TTL over 365 days; cached for 365 days",
+                extra={
+                    "namespace": namespace,
+                    "target": target,
+                    "ttl_s": seconds,
+                    "suppressed": suppressed,
+                },
+            )
+        return MAX_LOADER_TTL
+    return timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +194,11 @@ class LoaderClient(_AppClient):
 
         async def call(metadata: list[tuple[str, str]] | None) -> Loaded:
             response = await self._stub.Load(request, timeout=time_left, metadata=metadata)
-            ttl = response.ttl.ToTimedelta() if response.HasField("ttl") else None
+            ttl = (
+                loader_ttl(response.ttl, self.target, namespace)
+                if response.HasField("ttl")
+                else None
+            )
             return Loaded(response.found, response.value, ttl)
 
         return await self._invoke("Load", namespace, call)

@@ -146,6 +146,15 @@ class BackendSettings(Strict):
                 "the URL carries a password; secrets never go in the config file: "
                 "remove it and set password_env (or password_file) instead"
             )
+        if parts.query or parts.fragment:
+            # The client library would read ?password=... (and any other option)
+            # from here, past every check: options are backend fields instead.
+            raise ValueError(
+                "the URL has a query string or fragment; cachecar takes no options "
+                "there (a ?password=... would put a secret in the config file): remove "
+                "it, set password_env (or password_file) for a password, and the "
+                "backend's own fields (timeout, pool_size, tls_*) for the rest"
+            )
         if not parts.netloc:
             raise ValueError("the URL names no host, e.g. redis://127.0.0.1:6379/0")
         return url

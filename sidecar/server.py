@@ -320,7 +320,10 @@ class Sidecar:
         await self.cache.aclose()
         await self.callbacks.aclose()
         await self.backends.aclose()
-        self.telemetry.close()
+        # Whatever the trace exporter does (an unreachable collector retries for
+        # 10 s), the shutdown stays within the grace; a floor gives a reachable
+        # collector the moment it needs for the last spans.
+        self.telemetry.close(timeout=max(0.2, deadline - loop.time()))
         log.info("cachecar stopped")
 
     async def __aenter__(self) -> Sidecar:

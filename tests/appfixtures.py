@@ -41,6 +41,10 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     load_delay: float = 0.0
     fail_with: grpc.StatusCode | None = None
     ttl_ms: int | None = None
+    #: A raw Duration (seconds, nanos) for the loader's TTL, out-of-range ones too.
+    ttl_raw: tuple[int, int] | None = None
+    #: How many bytes each found value is padded to (0: the row as stored).
+    value_size: int = 0
     target: str = ""
     metadata_seen: list[dict[str, str]] = field(default_factory=list)
     deadlines_seen: list[float | None] = field(default_factory=list)
@@ -87,9 +91,13 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
             await asyncio.sleep(self.load_delay)
         if self.fail_with is not None:
             await context.abort(self.fail_with, "the fake app was told to fail")
+        if value is not None and self.value_size:
+            value = value.ljust(self.value_size, b".")
         response = loader_pb2.LoadResponse(found=value is not None, value=value or b"")
         if self.ttl_ms is not None:
             response.ttl.FromMilliseconds(self.ttl_ms)
+        if self.ttl_raw is not None:
+            response.ttl.seconds, response.ttl.nanos = self.ttl_raw
         return response
 
     async def Write(

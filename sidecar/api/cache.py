@@ -59,7 +59,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         flusher: Flusher,
         telemetry: Telemetry,
     ) -> None:
-        self._namespaces = namespaces
+        self.namespaces = namespaces
         self._cache = cache
         self._writes = writes
         self._flusher = flusher
@@ -80,7 +80,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def GetOrLoad(
         self, request: cache_pb2.GetOrLoadRequest, context: Any
     ) -> cache_pb2.GetOrLoadResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         got = await self._cache.get_or_load(ns, request.key, context.time_remaining())
         self._annotate(ns, request.key, got)
@@ -92,7 +92,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def GetOrLoadMany(
         self, request: cache_pb2.GetOrLoadManyRequest, context: Any
     ) -> cache_pb2.GetOrLoadManyResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
         ns.check_keys(keys)
         outcomes = await self._cache.get_or_load_many(ns, keys, context.time_remaining())
@@ -102,7 +102,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def Get(self, request: cache_pb2.GetRequest, context: Any) -> cache_pb2.GetResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         got = await self._cache.get(ns, request.key)
         self._annotate(ns, request.key, got, hit=got.found)
@@ -110,7 +110,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def Set(self, request: cache_pb2.SetRequest, context: Any) -> cache_pb2.SetResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         ns.check_value(request.value)
         ttl = optional_duration(request, "ttl", namespace=ns.name, reason="TTL_INVALID")
@@ -122,7 +122,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def Invalidate(
         self, request: cache_pb2.InvalidateRequest, context: Any
     ) -> cache_pb2.InvalidateResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
         ns.check_keys(keys)
         count = await self._cache.invalidate(ns, keys)
@@ -150,7 +150,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def GetWriteQueue(
         self, request: cache_pb2.GetWriteQueueRequest, context: Any
     ) -> cache_pb2.GetWriteQueueResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         state = await self._writes.state(ns)
         response = cache_pb2.GetWriteQueueResponse(
             pending_count=state.pending,
@@ -164,7 +164,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def FlushWrites(
         self, request: cache_pb2.FlushWritesRequest, context: Any
     ) -> cache_pb2.FlushWritesResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         self._writes.queue(ns)  # the namespace must have a queue
         flushed, pending = await self._flusher.flush_now(ns, context.time_remaining())
         return cache_pb2.FlushWritesResponse(flushed_count=flushed, pending_count=pending)
@@ -173,7 +173,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     async def ReplayDeadLetters(
         self, request: cache_pb2.ReplayDeadLettersRequest, context: Any
     ) -> cache_pb2.ReplayDeadLettersResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         replayed = await self._writes.replay(ns, request.limit)
         self._flusher.kick(ns)
         return cache_pb2.ReplayDeadLettersResponse(replayed_count=replayed)
@@ -181,7 +181,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
     def _write_args(
         self, request: cache_pb2.WriteThroughRequest | cache_pb2.EnqueueWriteRequest, context: Any
     ) -> tuple[Namespace, bool]:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         if request.kind not in _WRITE_KINDS:
             raise InvalidArgument(

@@ -70,7 +70,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     SERVICE = "cachecar.v1.LeaderboardService"
 
     def __init__(self, namespaces: Namespaces, boards: Leaderboards, telemetry: Telemetry) -> None:
-        self._namespaces = namespaces
+        self.namespaces = namespaces
         self._boards = boards
         self.telemetry = telemetry
 
@@ -87,7 +87,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def AddScore(
         self, request: leaderboard_pb2.AddScoreRequest, context: Any
     ) -> leaderboard_pb2.AddScoreResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         if not math.isfinite(request.score):
@@ -116,7 +116,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetTop(
         self, request: leaderboard_pb2.GetTopRequest, context: Any
     ) -> leaderboard_pb2.GetTopResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         limit = min(request.limit or DEFAULT_PAGE, MAX_PAGE)
         entries, count, board = await self._boards.top(
@@ -130,7 +130,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetRank(
         self, request: leaderboard_pb2.GetRankRequest, context: Any
     ) -> leaderboard_pb2.GetRankResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         entry, count, board = await self._boards.rank(
@@ -144,7 +144,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetAround(
         self, request: leaderboard_pb2.GetAroundRequest, context: Any
     ) -> leaderboard_pb2.GetAroundResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         count = min(request.count or DEFAULT_AROUND, MAX_AROUND)
@@ -159,7 +159,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def RemoveMember(
         self, request: leaderboard_pb2.RemoveMemberRequest, context: Any
     ) -> leaderboard_pb2.RemoveMemberResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
         _check_name(ns, "member", request.member)
         removed = await self._boards.remove(ns, request.board, request.member, request.windows_ago)
@@ -169,7 +169,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def IncrementCounter(
         self, request: leaderboard_pb2.IncrementCounterRequest, context: Any
     ) -> leaderboard_pb2.IncrementCounterResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "counter", request.counter)
         if request.delta == 0:
             raise InvalidArgument(
@@ -195,7 +195,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     async def GetCounter(
         self, request: leaderboard_pb2.GetCounterRequest, context: Any
     ) -> leaderboard_pb2.GetCounterResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "counter", request.counter)
         value = await self._boards.counter(ns, request.counter)
         if isinstance(value, Missing):

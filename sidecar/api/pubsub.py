@@ -173,7 +173,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
     SERVICE = "cachecar.v1.PubSubService"
 
     def __init__(self, namespaces: Namespaces, pubsub: PubSub, telemetry: Telemetry) -> None:
-        self._namespaces = namespaces
+        self.namespaces = namespaces
         self._pubsub = pubsub
         self.telemetry = telemetry
         # id(message) -> (message, its encoded response). Holding the message
@@ -199,7 +199,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
     async def Publish(
         self, request: pubsub_pb2.PublishRequest, context: Any
     ) -> pubsub_pb2.PublishResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         self._pubsub.check_supported(ns)
         _check_name(ns, request.channel, "channel")
         ns.check_value(request.payload)
@@ -224,7 +224,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
     async def Subscribe(  # type: ignore[override]
         self, request: pubsub_pb2.SubscribeRequest, context: Any, call: StreamCall
     ) -> None:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         self._pubsub.check_supported(ns)
         spec = _spec(ns, request, self._pubsub)
         if call.span is not None:

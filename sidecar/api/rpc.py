@@ -4,7 +4,8 @@ One function-level wrapper instead of a grpc interceptor: it costs less per
 call (no handler re-wrapping) and sees the request, so the server span gets
 ``cachecar.namespace``. Each call:
 
-- continues the caller's W3C trace context in a SERVER span (tracing on only);
+- checks the caller, then continues its W3C trace context in a SERVER span
+  (tracing on only; malformed trace headers are dropped, never logged);
 - counts ``cachecar_rpc_handled_total{code}`` and times the call;
 - turns a :class:`CacheCarError` into its status + ErrorInfo, and anything
   unexpected into INTERNAL with the traceback logged: never a crashed server;
@@ -27,6 +28,7 @@ from opentelemetry.trace import Tracer
 from sidecar.api.decode import Malformed
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.errors import CacheCarError, Code
+from sidecar.patterns.namespace import Namespaces
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import (
     SERVER,
@@ -45,6 +47,7 @@ class Servicer(Protocol):
 
     SERVICE: str
     telemetry: Telemetry
+    namespaces: Namespaces
 
 
 S = TypeVar("S", bound=Servicer)
@@ -58,6 +61,8 @@ def rpc(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     name = method.__name__
 
     async def traced(self: S, tracer: Tracer, request: Req, context: Any) -> Resp:
+        # The caller first: nothing it sent is parsed for someone not allowed in.
+        self.namespaces.check_caller(getattr(request, "namespace", ""), context)
         with tracer.start_as_current_span(
             f"{self.SERVICE}/{name}",
             context=extract_context(context.invocation_metadata()),

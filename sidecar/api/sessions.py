@@ -77,7 +77,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     SERVICE = "cachecar.v1.SessionService"
 
     def __init__(self, namespaces: Namespaces, sessions: Sessions, telemetry: Telemetry) -> None:
-        self._namespaces = namespaces
+        self.namespaces = namespaces
         self._sessions = sessions
         self.telemetry = telemetry
 
@@ -85,7 +85,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def CreateSession(
         self, request: session_pb2.CreateSessionRequest, context: Any
     ) -> session_pb2.CreateSessionResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_subject(ns, request.subject, required=False)
         data = dict(request.data)
         _check_field_names(ns, data)
@@ -107,7 +107,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def GetSession(
         self, request: session_pb2.GetSessionRequest, context: Any
     ) -> session_pb2.GetSessionResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         record = await self._sessions.get(ns, request.session_id)
         return session_pb2.GetSessionResponse(
             data=record.data,
@@ -122,7 +122,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def UpdateSession(
         self, request: session_pb2.UpdateSessionRequest, context: Any
     ) -> session_pb2.UpdateSessionResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         set_fields = dict(request.set_fields)
         delete_fields = list(request.delete_fields)
         _check_field_names(ns, [*set_fields, *delete_fields])
@@ -149,7 +149,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def TouchSession(
         self, request: session_pb2.TouchSessionRequest, context: Any
     ) -> session_pb2.TouchSessionResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         record = await self._sessions.touch(ns, request.session_id)
         return session_pb2.TouchSessionResponse(
             expires_at=_ts(record.expires_ms),
@@ -161,7 +161,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def DeleteSession(
         self, request: session_pb2.DeleteSessionRequest, context: Any
     ) -> session_pb2.DeleteSessionResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         deleted = await self._sessions.delete(ns, request.session_id)
         return session_pb2.DeleteSessionResponse(deleted=deleted)
 
@@ -169,7 +169,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
     async def DeleteSubjectSessions(
         self, request: session_pb2.DeleteSubjectSessionsRequest, context: Any
     ) -> session_pb2.DeleteSubjectSessionsResponse:
-        ns = self._namespaces.resolve(request.namespace, context)
+        ns = self.namespaces.resolve(request.namespace, context)
         _check_subject(ns, request.subject, required=True)
         count = await self._sessions.delete_subject(ns, request.subject)
         return session_pb2.DeleteSubjectSessionsResponse(deleted_count=count)

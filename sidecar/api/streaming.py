@@ -120,6 +120,13 @@ def server_stream(method: StreamMethod[S, Req]) -> Handler[S, Req]:
         metrics = self.telemetry.metrics
         if isinstance(request, Malformed):
             await request.reject(context, self.SERVICE, name, metrics)
+        if self.telemetry.tracing.tracer is not None:
+            # The caller first: its trace headers are parsed only once it is let in.
+            try:
+                self.namespaces.check_caller(getattr(request, "namespace", ""), context)
+            except CacheCarError as error:
+                metrics.child(metrics.rpc_handled, self.SERVICE, name, error.code.name).inc()
+                await abort_with(context, error)
         call = StreamCall(self, name, request, context)
         code = Code.OK
         try:

@@ -41,6 +41,7 @@ from sidecar.patterns.lease import acquire_or_wait
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.singleflight import SingleFlight
 from sidecar.telemetry import Telemetry
+from sidecar.telemetry.logs import RateLimit
 from sidecar.telemetry.tracing import current_span
 
 __all__ = ["CacheAside", "Lookup", "Source"]
@@ -103,6 +104,7 @@ class CacheAside:
         self._flights: SingleFlight[tuple[str, str], Lookup | None] = SingleFlight()
         self._refreshes: set[asyncio.Task[Any]] = set()
         self._counters: dict[str, _Counters] = {}
+        self._too_large = RateLimit(interval=60.0)
         #: limits.max_inflight_loads: distinct keys loading at once. A miss past
         #: it fails fast instead of piling loads (and memory) onto a slow loader.
         self.max_loads = max_loads
@@ -357,10 +359,21 @@ class CacheAside:
         self, ns: Namespace, key: str, fence: Fence, loaded: Loaded, load_ms: int
     ) -> None:
         if loaded.found and len(loaded.value) > ns.settings.max_value_size:
-            log.warning(
-                "loaded value over max_value_size is returned but not cached",
-                extra={"namespace": ns.name, "size": len(loaded.value)},
-            )
+            # Returned to every caller waiting on this load, never cached: each
+            # later read loads again. Counted, and logged once a minute at most.
+            self._telemetry.metrics.values_too_large.labels(ns.name).inc()
+            if (suppressed := self._too_large.allow(ns.name)) is not None:
+                log.warning(
+                    "loaded value over max_value_size is returned but not cached; every "
+                    "read of such a key reaches the loader: raise the namespace's "
+                    "max_value_size or store less under one key",
+                    extra={
+                        "namespace": ns.name,
+                        "size": len(loaded.value),
+                        "max_value_size": ns.settings.max_value_size,
+                        "suppressed": suppressed,
+                    },
+                )
             await self._release(ns, key, fence)
             return
         ttl_ms = ns.ttl_ms(loaded.ttl, negative=not loaded.found)

@@ -130,6 +130,15 @@ class Namespaces(Mapping[str, Namespace]):
             for name, ns in settings.namespaces.items()
         }
 
+    def check_caller(self, name: str, context: Any) -> None:
+        """With callers configured: UNAUTHENTICATED / PERMISSION_DENIED unless the
+        call's ``context`` proves a caller allowed to use namespace ``name``.
+
+        The api layer calls this before it does any work for a call (such as
+        reading the caller's trace headers); :meth:`resolve` checks again."""
+        if self._auth is not None:
+            self._auth.authorize(context, name)
+
     def resolve(self, name: str, context: Any = None) -> Namespace:
         """The namespace called ``name``, or NOT_FOUND / NAMESPACE_UNKNOWN.
 

@@ -45,6 +45,7 @@ class Telemetry:
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Telemetry:
         return cls(Tracing.from_env(environ), Metrics())
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop serving metrics; flush traces for ``timeout`` seconds at most."""
         self.metrics.close()
-        self.tracing.shutdown()
+        self.tracing.shutdown(timeout)

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -112,15 +114,65 @@ class Tracing:
         provider.add_span_processor(processor)
         return cls(provider)
 
-    def shutdown(self) -> None:
-        """Flush what is queued (bounded by the exporter's timeout) and stop."""
-        if self.provider is not None:
-            self.provider.shutdown()
+    def shutdown(self, timeout: float = 5.0) -> bool:
+        """Flush what is queued and stop, waiting ``timeout`` seconds at most;
+        whether it finished in time.
+
+        An unreachable collector makes the exporter retry for its own timeout
+        (10 s by default); the sidecar's shutdown grace must not wait for that,
+        so the flush runs in a daemon thread that is abandoned when time is up
+        (the spans it still holds are lost, as with any exporter outage)."""
+        if self.provider is None:
+            return True
+        provider, self.provider = self.provider, None
+        done = threading.Thread(target=provider.shutdown, name="otel-shutdown", daemon=True)
+        done.start()
+        done.join(max(0.0, timeout))
+        if done.is_alive():
+            log.warning(
+                "trace export did not finish within the shutdown grace; spans still queued "
+                "are dropped",
+                extra={"waited_s": round(timeout, 2)},
+            )
+            return False
+        return True
+
+
+# What a caller may send, checked before OpenTelemetry sees it: its propagators
+# log a warning quoting any malformed header, so a client could otherwise fill
+# the sidecar's log with its own bytes. Anything not well-formed is dropped
+# whole, as W3C Trace Context allows for tracestate.
+_TRACEPARENT = re.compile(r"[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}(-[ -~]*)?")
+_TRACESTATE_MEMBER = re.compile(
+    r"(?:[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13}|[a-z][_0-9a-z\-*/]{0,255})"
+    r"=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]"
+)
+_BAGGAGE_MEMBER = re.compile(
+    r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+[ \t]*=[ \t]*[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*"
+    r"(;[ -+\--~]*)?"
+)
+_MAX_HEADER = {"traceparent": 128, "tracestate": 512, "baggage": 8192}
+_MAX_MEMBERS = {"tracestate": 32, "baggage": 64}
+
+
+def _well_formed(name: str, value: str) -> bool:
+    if len(value) > _MAX_HEADER[name]:
+        return False
+    if name == "traceparent":
+        return _TRACEPARENT.fullmatch(value) is not None
+    members = [m.strip(" \t") for m in value.split(",")]
+    pattern = _TRACESTATE_MEMBER if name == "tracestate" else _BAGGAGE_MEMBER
+    return len(members) <= _MAX_MEMBERS[name] and all(
+        pattern.fullmatch(m) is not None for m in members
+    )
 
 
 def extract_context(metadata: Iterable[tuple[str, Any]]) -> Context | None:
-    """The caller's W3C trace context from gRPC invocation metadata, if it sent one."""
-    carrier = {k: v for k, v in metadata if k in _PROPAGATED}
+    """The caller's W3C trace context from gRPC invocation metadata, if it sent a
+    well-formed one (malformed headers are dropped silently, never logged)."""
+    carrier = {
+        k: v for k, v in metadata if k in _PROPAGATED and isinstance(v, str) and _well_formed(k, v)
+    }
     return propagate.extract(carrier) if carrier else None
 
 
