@@ -135,6 +135,7 @@ async def _run(target: Target, delay: float, steps: list[tuple[Any, ...]]) -> No
     await target.cache.Invalidate(cache_pb2.InvalidateRequest(namespace="items", keys=KEYS))
 
 
+@pytest.mark.timeout(300)
 async def test_open_loads_never_exceed_the_limit(target: Target) -> None:
     @settings(
         max_examples=EXAMPLES,

@@ -347,6 +347,13 @@ async def test_sigkill_mid_flush_loses_no_write(
     # Coalescing may skip superseded writes, but every key's last accepted write landed.
     assert {k: int(v) for k, v in fake_app.rows.items()} == {f"k{j}": 500 + j for j in range(100)}
     assert {w.write_id for w in fake_app.writes} <= set(accepted)
+    # And in order: the new owner never applied an older write of a key after a
+    # newer one (the dead owner's writes may come again: at-least-once).
+    seen: dict[str, list[int]] = {}
+    for w in fake_app.writes:
+        seen.setdefault(w.key, []).append(int(w.value))
+    for key, values in seen.items():
+        assert values == sorted(values), f"{key} written out of order: {values}"
 
 
 async def test_sigterm_drains_before_exit(

@@ -131,15 +131,20 @@ class Flusher:
         Partitions owned by other sidecars are flushed by them at their own
         interval; this waits for those too. (acknowledged here, still pending)."""
         before = self.flushed
-        deadline = asyncio.get_running_loop().time() + (30.0 if time_left is None else time_left)
+        budget = 30.0 if time_left is None else time_left
+        deadline = asyncio.get_running_loop().time() + budget
+        # Answer a little before the caller's deadline (a tenth, 50-200 ms), so
+        # the reply (with what is still pending) reaches it in time even on a
+        # busy machine.
+        margin = max(0.05, min(0.2, budget / 10))
         delay = 0.01
         while True:
             self.kick(ns)
             state = await self._writes.state(ns)
             remaining = deadline - asyncio.get_running_loop().time()
-            if state.pending == 0 or remaining <= 0.05:
+            if state.pending == 0 or remaining <= margin:
                 return self.flushed - before, state.pending
-            await asyncio.sleep(min(delay, remaining - 0.05))
+            await asyncio.sleep(min(delay, remaining - margin))
             delay = min(delay * 2, 0.25)
 
     async def drain(self, grace: float) -> None:
@@ -149,10 +154,24 @@ class Flusher:
         for part in self._partitions:
             part.kick.set()
         if self._tasks:
-            _, late = await asyncio.wait(self._tasks, timeout=grace)
-            for task in late:  # what they held stays pending: another sidecar claims it
+            await asyncio.wait(self._tasks, timeout=grace)
+            # What the late ones held stays pending: another sidecar claims it.
+            await self.abandon()
+
+    async def abandon(self) -> None:
+        """Stop every partition task now, mid-round if need be, releasing nothing:
+        what they held stays pending until another sidecar takes it over."""
+        pending = {task for task in self._tasks if not task.done()}
+        # Cancel until each has ended: on Python 3.11 a wait_for() whose inner
+        # wait finishes as the cancel arrives swallows it, and the loop runs on.
+        for _ in range(100):
+            if not pending:
+                break
+            for task in pending:
                 task.cancel()
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+            _, pending = await asyncio.wait(pending, timeout=0.1)
+        await asyncio.gather(*(t for t in self._tasks if t.done()), return_exceptions=True)
+        self._tasks = [t for t in self._tasks if not t.done()]
 
     async def _wait(self, part: _Partition, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
