@@ -83,10 +83,10 @@ async def _start(harness: Harness, write_behind: dict[str, Any]) -> Node:
     return Node(*await start_in_loop(settings_))
 
 
-async def _call(method: Any, request: Any, timeout: float) -> Any:
+async def _call(method: Any, request: Any, deadline: float) -> Any:
     """A unary call, made on the loop (gRPC calls cannot be created in hypothesis'
-    thread)."""
-    return await method(request, timeout=timeout)
+    thread); ``deadline`` is the gRPC deadline in seconds."""
+    return await method(request, timeout=deadline)
 
 
 async def _crash(node: Node) -> None:
