@@ -17,6 +17,7 @@ in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
      ├── DeadlineExceeded         DEADLINE_EXCEEDED   DEADLINE_EXCEEDED, LOADER_TIMEOUT
      ├── Unavailable              UNAVAILABLE
      │    ├── BackendUnavailable                      BACKEND_UNAVAILABLE
+     │    │    └── SlotMigrating                      SLOT_MIGRATING
      │    └── CallbackUnavailable                     LOADER_UNAVAILABLE, WRITER_UNAVAILABLE
      └── CallbackFailed           (the app's own code) LOADER_FAILED, WRITER_FAILED
 """
@@ -39,6 +40,7 @@ __all__ = [
     "OutOfRange",
     "PermissionDenied",
     "ResourceExhausted",
+    "SlotMigrating",
     "Unauthenticated",
     "Unavailable",
 ]
@@ -163,6 +165,16 @@ class BackendUnavailable(Unavailable):
     """Redis or Memcached could not be reached or did not answer in time."""
 
     default_reason = "BACKEND_UNAVAILABLE"
+
+
+class SlotMigrating(BackendUnavailable):
+    """A Redis Cluster slot is moving between nodes (resharding) and a command
+    on several of its keys could not run before cachecar stopped retrying.
+
+    Transient and local to that slot: it never counts toward the circuit
+    breaker, so keys of other slots are not affected."""
+
+    default_reason = "SLOT_MIGRATING"
 
 
 class CallbackUnavailable(Unavailable):

@@ -31,6 +31,7 @@ MAX_PAGE = 1000
 DEFAULT_AROUND = 5
 MAX_AROUND = 100
 _MAX_WINDOW = timedelta(days=365)
+_MIN_WINDOW = timedelta(milliseconds=1)
 
 _MODES: dict[int, ScoreMode] = {
     leaderboard_pb2.SCORE_MODE_UNSPECIFIED: "set",
@@ -179,10 +180,13 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
                 metadata={"namespace": ns.name},
             )
         window = optional_duration(request, "window", namespace=ns.name, reason="WINDOW_INVALID")
-        if window is not None and not timedelta(0) <= window <= _MAX_WINDOW:
+        # A window set to less than 1 ms (zero included) is refused, not read as
+        # "no window": the caller asked for one that cannot exist.
+        if window is not None and not _MIN_WINDOW <= window <= _MAX_WINDOW:
             raise InvalidArgument(
                 f"namespace {ns.name!r}: the counter window is {window.total_seconds()}s; send "
-                "a window between 1ms and 365 days, or none for a counter that never resets",
+                "a window between 1ms and 365 days, or leave it unset for a counter that never "
+                "resets",
                 reason="WINDOW_INVALID",
                 metadata={"namespace": ns.name},
             )

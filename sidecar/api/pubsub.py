@@ -12,6 +12,7 @@ stream that lives for days never becomes one endless span.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import grpc
@@ -32,6 +33,10 @@ from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import current_span
 
 __all__ = ["PubSubServicer", "pubsub_service"]
+
+#: How far ahead of this sidecar's clock a resume id may be (clock skew
+#: between the sidecar and Redis, which stamps the ids).
+_CLOCK_SKEW_MS = 60_000
 
 # Events taken from a subscription per wake-up.
 _BATCH = 64
@@ -122,6 +127,16 @@ def _spec(ns: Namespace, request: pubsub_pb2.SubscribeRequest, pubsub: PubSub) -
                 "send the message_id of the last message processed, such as 1718000000000-42",
                 "RESUME_ID_INVALID",
             ) from None
+        # Ids start with the time they were made (ms). One from the future would
+        # be accepted and then silently deliver nothing until time caught up.
+        if resume[channel][0] > time.time() * 1000 + _CLOCK_SKEW_MS:
+            raise _invalid(
+                ns,
+                f"resume id {message_id[:64]!r} of channel {channel[:64]!r} lies in the future "
+                "(ids start with the unix time in ms they were made); send the message_id of "
+                "the last message processed, or no resume id to start from the channel's end",
+                "RESUME_ID_INVALID",
+            )
     if request.start_position not in _START_POSITIONS:
         raise _invalid(ns, f"unknown start_position {request.start_position}", "ARGUMENT_INVALID")
     return SubscribeSpec(

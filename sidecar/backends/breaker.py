@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sidecar.errors import BackendUnavailable
+from sidecar.errors import BackendUnavailable, SlotMigrating
 
 __all__ = ["BreakerState", "CircuitBreaker", "guarded"]
 
@@ -117,6 +117,11 @@ def guarded(
         breaker.before_call()
         try:
             result = await func(self, *args, **kwargs)
+        except SlotMigrating:
+            # A cluster slot on the move: the backend answered, and other
+            # slots are fine. Neither a failure nor a success.
+            breaker.abandoned()
+            raise
         except BackendUnavailable as exc:
             breaker.failed(str(exc))
             raise

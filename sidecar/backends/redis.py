@@ -37,11 +37,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.redis_boards import RedisBoards
+from sidecar.backends.redis_migration import StillMigrating, node_of, riding_migrations
 from sidecar.backends.redis_sessions import RedisSessions
 from sidecar.backends.resp import RespError, RespPool
 from sidecar.backends.tls import client_context, describe_tls_failure
 from sidecar.config import BackendSettings
-from sidecar.errors import BackendUnavailable, ResourceExhausted
+from sidecar.errors import BackendUnavailable, ResourceExhausted, SlotMigrating
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import CommandObserver, observed
 
@@ -113,6 +114,14 @@ class RedisBackend(RedisSessions, RedisBoards):
         """Map redis-py exceptions to the error tree (the one place that does)."""
         try:
             yield
+        except StillMigrating as exc:
+            raise SlotMigrating(
+                f"redis backend {self.name!r}: slot {exc.slot} is migrating between nodes "
+                f"(node {exc.node} answered {exc.condition}) and a command on several of its "
+                f"keys could not run within {exc.waited:.1f}s; retry shortly (resharding is "
+                "transient, other slots are unaffected)",
+                metadata={"backend": self.name, "node": exc.node, "slot": str(exc.slot)},
+            ) from exc
         except ResponseError as exc:
             if (problem := self._access_problem(exc)) is not None:
                 raise BackendUnavailable(problem, metadata={"backend": self.name}) from exc
@@ -140,10 +149,12 @@ class RedisBackend(RedisSessions, RedisBoards):
         # not a RedisError, yet it is the same outage.
         except (RedisError, RedisClusterException, OSError) as exc:
             hint = describe_tls_failure(exc) or self._unreachable_hint
+            # The node that failed, not the seed address, when the cluster client knows it.
+            node = node_of(exc) or self.address
             raise BackendUnavailable(
-                f"redis backend {self.name!r} ({self.address}) is unreachable: "
+                f"redis backend {self.name!r} ({node}) is unreachable: "
                 f"{type(exc).__name__}: {exc}; {hint}",
-                metadata={"backend": self.name},
+                metadata={"backend": self.name, "node": node},
             ) from exc
 
     def _access_problem(self, exc: Exception) -> str | None:
@@ -365,7 +376,7 @@ class _WaitingCluster(RedisCluster):
 
     async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
         async with self.permits.held(), _closed_writer_is_a_connection_error():
-            return await super().execute_command(*args, **kwargs)
+            return await riding_migrations(super().execute_command, *args, **kwargs)
 
     def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
         if shard_hint:
