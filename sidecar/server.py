@@ -22,7 +22,6 @@ from cachecar.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from sidecar.api.cache import CacheServicer
 from sidecar.api.decode import service_handler
@@ -40,6 +39,8 @@ from sidecar.patterns.namespace import Namespaces
 from sidecar.patterns.pubsub import PubSub
 from sidecar.patterns.sessions import Sessions
 from sidecar.patterns.writes import Writes
+from sidecar.reflection import SERVICE_NAMES as REFLECTION_SERVICES
+from sidecar.reflection import enable_reflection
 from sidecar.security import CallerAuth, secure_unix_socket, server_credentials
 from sidecar.telemetry import Telemetry
 
@@ -156,12 +157,9 @@ class Sidecar:
             pubsub_pb2.DESCRIPTOR.services_by_name["PubSubService"].full_name,
         ]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        services += [
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ]
-        reflection.enable_server_reflection(services, server)
-        self._services = services
+        services.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
+        enable_reflection(services, server)
+        self._services = [*services, *REFLECTION_SERVICES]
 
     @property
     def address(self) -> str:
