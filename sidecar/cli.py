@@ -64,7 +64,12 @@ async def _serve(settings: Settings, *, reuse_port: bool = False) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await sidecar.start()
+    try:
+        await sidecar.start()
+    except CacheCarError:
+        # A later listener failed after the API one started: close what is open.
+        await sidecar.stop(grace=0)
+        raise
     # Announced on stdout so a parent process (the demo, tests) can find the port.
     print(f"cachecar listening on {sidecar.address}", flush=True)
     await stop.wait()
@@ -155,7 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="log level (default: $CACHECAR_LOG_LEVEL or info); logs are JSON lines on "
         "stderr, key=value lines on a terminal",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="command")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="command", help="cachecar <command> --help for more"
+    )
 
     serve = sub.add_parser(
         "serve",
@@ -168,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     check = sub.add_parser("check-config", help="validate a config file and exit")
-    check.add_argument("config")
+    check.add_argument("config", help="the YAML config file to validate")
     check.set_defaults(func=cmd_check_config)
 
     probe = sub.add_parser(
