@@ -57,7 +57,8 @@ def example_command(lang: str, pattern: str) -> list[str]:
         return ["go", "-C", str(ROOT / "clients/go"), "run", "./examples/getorload"]
     if lang == "java":
         java = ROOT / "clients/java/target"
-        classpath = f"{java / 'cachecar-java-0.1.0.jar'}:{java / 'lib'}/*"
+        # The library jar, its dependencies, and the example (kept out of the jar).
+        classpath = f"{java / 'cachecar-java-0.1.0.jar'}:{java / 'test-classes'}:{java / 'lib'}/*"
         return ["java", "-cp", classpath, "examples.GetOrLoad"]
     if lang == "python":
         return [sys.executable, str(ROOT / "clients/python/examples" / f"{pattern}.py")]
