@@ -43,7 +43,9 @@ async def _run(args: list[str], cwd: Path, **env: str) -> str:
     return done.stdout
 
 
-async def test_python_pip_install(redis_url: str, sidecar_for: SidecarFactory, tmp_path: Path) -> None:
+async def test_python_pip_install(
+    redis_url: str, sidecar_for: SidecarFactory, tmp_path: Path
+) -> None:
     sc = await sidecar_for(redis_url)
     # A bare venv, filled by this interpreter's pip (--python): the README's
     # `pip install <checkout>/clients/python`, which builds and installs the wheel.
