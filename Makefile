@@ -3,7 +3,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
-GENERATED := clients/python/src/cachecar/v1 clients/go/cachecar/v1 clients/java/src/main/java/cachecar/v1
+GENERATED := clients/python/src/cachecar/v1 clients/go/cachecar/v1 clients/java/src/main/java/dev/cachecar/v1
 
 .PHONY: setup clients-setup tools gen gen-check lint test test-clients examples clients-smoke \
 	demo bench soak serve clean jaeger-e2e

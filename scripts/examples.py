@@ -1,9 +1,9 @@
 """Runs every pattern example in every client language against one sidecar.
 
-``make examples`` calls this. It starts private redis-server and memcached
-children (sidecar.devmode), writes a sidecar config with the namespaces the
-examples use, starts ONE ``python -m sidecar serve --config`` child, then runs
-each example (Python and Node.js) with
+``make examples`` calls this. It starts ONE ``python -m sidecar serve``
+child with no config, i.e. plain development mode (private redis-server and
+memcached children, the namespaces of sidecar/dev_namespaces.py), exactly what
+``make serve`` runs, then runs each example (Python and Node.js) with
 
     CACHECAR_TARGET       the sidecar's address
     CACHECAR_APP_ADDRESS  where the example serves its own Loader/Writer
@@ -18,6 +18,7 @@ exit non-zero if the sidecar did not do it.
     python scripts/examples.py --lang node
     python scripts/examples.py --smoke          # the Go and Java stub examples instead
     python scripts/examples.py --serve          # just the sidecar, for running examples by hand
+    python scripts/examples.py --target 127.0.0.1:50070   # against a running `make serve`
 """
 
 from __future__ import annotations
@@ -31,14 +32,12 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
-
-import yaml
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sidecar.devmode import MemcachedServer, RedisServer, free_port  # noqa: E402
+from sidecar.devmode import DEV_LOADER, free_port  # noqa: E402
 
 PATTERNS = [
     "cache_aside",
@@ -57,42 +56,13 @@ def example_command(lang: str, pattern: str) -> list[str]:
         return ["go", "-C", str(ROOT / "clients/go"), "run", "./examples/getorload"]
     if lang == "java":
         java = ROOT / "clients/java/target"
-        classpath = f"{java / 'cachecar-java-0.1.0.jar'}:{java / 'lib'}/*"
+        # The library jar, its dependencies, and the example (kept out of the jar).
+        classpath = f"{java / 'cachecar-java-0.1.0.jar'}:{java / 'test-classes'}:{java / 'lib'}/*"
         return ["java", "-cp", classpath, "examples.GetOrLoad"]
     if lang == "python":
         return [sys.executable, str(ROOT / "clients/python/examples" / f"{pattern}.py")]
     node = shutil.which("node") or "node"
     return [node, str(ROOT / "clients/node/examples" / f"{pattern.replace('_', '-')}.js")]
-
-
-def sidecar_config(redis_url: str, memcached_url: str, listen: str, app: str) -> dict[str, Any]:
-    """The namespaces the examples use; ``app`` is their Loader/Writer."""
-    return {
-        "listen": listen,
-        "backends": {"redis": redis_url, "memcached": memcached_url},
-        "namespaces": {
-            # cache-aside and write-through (SEED.md sections 2, 3 and 8).
-            "products": {"backend": "redis", "ttl": "1h", "loader": app, "writer": app},
-            "products-mc": {"backend": "memcached", "ttl": "1h", "loader": app, "writer": app},
-            # write-behind (section 4): a queue flushed every 2s, in batches.
-            "orders": {
-                "backend": "redis",
-                "ttl": "1h",
-                "writer": app,
-                "write_behind": {
-                    "flush_interval": "2s",
-                    "retry_backoff": "100ms",
-                    "max_backoff": "1s",
-                },
-            },
-            # session store (section 5).
-            "sessions": {"backend": "redis", "ttl": "30m", "session_max_lifetime": "12h"},
-            # leaderboards / counters (section 6).
-            "games": {"backend": "redis", "boards": {"daily": {"window": "daily", "retain": 7}}},
-            # pub/sub (section 7): orders.* channels are durable (Redis Streams).
-            "events": {"backend": "redis", "channels": {"durable": ["orders.*"]}},
-        },
-    }
 
 
 def _drain(stream: IO[str], sink: IO[str]) -> None:
@@ -101,11 +71,14 @@ def _drain(stream: IO[str], sink: IO[str]) -> None:
         sink.flush()
 
 
-def start_sidecar(config: Path, log: IO[str]) -> tuple[subprocess.Popen[str], str]:
-    """``python -m sidecar serve --config``; (process, address) once it listens."""
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "sidecar", "serve", "--config", str(config)],
+def start_sidecar(app: str, log: IO[str]) -> tuple[subprocess.Popen[str], str]:
+    """``python -m sidecar serve`` in development mode; (process, address) once it listens."""
+    env = {k: v for k, v in os.environ.items() if k != "CACHECAR_CONFIG"}
+    env.update(CACHECAR_LISTEN=f"127.0.0.1:{free_port()}", CACHECAR_DEV_LOADER=app)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sidecar", "serve"],
         cwd=ROOT,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=log,
         text=True,
@@ -138,6 +111,17 @@ def run_example(lang: str, pattern: str, env: dict[str, str]) -> bool:
     return done.returncode == 0
 
 
+def run_all(langs: list[str], patterns: list[str], address: str, app: str) -> list[str]:
+    """Every (language, pattern) example against the sidecar at ``address``; the failed ones."""
+    env = {**os.environ, "CACHECAR_TARGET": address, "CACHECAR_APP_ADDRESS": app}
+    return [
+        f"{lang} {pattern}"
+        for pattern in patterns
+        for lang in langs
+        if not run_example(lang, pattern, env)
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("patterns", nargs="*", choices=[[], *PATTERNS], default=[])
@@ -145,6 +129,16 @@ def main() -> int:
     parser.add_argument("--serve", action="store_true", help="start the sidecar and wait")
     parser.add_argument(
         "--smoke", action="store_true", help="run the Go and Java GetOrLoad examples instead"
+    )
+    parser.add_argument(
+        "--target",
+        help="run against this already running dev-mode sidecar (make serve) instead of "
+        "starting one; the examples then serve their app on --app",
+    )
+    parser.add_argument(
+        "--app",
+        default=os.environ.get("CACHECAR_DEV_LOADER", DEV_LOADER),
+        help=f"with --target: the dev-mode loader/writer address (default {DEV_LOADER})",
     )
     args = parser.parse_args()
     langs = ["python", "node"] if args.lang == "all" else [args.lang]
@@ -156,37 +150,27 @@ def main() -> int:
     if "node" in langs and not (ROOT / "clients/node/node_modules/@grpc/grpc-js").is_dir():
         raise SystemExit("clients/node has no node_modules: run `npm ci --prefix clients/node`")
 
-    with (
-        tempfile.TemporaryDirectory(prefix="cachecar-examples-") as tmp,
-        RedisServer() as redis_server,
-        MemcachedServer() as memcached_server,
-    ):
-        app = f"127.0.0.1:{free_port()}"
-        config = Path(tmp) / "cachecar.yaml"
-        config.write_text(
-            yaml.safe_dump(
-                sidecar_config(
-                    redis_server.url, memcached_server.url, f"127.0.0.1:{free_port()}", app
-                )
-            )
-        )
+    if args.target:
+        failed = run_all(langs, patterns, args.target, args.app)
+        if failed:
+            print(f"\n{len(failed)} example(s) failed: {', '.join(failed)}", file=sys.stderr)
+            return 1
+        print(f"\nall {len(patterns) * len(langs)} examples passed")
+        return 0
+
+    app = f"127.0.0.1:{free_port()}"
+    with tempfile.TemporaryDirectory(prefix="cachecar-examples-") as tmp:
         log_path = Path(tmp) / "sidecar.log"
         with log_path.open("w") as log:
-            proc, address = start_sidecar(config, log)
+            proc, address = start_sidecar(app, log)
             try:
-                env = {**os.environ, "CACHECAR_TARGET": address, "CACHECAR_APP_ADDRESS": app}
                 print(f"cachecar listening on {address}; examples serve their app on {app}")
                 if args.serve:
                     print(f"export CACHECAR_TARGET={address} CACHECAR_APP_ADDRESS={app}")
                     print("Ctrl-C stops it.", flush=True)
                     proc.wait()
                     return 0
-                failed = [
-                    f"{lang} {pattern}"
-                    for pattern in patterns
-                    for lang in langs
-                    if not run_example(lang, pattern, env)
-                ]
+                failed = run_all(langs, patterns, address, app)
             except KeyboardInterrupt:
                 return 130
             finally:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the Go stubs from protos/ into clients/go/cachecar/v1 (package
-# cachecarv1). protoc is grpcio-tools' (the same libprotoc as the Python stubs);
+# cachecarv1, the protos' go_package). protoc is grpcio-tools' (the same libprotoc as the Python stubs);
 # the plugins are pinned here and installed from the Go module proxy into
 # $(go env GOPATH)/bin, outside the repo. CI runs this and fails on any diff.
 set -euo pipefail
@@ -9,7 +9,6 @@ PY="${PYTHON:-.venv/bin/python}"
 PROTOC_GEN_GO=v1.36.12       # google.golang.org/protobuf
 PROTOC_GEN_GO_GRPC=v1.6.2    # google.golang.org/grpc/cmd/protoc-gen-go-grpc
 MODULE=github.com/cachecar/cachecar/clients/go
-GOPKG="$MODULE/cachecar/v1;cachecarv1"
 
 BIN="$(go env GOPATH)/bin"
 have() { [[ -x $BIN/$1 ]] && go version -m "$BIN/$1" 2>/dev/null | grep -q "mod.*$2"; }
@@ -18,16 +17,9 @@ have protoc-gen-go "$PROTOC_GEN_GO" \
 have protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC" \
   || go install "google.golang.org/grpc/cmd/protoc-gen-go-grpc@$PROTOC_GEN_GO_GRPC"
 
-# The protos carry no go_package option (they are language-neutral), so map
-# every file to the one Go package here.
-maps=()
-for f in protos/cachecar/v1/*.proto; do
-  rel=${f#protos/}
-  maps+=("--go_opt=M$rel=$GOPKG" "--go-grpc_opt=M$rel=$GOPKG")
-done
 rm -f clients/go/cachecar/v1/*.pb.go
 "$PY" -m grpc_tools.protoc -Iprotos \
   --plugin=protoc-gen-go="$BIN/protoc-gen-go" --plugin=protoc-gen-go-grpc="$BIN/protoc-gen-go-grpc" \
   --go_out=clients/go --go_opt=module="$MODULE" \
   --go-grpc_out=clients/go --go-grpc_opt=module="$MODULE" \
-  "${maps[@]}" protos/cachecar/v1/*.proto
+  protos/cachecar/v1/*.proto

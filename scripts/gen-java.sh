@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the Java stubs from protos/ into clients/java/src/main/java
-# (package cachecar.v1). grpcio-tools' protoc has no Java generator, so protoc
+# (package dev.cachecar.v1, the protos' java_package; one class per message). grpcio-tools' protoc has no Java generator, so protoc
 # itself and protoc-gen-grpc-java come from Maven Central (through mvn, into
 # ~/.m2 and a cache dir outside the repo), pinned to the same libprotoc 31.1
 # as the Python and Go stubs. CI runs this and fails on any diff.
@@ -25,7 +25,7 @@ fetch "io.grpc:protoc-gen-grpc-java:$GRPC_JAVA_VERSION" "$PLUGIN"
 # google/protobuf/*.proto (Duration, Timestamp): the copies grpcio-tools ships.
 WKT="$("$PY" -c 'import grpc_tools, os; print(os.path.join(os.path.dirname(grpc_tools.__file__), "_proto"))')"
 OUT=clients/java/src/main/java
-rm -rf "$OUT/cachecar/v1"
+rm -rf "$OUT/dev/cachecar/v1"
 mkdir -p "$OUT"
 # @generated=omit: no javax.annotation.Generated, so no extra dependency.
 "$PROTOC" -Iprotos -I"$WKT" \

@@ -31,6 +31,7 @@ from sidecar.telemetry.logs import RateLimit
 from sidecar.telemetry.tracing import CLIENT, inject_metadata, record_error
 
 __all__ = [
+    "CHANNEL_OPTIONS",
     "MAX_LOADER_TTL",
     "CallbackClients",
     "Loaded",
@@ -42,11 +43,15 @@ __all__ = [
 
 log = logging.getLogger("cachecar.callbacks")
 
-_CHANNEL_OPTIONS = [
-    # Notice a dead app quickly and keep idle channels open through proxies.
-    ("grpc.keepalive_time_ms", 30_000),
-    ("grpc.keepalive_timeout_ms", 10_000),
-    ("grpc.keepalive_permit_without_calls", 1),
+CHANNEL_OPTIONS = [
+    # No HTTP/2 keepalive pings. A gRPC server on default settings (Python
+    # grpc.aio.server(), Go grpc.NewServer(), Java) takes a ping on a
+    # connection without calls as abuse (one per 5 min in Go, per 2 h in the C
+    # core) and after two answers GOAWAY "too_many_pings"; the next load then
+    # pays a reconnect. Pings are not needed either: every call to the app has
+    # a deadline, so a hung app is a timed-out call, and an app that exits
+    # closes the (usually loopback) connection, which the channel sees at once.
+    ("grpc.keepalive_permit_without_calls", 0),
     # Fail fast instead of backing off for up to two minutes after the app restarts.
     ("grpc.initial_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1_000),
@@ -268,7 +273,7 @@ class CallbackClients:
     def channel(self, target: str) -> grpc.aio.Channel:
         channel = self._channels.get(target)
         if channel is None:
-            channel = grpc.aio.insecure_channel(target, options=_CHANNEL_OPTIONS)
+            channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
             self._channels[target] = channel
         return channel
 

@@ -43,6 +43,7 @@ from sidecar.config_types import (
     parse_duration,
     parse_size,
 )
+from sidecar.config_urls import check_backend_address, unknown_key_hint
 
 __all__ = [
     "BOARD_WINDOWS",
@@ -166,6 +167,12 @@ class BackendSettings(Strict):
         if self.password_file:
             return self.password_file.read_text().strip()
         return None
+
+    @field_validator("url")
+    @classmethod
+    def _check_url_address(cls, url: str) -> str:
+        # After _check_url (scheme, no password): hosts, ports, database, server list.
+        return check_backend_address(url)
 
 
 #: Room left in a Memcached item for its key (up to 250 bytes), item header
@@ -347,6 +354,8 @@ def _format(error: ValidationError) -> str:
     for item in error.errors():
         path = ".".join(str(p) for p in item["loc"])
         message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = unknown_key_hint(Settings, item["loc"]) or message
         # Cross-field checks name their own path at the start of the message.
         lines.append(f"  {path}: {message}" if path else f"  {message}")
     return "invalid configuration:\n" + "\n".join(lines)

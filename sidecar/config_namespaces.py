@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from sidecar.config_types import Duration, Size, Strict, parse_duration
+from sidecar.config_urls import check_target
 
 __all__ = [
     "BOARD_WINDOWS",
@@ -148,6 +149,11 @@ class NamespaceSettings(Strict):
     boards: dict[str, BoardSettings] = Field(default_factory=dict)
     #: Pub/Sub: durable channels, retention, slow-subscriber policy; Redis only.
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
+
+    @field_validator("loader", "writer")
+    @classmethod
+    def _target(cls, value: str | None) -> str | None:
+        return check_target(value)
 
     @field_validator("ttl", "negative_ttl", "session_max_lifetime")
     @classmethod

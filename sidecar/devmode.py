@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 from sidecar.config import Settings, settings_from_mapping
+from sidecar.dev_namespaces import DESCRIPTION, example_namespaces
 
 __all__ = [
     "DEV_LOADER",
@@ -362,27 +363,12 @@ class DevEnvironment:
         self.redis.close()
 
     def settings(self) -> Settings:
-        """Example namespaces: ``products`` (Redis) and ``products-mc`` (Memcached) for
-        cache-aside, write-through, sessions, boards and pub/sub; ``orders`` (Redis) for
-        write-behind. The app's Loader/WriterService is expected at ``self.loader``."""
-        app = {"loader": self.loader, "writer": self.loader}
-        example = {"ttl": "1h", "negative_ttl": "30s", "grace": "5m", **app}
+        """Every namespace the README and the examples use (sidecar/dev_namespaces.py);
+        the app's Loader/WriterService is expected at ``self.loader``."""
         return settings_from_mapping(
             {
                 "backends": {"redis": self.redis.url, "memcached": self.memcached.url},
-                "namespaces": {
-                    "products": {
-                        "backend": "redis",
-                        **example,
-                        "channels": {"durable": ["orders"]},
-                    },
-                    "products-mc": {"backend": "memcached", **example},
-                    "orders": {
-                        "backend": "redis",
-                        **app,
-                        "write_behind": {"flush_interval": "200ms"},
-                    },
-                },
+                "namespaces": example_namespaces(self.loader),
             },
             self._environ,
         )
@@ -392,6 +378,6 @@ class DevEnvironment:
         return {
             "redis": self.redis.url,
             "memcached": self.memcached.url,
-            "namespaces": "products (redis), products-mc (memcached), orders (redis, write-behind)",
+            "namespaces": DESCRIPTION,
             "loader": self.loader,
         }

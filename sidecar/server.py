@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 from types import TracebackType
 
 import grpc
@@ -22,7 +23,6 @@ from cachecar.v1 import (
 )
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
-from grpc_reflection.v1alpha import reflection
 
 from sidecar.api.cache import CacheServicer
 from sidecar.api.decode import service_handler
@@ -40,6 +40,8 @@ from sidecar.patterns.namespace import Namespaces
 from sidecar.patterns.pubsub import PubSub
 from sidecar.patterns.sessions import Sessions
 from sidecar.patterns.writes import Writes
+from sidecar.reflection import SERVICE_NAMES as REFLECTION_SERVICES
+from sidecar.reflection import enable_reflection
 from sidecar.security import CallerAuth, secure_unix_socket, server_credentials
 from sidecar.telemetry import Telemetry
 
@@ -63,6 +65,36 @@ _SERVER_OPTIONS = [
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
 ]
+
+
+def _busy(setting: str, address: str, env: str, cause: object) -> CacheCarError:
+    detail = f" ({cause})" if isinstance(cause, OSError) and cause.strerror else ""
+    return CacheCarError(
+        f"cannot listen on {address}{detail}: the address is in use or not available here; "
+        f"set {setting} in the config (or {env}) to a free address"
+    )
+
+
+def _check_free(listen: str, setting: str, env: str) -> None:
+    """Refuse a TCP address another process holds, before gRPC logs its own error."""
+    if listen.startswith("unix:"):
+        return
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]")
+    if port == "0":
+        return
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+    except OSError:
+        return  # unresolvable: gRPC's bind reports it
+    for family, kind, proto, _, address in infos[:1]:
+        with socket.socket(family, kind, proto) as probe:
+            # As gRPC binds: SO_REUSEADDR, so a port in TIME_WAIT is not "busy".
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                raise _busy(setting, listen, env, exc) from None
 
 
 class Sidecar:
@@ -156,12 +188,12 @@ class Sidecar:
             pubsub_pb2.DESCRIPTOR.services_by_name["PubSubService"].full_name,
         ]
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        services += [
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ]
-        reflection.enable_server_reflection(services, server)
-        self._services = services
+        services.append(health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
+        enable_reflection(services, server)
+        self._services = [*services, *REFLECTION_SERVICES]
+
+    def _options_reuse_port(self) -> bool:
+        return ("grpc.so_reuseport", 1) in self._options
 
     @property
     def address(self) -> str:
@@ -177,9 +209,14 @@ class Sidecar:
         credentials = server_credentials(tls) if tls is not None else None
 
         def add() -> int:
-            if credentials is not None:
-                return int(self._server.add_secure_port(listen, credentials))
-            return int(self._server.add_insecure_port(listen))
+            if not self._options_reuse_port():
+                _check_free(listen, "listen", "CACHECAR_LISTEN")
+            try:
+                if credentials is not None:
+                    return int(self._server.add_secure_port(listen, credentials))
+                return int(self._server.add_insecure_port(listen))
+            except RuntimeError as exc:  # gRPC's "Failed to bind to address ..."
+                raise _busy("listen", listen, "CACHECAR_LISTEN", str(exc)) from None
 
         if not listen.startswith("unix:"):
             return add()
@@ -198,12 +235,16 @@ class Sidecar:
     async def start(self) -> None:
         self.port = self._bind()
         if self.port == 0:
-            raise CacheCarError(f"cannot listen on {self.settings.listen}: address in use?")
+            raise _busy("listen", self.settings.listen, "CACHECAR_LISTEN", "")
         await self._server.start()
         if self.settings.health_listen:
             await self._start_health_listener(self.settings.health_listen)
         if self.settings.metrics_listen:
-            self.metrics_port = self.telemetry.metrics.serve(self.settings.metrics_listen)
+            listen = self.settings.metrics_listen
+            try:
+                self.metrics_port = self.telemetry.metrics.serve(listen)
+            except OSError as exc:
+                raise _busy("metrics_listen", listen, "CACHECAR_METRICS_LISTEN", exc) from None
         for service in ("", *self._services):
             await self.health.set(service, _SERVING)
         await self._check_backends()
@@ -225,7 +266,12 @@ class Sidecar:
             options=[*self._options, ("grpc.max_receive_message_length", 64 * 1024)]
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        self.health_port = server.add_insecure_port(listen)
+        if not self._options_reuse_port():
+            _check_free(listen, "health_listen", "CACHECAR_HEALTH_LISTEN")
+        try:
+            self.health_port = server.add_insecure_port(listen)
+        except RuntimeError as exc:
+            raise _busy("health_listen", listen, "CACHECAR_HEALTH_LISTEN", str(exc)) from None
         await server.start()
         self._health_server = server
 

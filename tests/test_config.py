@@ -63,8 +63,14 @@ def load_settings_ok(tmp_path: Path, text: str):  # type: ignore[no-untyped-def]
         (
             "backends: {m: 'redis://h:1'}\nnamespaces: {a: {backend: m, tll: 5m}}",
             "namespaces.a.tll",
-            "Extra inputs",
+            "did you mean 'ttl'? valid keys here: backend, boards,",
         ),
+        (
+            "backends: {m: {url: 'redis://h:1', pool: 3}}\nnamespaces: {}",
+            "backends.m.pool",
+            "pool_size",
+        ),
+        ("listne: 'x'\nbackends: {}\nnamespaces: {}", "listne", "did you mean 'listen'?"),
         ("backends: {m: 'http://h:1'}\nnamespaces: {}", "backends.m.url", "redis://"),
         ("backends: {m: 'redis://u:pw@h:1'}\nnamespaces: {}", "backends.m.url", "password_env"),
         (
@@ -122,3 +128,76 @@ def test_check_config_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     bad.write_text("backends: {}\nnamespaces: {a: {backend: nope}}")
     assert main(["check-config", str(bad)]) == 2
     assert "namespaces.a.backend" in capsys.readouterr().err
+
+
+def _refused(tmp_path: Path, url: str, loader: str = "127.0.0.1:50052") -> str:
+    text = f"backends: {{m: '{url}'}}\nnamespaces: {{a: {{backend: m, loader: '{loader}'}}}}"
+    with pytest.raises(ConfigError) as caught:
+        _load(tmp_path, text)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("redis://127.0.0.1:abc/0", "port 'abc' is not a number from 1 to 65535"),
+        ("redis://127.0.0.1:99999/0", "port '99999' is not a number from 1 to 65535"),
+        ("redis://127.0.0.1:0/0", "port '0' is not a number"),
+        ("redis://127.0.0.1:6379/x", "the path is the Redis database number, got '/x'"),
+        ("redis+cluster://127.0.0.1:7000/3", "Redis Cluster has only database 0"),
+        ("memcached://127.0.0.1:1121x", "server '127.0.0.1:1121x': port '1121x'"),
+        ("memcached://127.0.0.1:11211,", "server 2 of 2 in the list is empty"),
+        ("memcached://127.0.0.1:11211,,127.0.0.1:11212", "server 2 of 3 in the list is empty"),
+        ("memcached://127.0.0.1:11211/0", "memcached URLs take no path"),
+        ("redis://[::1:6379/0", "Invalid IPv6 URL"),
+    ],
+)
+def test_bad_backend_addresses_are_refused(tmp_path: Path, url: str, hint: str) -> None:
+    message = _refused(tmp_path, url)
+    assert "  backends.m.url: " in message, message
+    assert hint in message, message
+
+
+@pytest.mark.parametrize(
+    ("loader", "hint"),
+    [
+        ("127.0.0.1", "'127.0.0.1': no port; expected host:port"),
+        ("127.0.0.1:5x", "port '5x' is not a number"),
+        (":50052", "names no host"),
+        ("unix:", "names no address after unix:"),
+    ],
+)
+def test_bad_loader_addresses_are_refused(tmp_path: Path, loader: str, hint: str) -> None:
+    message = _refused(tmp_path, "redis://127.0.0.1:6379/0", loader)
+    assert "  namespaces.a.loader: " in message, message
+    assert hint in message, message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://127.0.0.1/0",
+        "redis://127.0.0.1:6379",
+        "rediss://app@cache.example.internal:6379/2",
+        "redis://[::1]:6379/0",
+        "redis+cluster://127.0.0.1:7000",
+        "memcached://127.0.0.1",
+        "memcached://10.0.0.1:11211, 10.0.0.2:11212",
+    ],
+)
+def test_good_backend_addresses_pass(tmp_path: Path, url: str) -> None:
+    text = (
+        f"backends: {{m: '{url}'}}\nnamespaces: {{a: {{backend: m, loader: 'dns:///app:50052'}}}}"
+    )
+    assert load_settings_ok(tmp_path, text).backends["m"].url == url
+
+
+def test_check_config_refuses_a_bad_port_in_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("backends: {m: 'redis://127.0.0.1:abc/0'}\nnamespaces: {}")
+    assert main(["check-config", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "backends.m.url" in err
+    assert "Traceback" not in err

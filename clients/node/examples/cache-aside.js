@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Cache-aside with cachecar: SEED.md's getProduct() (and its Memcached twin).
+ * Cache-aside with cachecar: the hand-written getProduct() (and its Memcached twin).
  *
  * The snippet did redis.get -> miss -> fetchFromDatabase -> redis.set in every
  * service, and read the database once per concurrent miss. Here the app only

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Leaderboards and counters with cachecar: SEED.md's zadd / zrevrange.
+ * Leaderboards and counters with cachecar: the hand-written zadd / zrevrange.
  *
  * The snippet got back a flat [member, score, member, score, ...] list and
  * left ranks, ties, "keep the best score", neighbours and daily boards to

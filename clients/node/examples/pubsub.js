@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Pub/Sub with cachecar: SEED.md's publisher / subscriber pair.
+ * Pub/Sub with cachecar: the hand-written publisher / subscriber pair.
  *
  * The snippet needed a dedicated Redis connection per subscriber and lost
  * every message published while a subscriber was away. Through cachecar, one
@@ -36,7 +36,7 @@ async function take(sub, count) {
 async function main() {
   const cc = new CacheCar(TARGET);
   try {
-    // Fire-and-forget (Redis Pub/Sub): the seed's "notifications" channel.
+    // Fire-and-forget (Redis Pub/Sub): the hand-written snippet's "notifications" channel.
     const subscriber = cc.subscribe('events', ['notifications']);
     const { channels } = await subscriber.ready(); // active: nothing published from now on is missed
     console.log(`subscribed to ${JSON.stringify(channels)}`);

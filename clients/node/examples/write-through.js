@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Write-through with cachecar: SEED.md's updateProduct().
+ * Write-through with cachecar: the hand-written updateProduct().
  *
  * The snippet wrote the database, then redis.set - and a cache-aside read that
  * loaded the old row just before the update could store it just after. Here

@@ -1,4 +1,4 @@
-"""Pub/Sub with cachecar: SEED.md's publisher / subscriber pair.
+"""Pub/Sub with cachecar: the hand-written publisher / subscriber pair.
 
 The snippet needed a dedicated Redis connection per subscriber and lost
 every message published while a subscriber was away. Through cachecar, one
@@ -36,7 +36,7 @@ async def next_message(sub: Subscription) -> pubsub_pb2.MessageEvent:
 
 async def main() -> None:
     async with CacheCar(TARGET) as cc:
-        # Fire-and-forget (Redis Pub/Sub): the seed's "notifications" channel.
+        # Fire-and-forget (Redis Pub/Sub): the hand-written snippet's "notifications" channel.
         async with cc.subscribe("events", ["notifications"]) as subscriber:
             confirmed = await subscriber.start()  # already active: returns the confirmation
             print(f"subscribed to {list(confirmed.channels)}")

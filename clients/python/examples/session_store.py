@@ -1,4 +1,4 @@
-"""Session store with cachecar: SEED.md's ``redis.set(session:ID, ..., EX 3600)``.
+"""Session store with cachecar: the hand-written ``redis.set(session:ID, ..., EX 3600)``.
 
 The snippet stored a JSON blob under an id the app had to generate, with a
 fixed expiry: an active user is logged out after an hour, and there is no

@@ -1,4 +1,4 @@
-"""Write-behind with cachecar: SEED.md's writeBehindUpdate().
+"""Write-behind with cachecar: the hand-written writeBehindUpdate().
 
 The snippet set the cache and scheduled ``updateDatabase`` with setTimeout:
 one database write per update, and every pending write lost when the

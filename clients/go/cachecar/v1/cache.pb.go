@@ -1425,7 +1425,9 @@ const file_cachecar_v1_cache_proto_rawDesc = "" +
 	"\fEnqueueWrite\x12 .cachecar.v1.EnqueueWriteRequest\x1a!.cachecar.v1.EnqueueWriteResponse\x12V\n" +
 	"\rGetWriteQueue\x12!.cachecar.v1.GetWriteQueueRequest\x1a\".cachecar.v1.GetWriteQueueResponse\x12P\n" +
 	"\vFlushWrites\x12\x1f.cachecar.v1.FlushWritesRequest\x1a .cachecar.v1.FlushWritesResponse\x12b\n" +
-	"\x11ReplayDeadLetters\x12%.cachecar.v1.ReplayDeadLettersRequest\x1a&.cachecar.v1.ReplayDeadLettersResponseb\x06proto3"
+	"\x11ReplayDeadLetters\x12%.cachecar.v1.ReplayDeadLettersRequest\x1a&.cachecar.v1.ReplayDeadLettersResponseB_\n" +
+	"\x0fdev.cachecar.v1B\n" +
+	"CacheProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (
 	file_cachecar_v1_cache_proto_rawDescOnce sync.Once

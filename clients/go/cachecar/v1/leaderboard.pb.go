@@ -1294,7 +1294,8 @@ const file_cachecar_v1_leaderboard_proto_rawDesc = "" +
 	"\fRemoveMember\x12 .cachecar.v1.RemoveMemberRequest\x1a!.cachecar.v1.RemoveMemberResponse\x12_\n" +
 	"\x10IncrementCounter\x12$.cachecar.v1.IncrementCounterRequest\x1a%.cachecar.v1.IncrementCounterResponse\x12M\n" +
 	"\n" +
-	"GetCounter\x12\x1e.cachecar.v1.GetCounterRequest\x1a\x1f.cachecar.v1.GetCounterResponseb\x06proto3"
+	"GetCounter\x12\x1e.cachecar.v1.GetCounterRequest\x1a\x1f.cachecar.v1.GetCounterResponseBe\n" +
+	"\x0fdev.cachecar.v1B\x10LeaderboardProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (
 	file_cachecar_v1_leaderboard_proto_rawDescOnce sync.Once

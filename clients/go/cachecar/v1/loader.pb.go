@@ -155,7 +155,8 @@ const file_cachecar_v1_loader_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12+\n" +
 	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl2L\n" +
 	"\rLoaderService\x12;\n" +
-	"\x04Load\x12\x18.cachecar.v1.LoadRequest\x1a\x19.cachecar.v1.LoadResponseb\x06proto3"
+	"\x04Load\x12\x18.cachecar.v1.LoadRequest\x1a\x19.cachecar.v1.LoadResponseB`\n" +
+	"\x0fdev.cachecar.v1B\vLoaderProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (
 	file_cachecar_v1_loader_proto_rawDescOnce sync.Once

@@ -759,7 +759,8 @@ const file_cachecar_v1_pubsub_proto_rawDesc = "" +
 	"\x15MISSED_REASON_TRIMMED\x10\x022\xa3\x01\n" +
 	"\rPubSubService\x12D\n" +
 	"\aPublish\x12\x1b.cachecar.v1.PublishRequest\x1a\x1c.cachecar.v1.PublishResponse\x12L\n" +
-	"\tSubscribe\x12\x1d.cachecar.v1.SubscribeRequest\x1a\x1e.cachecar.v1.SubscribeResponse0\x01b\x06proto3"
+	"\tSubscribe\x12\x1d.cachecar.v1.SubscribeRequest\x1a\x1e.cachecar.v1.SubscribeResponse0\x01B`\n" +
+	"\x0fdev.cachecar.v1B\vPubsubProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (
 	file_cachecar_v1_pubsub_proto_rawDescOnce sync.Once

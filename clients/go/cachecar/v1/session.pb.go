@@ -927,7 +927,8 @@ const file_cachecar_v1_session_proto_rawDesc = "" +
 	"\rUpdateSession\x12!.cachecar.v1.UpdateSessionRequest\x1a\".cachecar.v1.UpdateSessionResponse\x12S\n" +
 	"\fTouchSession\x12 .cachecar.v1.TouchSessionRequest\x1a!.cachecar.v1.TouchSessionResponse\x12V\n" +
 	"\rDeleteSession\x12!.cachecar.v1.DeleteSessionRequest\x1a\".cachecar.v1.DeleteSessionResponse\x12n\n" +
-	"\x15DeleteSubjectSessions\x12).cachecar.v1.DeleteSubjectSessionsRequest\x1a*.cachecar.v1.DeleteSubjectSessionsResponseb\x06proto3"
+	"\x15DeleteSubjectSessions\x12).cachecar.v1.DeleteSubjectSessionsRequest\x1a*.cachecar.v1.DeleteSubjectSessionsResponseBa\n" +
+	"\x0fdev.cachecar.v1B\fSessionProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (
 	file_cachecar_v1_session_proto_rawDescOnce sync.Once

@@ -311,7 +311,8 @@ const file_cachecar_v1_writer_proto_rawDesc = "" +
 	"\rWriterService\x12>\n" +
 	"\x05Write\x12\x19.cachecar.v1.WriteRequest\x1a\x1a.cachecar.v1.WriteResponse\x12M\n" +
 	"\n" +
-	"WriteBatch\x12\x1e.cachecar.v1.WriteBatchRequest\x1a\x1f.cachecar.v1.WriteBatchResponseb\x06proto3"
+	"WriteBatch\x12\x1e.cachecar.v1.WriteBatchRequest\x1a\x1f.cachecar.v1.WriteBatchResponseB`\n" +
+	"\x0fdev.cachecar.v1B\vWriterProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (
 	file_cachecar_v1_writer_proto_rawDescOnce sync.Once
