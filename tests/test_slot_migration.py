@@ -151,10 +151,10 @@ async def test_slot_migrating_errors_name_the_slot_and_the_node(
                 failures.append(exc)
         assert backend.breaker.state is BreakerState.CLOSED
     assert len(failures) == 4
-    for exc in failures:
-        info = error_info(exc)
-        assert (exc.code(), info.reason) == (grpc.StatusCode.UNAVAILABLE, "SLOT_MIGRATING")
-        assert f"slot {slot} is migrating" in (exc.details() or "")
+    for failure in failures:
+        info = error_info(failure)
+        assert (failure.code(), info.reason) == (grpc.StatusCode.UNAVAILABLE, "SLOT_MIGRATING")
+        assert f"slot {slot} is migrating" in (failure.details() or "")
         assert info.metadata["node"].startswith("127.0.0.1:")
     await sc.cache.Set(cache_pb2.SetRequest(namespace="items", key=key, value=b"v"))
 
