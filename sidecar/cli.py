@@ -126,6 +126,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the sidecar on its embedded default and a demo app")
     demo.set_defaults(func=cmd_demo)
+
+    from sidecar.ops import inject  # noqa: PLC0415  (only PyYAML; no server imports)
+
+    inject.add_arguments(
+        sub.add_parser("inject", help="add the cachecar sidecar to Kubernetes YAML (stdout)")
+    )
     return parser
 
 
