@@ -353,6 +353,16 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[
     ):
         if environ.get(var):
             raw[field] = environ[var]
+    # A backend's endpoint is what differs between environments (a kustomize
+    # overlay, staging): CACHECAR_BACKEND_<NAME>_URL replaces only the URL.
+    backends = raw.get("backends")
+    if isinstance(backends, dict):
+        backends = raw["backends"] = dict(backends)
+        for name, backend in backends.items():
+            var = "CACHECAR_BACKEND_" + re.sub(r"\W", "_", str(name)).upper() + "_URL"
+            url = environ.get(var)
+            if url:
+                backends[name] = {**backend, "url": url} if isinstance(backend, dict) else url
     return raw
 
 
