@@ -91,6 +91,8 @@ class Sidecar:
         self.cache = CacheAside(
             self.callbacks, self.telemetry, max_loads=settings.limits.max_inflight_loads
         )
+        # Read at scrape time: nothing on the load path pays for it.
+        self.telemetry.metrics.loads_in_flight.set_function(lambda: self.cache.loads_in_flight)
         self.pubsub = PubSub(self.telemetry, max_streams=settings.limits.max_streams)
         # Their `clock` attributes can be swapped (tests roll board windows over).
         self.sessions = Sessions()

@@ -201,6 +201,11 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.loads_in_flight = Gauge(
+            "cachecar_loads_in_flight",
+            "Distinct keys whose loader call is running now (cachecar top shows it).",
+            registry=r,
+        )
         self.backend_stats = BackendStats()
         r.register(self.backend_stats)
         self._children: dict[tuple[Any, ...], Any] = {}
