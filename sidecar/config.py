@@ -179,8 +179,8 @@ class Settings(Strict):
     #: How long SIGTERM waits for in-flight calls before cancelling them.
     shutdown_grace: Duration = timedelta(seconds=10)
     #: Worker processes sharing `listen` (SO_REUSEPORT), because one Python
-    #: process uses about one core; >1 needs a TCP listen address. Worker i
-    #: serves metrics on metrics_listen's port + i (sidecar/workers.py).
+    #: process uses about one core; >1 needs a TCP listen address. The
+    #: supervisor serves one /metrics for all of them (sidecar/workers.py).
     workers: int = Field(default=1, ge=1, le=64)
     #: TLS (and mTLS) on `listen`; required when `listen` is not loopback.
     tls: TlsSettings | None = None
@@ -297,13 +297,6 @@ class Settings(Strict):
                 raise ValueError(
                     f"workers: {self.workers} workers share one TCP port, but {name} is a "
                     "unix socket; use a host:port address there or workers: 1"
-                )
-        if self.metrics_listen and not self.metrics_listen.startswith("unix:"):
-            port = int(self.metrics_listen.rpartition(":")[2])
-            if port and port + self.workers - 1 > 65535:
-                raise ValueError(
-                    f"metrics_listen: worker i serves metrics on port {port} + i, which passes "
-                    f"65535 with {self.workers} workers; choose a lower port"
                 )
         return self
 

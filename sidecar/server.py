@@ -91,8 +91,6 @@ class Sidecar:
         self.cache = CacheAside(
             self.callbacks, self.telemetry, max_loads=settings.limits.max_inflight_loads
         )
-        # Read at scrape time: nothing on the load path pays for it.
-        self.telemetry.metrics.loads_in_flight.set_function(lambda: self.cache.loads_in_flight)
         self.pubsub = PubSub(self.telemetry, max_streams=settings.limits.max_streams)
         # Their `clock` attributes can be swapped (tests roll board windows over).
         self.sessions = Sessions()
@@ -288,6 +286,9 @@ class Sidecar:
             tick += 1
             await asyncio.sleep(self._health_interval)
             await self._check_backends()
+            # Sampled here, not counted on the load path (and a gauge function
+            # would not cross processes with workers: N).
+            self.telemetry.metrics.loads_in_flight.set(self.cache.loads_in_flight)
 
     async def wait_for_termination(self) -> None:
         await self._server.wait_for_termination()

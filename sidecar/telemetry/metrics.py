@@ -17,6 +17,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from sidecar.telemetry import multiprocess
+from sidecar.telemetry.multiprocess import SharedBackendStats
+
 __all__ = ["BackendStats", "Metrics"]
 
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -143,12 +146,14 @@ class Metrics:
         self.wb_dead_letters = Counter(
             "cachecar_writebehind_dead_letters", "Writes moved to the dead-letter stream.",
             ["namespace"], registry=r)
+        # multiprocess_mode: how workers: N add up (sidecar/telemetry/multiprocess.py);
+        # every worker sees the same queue, the same backend, its own streams.
         self.wb_pending = Gauge(
             "cachecar_writebehind_pending", "Writes accepted and not yet written (last poll).",
-            ["namespace"], registry=r)
+            ["namespace"], registry=r, multiprocess_mode="livemax")
         self.wb_lag = Gauge(
             "cachecar_writebehind_lag_seconds", "Age of the oldest unwritten write (last poll).",
-            ["namespace"], registry=r)
+            ["namespace"], registry=r, multiprocess_mode="livemax")
         self.backend_duration = Histogram(
             "cachecar_backend_duration_seconds",
             "Latency of backend commands.",
@@ -167,15 +172,21 @@ class Metrics:
             "1 if the backend answers its health ping.",
             ["backend"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.breaker_open = Gauge(
             "cachecar_backend_breaker_open",
             "1 while the circuit breaker skips a backend that keeps failing.",
             ["backend"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.pubsub_subscribers = Gauge(
-            "cachecar_pubsub_subscribers", "Open Subscribe streams.", ["namespace"], registry=r
+            "cachecar_pubsub_subscribers",
+            "Open Subscribe streams.",
+            ["namespace"],
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.pubsub_published = Counter(
             "cachecar_pubsub_published",
@@ -205,9 +216,14 @@ class Metrics:
             "cachecar_loads_in_flight",
             "Distinct keys whose loader call is running now (cachecar top shows it).",
             registry=r,
+            multiprocess_mode="livesum",
         )
-        self.backend_stats = BackendStats()
-        r.register(self.backend_stats)
+        self.backend_stats: BackendStats | SharedBackendStats
+        if multiprocess.active():
+            self.backend_stats = SharedBackendStats(r)
+        else:
+            self.backend_stats = BackendStats()
+            r.register(self.backend_stats)
         self._children: dict[tuple[Any, ...], Any] = {}
         self._http: Any = None
 
