@@ -45,10 +45,15 @@ test: setup clients-setup tools gen-check lint
 	$(MAKE) --no-print-directory clients-smoke
 	$(PY) -m pytest --ignore=tests/e2e
 
-# kustomize, for the test that renders deploy/kubernetes with the real thing
-# (built from the Go module proxy; its module cache stays outside the repo).
+# kustomize, for the test that renders deploy/kubernetes with the real thing, and
+# promtool, which checks and unit-tests the alert rules (both built from the Go
+# module proxy; their module cache stays outside the repo). remove_all_sd leaves
+# Prometheus' service-discovery plugins (every cloud SDK) out of promtool: rule
+# checks and rule unit tests never use them, and the build is far shorter.
 tools:
 	@test -x .cache/bin/kustomize || GOBIN=$(CURDIR)/.cache/bin go install sigs.k8s.io/kustomize/kustomize/v5@v5.8.0
+	@test -x .cache/bin/promtool || GOBIN=$(CURDIR)/.cache/bin go install -tags remove_all_sd \
+	  github.com/prometheus/prometheus/cmd/promtool@v0.316.0
 
 # Both clients against a real sidecar (Node: node --test, started by pytest).
 test-clients: setup clients-setup

@@ -8,7 +8,9 @@ b. GetOrLoad hit, tracing off;
 c. GetOrLoad hit, tracing on, sampled 100%, exporting to a live OTLP sink;
 d. GetOrLoad hit, tracing on, exporting to a dead endpoint;
 e. the same 1 KB GET straight to Redis from a Python asyncio client;
-f. GetOrLoadMany of 100 keys, all hits.
+f. GetOrLoadMany of 100 keys, all hits;
+g. GetOrLoad hit with the metrics in prometheus_client's multiprocess mode
+   (what every worker runs with ``workers: N``), to compare with b.
 
 Each is loaded by the Node.js generator twice: at a fixed concurrency
 (throughput, tail latency, server CPU per RPC over the measured window) and
@@ -269,6 +271,19 @@ def scenario_many(bench: Bench) -> Row:
     return Row("many", title, loaded, seq, keys_per_call=len(HOT_KEYS))
 
 
+def scenario_mpmetrics(bench: Bench) -> Row:
+    # One worker's view of workers: N: every metric update goes to a mapped file.
+    watch = {REDIS: bench.redis_pid}
+    with tempfile.TemporaryDirectory(prefix="cachecar-metrics-") as directory:
+        env = {"PROMETHEUS_MULTIPROC_DIR": directory}
+        with bench.sidecar("sidecar-mpmetrics", env) as sidecar:
+            watch[SERVER] = sidecar.pid
+            loaded, seq = bench.load(
+                sidecar.address, GET_OR_LOAD, watch, _hit_requests(), check_hits=True
+            )
+    return Row("mpmetrics", "g. GetOrLoad hit, metrics in multiprocess mode", loaded, seq)
+
+
 SCENARIOS: dict[str, Callable[[Bench], Row]] = {
     "echo": scenario_echo,
     "hit": scenario_hit,
@@ -276,6 +291,7 @@ SCENARIOS: dict[str, Callable[[Bench], Row]] = {
     "dead": scenario_dead,
     "redis": scenario_redis,
     "many": scenario_many,
+    "mpmetrics": scenario_mpmetrics,
 }
 
 #: The pattern scenarios: each prints its own table (bench.report.Section).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything cachecar's demo and tests need on a fresh Debian machine:
-# redis-server and memcached (apt, when missing) and a .venv with the Python
+# redis-server, memcached and tmux (apt, when missing) and a .venv with the Python
 # packages (pinned by constraints.txt). Safe to run again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v memcached >/dev/null || need+=(memcached)
+command -v tmux >/dev/null || need+=(tmux)  # tests/test_top.py runs `cachecar top` in it
 if ((${#need[@]})); then
   if [[ $(id -u) -eq 0 ]]; then SUDO=(); elif command -v sudo >/dev/null; then SUDO=(sudo); else
     echo "cachecar setup: please install ${need[*]} (e.g. apt-get install ${need[*]})" >&2; exit 1

@@ -146,6 +146,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo()
 
 
+def cmd_top(args: argparse.Namespace) -> int:
+    from sidecar.ops import top  # noqa: PLC0415  (rich loads only for `top`)
+
+    return top.run(args)
+
+
+def _top_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--target", default="127.0.0.1:9464", help="metrics host:port or URL")
+    parser.add_argument("--workers", type=int, default=1, help="also scrape the next N-1 ports")
+    parser.add_argument("--interval", type=float, default=1.0, help="seconds between refreshes")
+    parser.add_argument("--once", action="store_true", help="print one frame and exit")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cachecar",
@@ -199,6 +212,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="run the sidecar on its embedded default and a demo app")
     demo.set_defaults(func=cmd_demo)
+
+    from sidecar.ops import inject  # noqa: PLC0415  (only PyYAML; no server imports)
+
+    inject.add_arguments(
+        sub.add_parser("inject", help="add the cachecar sidecar to Kubernetes YAML (stdout)")
+    )
+    top = sub.add_parser("top", help="live terminal view of a running sidecar's metrics")
+    top.set_defaults(func=cmd_top)
+    _top_arguments(top)
     return parser
 
 

@@ -195,8 +195,8 @@ class Settings(Strict):
     #: How long SIGTERM waits for in-flight calls before cancelling them.
     shutdown_grace: Duration = timedelta(seconds=10)
     #: Worker processes sharing `listen` (SO_REUSEPORT), because one Python
-    #: process uses about one core; >1 needs a TCP listen address. Worker i
-    #: serves metrics on metrics_listen's port + i (sidecar/workers.py).
+    #: process uses about one core; >1 needs a TCP listen address. The
+    #: supervisor serves one /metrics for all of them (sidecar/workers.py).
     workers: int = Field(default=1, ge=1, le=64)
     #: TLS (and mTLS) on `listen`; required when `listen` is not loopback.
     tls: TlsSettings | None = None
@@ -314,13 +314,6 @@ class Settings(Strict):
                     f"workers: {self.workers} workers share one TCP port, but {name} is a "
                     "unix socket; use a host:port address there or workers: 1"
                 )
-        if self.metrics_listen and not self.metrics_listen.startswith("unix:"):
-            port = int(self.metrics_listen.rpartition(":")[2])
-            if port and port + self.workers - 1 > 65535:
-                raise ValueError(
-                    f"metrics_listen: worker i serves metrics on port {port} + i, which passes "
-                    f"65535 with {self.workers} workers; choose a lower port"
-                )
         return self
 
     @model_validator(mode="after")
@@ -371,6 +364,16 @@ def _apply_environment(raw: dict[str, Any], environ: Mapping[str, str]) -> dict[
     ):
         if environ.get(var):
             raw[field] = environ[var]
+    # A backend's endpoint is what differs between environments (a kustomize
+    # overlay, staging): CACHECAR_BACKEND_<NAME>_URL replaces only the URL.
+    backends = raw.get("backends")
+    if isinstance(backends, dict):
+        backends = raw["backends"] = dict(backends)
+        for name, backend in backends.items():
+            var = "CACHECAR_BACKEND_" + re.sub(r"\W", "_", str(name)).upper() + "_URL"
+            url = environ.get(var)
+            if url:
+                backends[name] = {**backend, "url": url} if isinstance(backend, dict) else url
     return raw
 
 

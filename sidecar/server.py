@@ -332,6 +332,9 @@ class Sidecar:
             tick += 1
             await asyncio.sleep(self._health_interval)
             await self._check_backends()
+            # Sampled here, not counted on the load path (and a gauge function
+            # would not cross processes with workers: N).
+            self.telemetry.metrics.loads_in_flight.set(self.cache.loads_in_flight)
 
     async def wait_for_termination(self) -> None:
         await self._server.wait_for_termination()

@@ -27,9 +27,9 @@ lease (Redis ``SET NX`` / Memcached ``add``) that already makes several
 sidecars load a key once, and write-behind partitions are owned through
 their Redis leases, exactly as between sidecars.
 
-Metrics cannot share a port (each worker has its own registry), so worker i
-serves ``/metrics`` on ``metrics_listen``'s port + i (port 0: each picks a
-free port). In development mode the supervisor keeps owning the private
+Metrics are one ``/metrics`` for the pod: the supervisor serves
+``metrics_listen`` and adds up what the workers write to a shared directory
+(sidecar/telemetry/multiprocess.py). In development mode the supervisor keeps owning the private
 redis-server and memcached children; workers only connect to them.
 """
 
@@ -52,6 +52,7 @@ from typing import Any
 
 from sidecar.config import Settings
 from sidecar.devmode import dies_with_parent
+from sidecar.telemetry.multiprocess import SharedMetrics
 
 __all__ = ["CRASH_WINDOW", "MAX_CRASHES", "Supervisor", "supervise", "worker_main"]
 
@@ -113,12 +114,9 @@ def reserve(listen: str, attempts: int = 20) -> tuple[str, list[socket.socket]]:
 
 
 def worker_settings(settings: Settings, index: int) -> Settings:
-    """What worker ``index`` runs: one worker, its own metrics port."""
-    update: dict[str, Any] = {"workers": 1}
-    if settings.metrics_listen and not settings.metrics_listen.startswith("unix:"):
-        host, port = _split(settings.metrics_listen)
-        update["metrics_listen"] = f"{host}:{port + index if port else 0}"
-    return settings.model_copy(update=update)
+    """What worker ``index`` runs: one worker; the supervisor serves the metrics."""
+    del index  # every worker runs the same settings
+    return settings.model_copy(update={"workers": 1, "metrics_listen": None})
 
 
 @dataclass
@@ -157,12 +155,16 @@ class Supervisor:
         self._crashes: list[float] = []
         self._reserved: list[socket.socket] = []
         self.address = ""
+        self.metrics = SharedMetrics() if settings.metrics_listen else None
+        self.metrics_port = 0
 
     # -- the loop ------------------------------------------------------------
 
     def run(self) -> int:
         try:
             self._resolve_ports()
+            if self.metrics is not None and self.settings.metrics_listen:
+                self.metrics_port = self.metrics.serve(self.settings.metrics_listen)
         except OSError as exc:
             log.error("cannot start the workers", extra={"error": str(exc)})  # noqa: TRY400  (no traceback: the reason is the message)
             return 1
@@ -181,6 +183,8 @@ class Supervisor:
             for sock in self._reserved:
                 sock.close()
             self._selector.close()
+            if self.metrics is not None:
+                self.metrics.close()
 
     def _resolve_ports(self) -> None:
         self.address, sockets = reserve(self.settings.listen)
@@ -219,7 +223,12 @@ class Supervisor:
             elif all(w.ready for w in self._workers):
                 self._announced = True
                 log.info(
-                    "workers ready", extra={"listen": self.address, "workers": len(self._workers)}
+                    "workers ready",
+                    extra={
+                        "listen": self.address,
+                        "workers": len(self._workers),
+                        "metrics_port": self.metrics_port,
+                    },
                 )
                 self._announce(f"{ANNOUNCE}{self.address}")
             elif now > startup_deadline:
@@ -249,6 +258,7 @@ class Supervisor:
         worker.started = now
         proc = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
             dies_with_parent([sys.executable, "-m", "sidecar.workers"]),
+            env={**os.environ, **(self.metrics.env if self.metrics else {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             # stderr inherited: the workers' log lines are the sidecar's log.
@@ -298,6 +308,8 @@ class Supervisor:
             with contextlib.suppress(KeyError, ValueError):
                 self._selector.unregister(proc.stdout)
             proc.stdout.close()
+            if self.metrics is not None:
+                self.metrics.worker_exited(proc.pid)
             worker.proc = None
             worker.ready = False
             if self._stopping and code in _STOP_SIGNALS:

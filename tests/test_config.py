@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -201,3 +202,25 @@ def test_check_config_refuses_a_bad_port_in_one_message(
     err = capsys.readouterr().err
     assert "backends.m.url" in err
     assert "Traceback" not in err
+
+
+def test_environment_overrides_a_backend_url() -> None:
+    # What the elasticache-cluster overlay does instead of copying the whole file.
+    raw: dict[str, Any] = {
+        "backends": {
+            "main": {"url": "redis://a:6379/0", "timeout": "1s"},
+            "side-cache": "redis://b:6379/0",
+        },
+        "namespaces": {"x": {"backend": "main"}},
+    }
+    environ = {
+        "CACHECAR_BACKEND_MAIN_URL": "redis+cluster://c:6379",
+        "CACHECAR_BACKEND_SIDE_CACHE_URL": "redis://d:6379/1",
+    }
+    settings = settings_from_mapping(raw, environ)
+    assert settings.backends["main"].url == "redis+cluster://c:6379"
+    assert settings.backends["main"].timeout == timedelta(seconds=1)
+    assert settings.backends["side-cache"].url == "redis://d:6379/1"
+    assert raw["backends"]["main"] == {"url": "redis://a:6379/0", "timeout": "1s"}
+    with pytest.raises(ConfigError, match=r"backends\.main\.url"):
+        settings_from_mapping(raw, {"CACHECAR_BACKEND_MAIN_URL": "http://nope"})

@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import fnmatch
 import functools
+import hashlib
 import json
 import os
 import re
@@ -52,6 +53,8 @@ KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5@v5.8.0"
 SIDECAR = "cachecar"
 CONFIG_KEY = "cachecar.yaml"
 FAKE_ENV = {"REDIS_PASSWORD": "x"}
+#: configMapGenerator appends a hash of the content to the name.
+GENERATED_CONFIG = re.compile(r"cachecar-config-[a-z0-9]{10}")
 
 Doc = dict[str, Any]
 
@@ -72,7 +75,8 @@ def _merge(target: Any, patch: Any) -> Any:
     """The part of a strategic merge patch these manifests use.
 
     Maps merge key by key; lists of named items (containers, env, volumes)
-    merge by name; any other list or scalar is replaced.
+    merge by name, new items first (as kustomize places them); any other list
+    or scalar is replaced.
     """
     if isinstance(target, dict) and isinstance(patch, dict):
         for key, value in patch.items():
@@ -85,11 +89,13 @@ def _merge(target: Any, patch: Any) -> Any:
     )
     if named:
         by_name = {item["name"]: item for item in target}
+        added = []
         for item in patch:
             if item["name"] in by_name:
                 _merge(by_name[item["name"]], item)
             else:
-                target.append(item)
+                added.append(item)
+        target[:0] = added
         return target
     return patch
 
@@ -101,7 +107,7 @@ def assemble(directory: Path) -> list[Doc]:
     feature in the manifests fails here instead of rendering differently.
     """
     spec = yaml.safe_load((directory / "kustomization.yaml").read_text())
-    unknown = set(spec) - {"apiVersion", "kind", "resources", "patches"}
+    unknown = set(spec) - {"apiVersion", "kind", "resources", "patches", "configMapGenerator"}
     assert not unknown, (
         f"{directory}: the fallback renderer does not implement {sorted(unknown)}; "
         f"extend assemble() or install kustomize ({KUSTOMIZE_MODULE})"
@@ -121,7 +127,28 @@ def assemble(directory: Path) -> list[Doc]:
             ]
             assert len(targets) == 1, f"patch {entry['path']} matches {len(targets)} resources"
             _merge(targets[0], patch)
+    for generator in spec.get("configMapGenerator", []):
+        docs.append(_generate_configmap(directory, generator, docs))
     return docs
+
+
+def _generate_configmap(directory: Path, generator: Doc, docs: list[Doc]) -> Doc:
+    """A configMapGenerator entry: files -> data, a content-hash name suffix,
+    and the pod templates' references renamed (kustomize's own hash function
+    differs; the agreement test compares names up to the suffix)."""
+    assert set(generator) <= {"name", "files", "options"}, generator
+    assert set(generator.get("options", {})) <= {"labels"}, generator
+    data = {Path(f).name: (directory / f).read_text() for f in generator["files"]}
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:10]
+    name = f"{generator['name']}-{digest}"
+    for doc in docs:
+        for volume in doc.get("spec", {}).get("template", {}).get("spec", {}).get("volumes", []):
+            if volume.get("configMap", {}).get("name") == generator["name"]:
+                volume["configMap"]["name"] = name
+    metadata: Doc = {"name": name}
+    if "labels" in generator.get("options", {}):
+        metadata["labels"] = generator["options"]["labels"]
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata, "data": data}
 
 
 @functools.cache
@@ -156,9 +183,25 @@ def sidecar_container(docs: list[Doc]) -> Doc:
     return containers[0]
 
 
+def config_map(docs: list[Doc]) -> Doc:
+    """The generated ConfigMap ``cachecar-config-<hash>``."""
+    (found,) = [
+        d
+        for d in docs
+        if d["kind"] == "ConfigMap" and GENERATED_CONFIG.fullmatch(d["metadata"]["name"])
+    ]
+    return found
+
+
 def config_text(docs: list[Doc]) -> str:
-    text: str = find(docs, "ConfigMap", "cachecar-config")["data"][CONFIG_KEY]
+    text: str = config_map(docs)["data"][CONFIG_KEY]
     return text
+
+
+def sidecar_environ(docs: list[Doc]) -> dict[str, str]:
+    """The sidecar's literal env values (they override the config) and the Secret's."""
+    env = {e["name"]: e["value"] for e in sidecar_container(docs)["env"] if "value" in e}
+    return {**FAKE_ENV, **env}
 
 
 def port_of(listen: str | None) -> int:
@@ -203,13 +246,15 @@ def test_the_schemas_catch_mistakes() -> None:
 def test_every_manifest_file_is_rendered() -> None:
     # A manifest that no kustomization lists is never applied nor validated.
     listed = set()
-    for name in KUSTOMIZATIONS:
+    for name in (*KUSTOMIZATIONS, "components/cachecar", "monitoring"):
         pending = [KUBERNETES / name]
         while pending:
             directory = pending.pop()
             spec = yaml.safe_load((directory / "kustomization.yaml").read_text())
             listed.add(directory / "kustomization.yaml")
-            for entry in spec.get("resources", []) + [p["path"] for p in spec.get("patches", [])]:
+            entries = spec.get("resources", []) + [p["path"] for p in spec.get("patches", [])]
+            entries += [f for g in spec.get("configMapGenerator", []) for f in g["files"]]
+            for entry in entries:
                 path = (directory / entry).resolve()
                 if path.is_dir():
                     pending.append(path)
@@ -227,6 +272,8 @@ def test_fallback_renderer_agrees_with_kustomize() -> None:
         )
 
     def keyed(docs: list[Doc]) -> dict[tuple[str, str], Doc]:
+        # Both append a content hash to generated names, each its own way.
+        docs = json.loads(GENERATED_CONFIG.sub("cachecar-config-HASH", json.dumps(docs)))
         return {(d["kind"], d["metadata"]["name"]): d for d in docs}
 
     for name in KUSTOMIZATIONS:
@@ -238,7 +285,8 @@ def test_fallback_renderer_agrees_with_kustomize() -> None:
 
 @pytest.mark.parametrize("name", ["", "overlays/elasticache-cluster"])
 def test_configmap_config_is_valid(name: str) -> None:
-    settings = settings_from_mapping(yaml.safe_load(config_text(rendered(name))), FAKE_ENV)
+    docs = rendered(name)
+    settings = settings_from_mapping(yaml.safe_load(config_text(docs)), sidecar_environ(docs))
     # The data API only on loopback; the kubelet and Prometheus reach the pod IP.
     assert settings.listen.startswith("127.0.0.1:")
     assert settings.health_listen == "0.0.0.0:50072"
@@ -253,22 +301,23 @@ def test_configmap_config_is_valid(name: str) -> None:
 
 
 def test_cluster_overlay_uses_the_configuration_endpoint() -> None:
-    settings = settings_from_mapping(
-        yaml.safe_load(config_text(rendered("overlays/elasticache-cluster"))), FAKE_ENV
-    )
+    docs = rendered("overlays/elasticache-cluster")
+    settings = _settings(docs)
     url = settings.backends["main"].url
     assert url.startswith("rediss+cluster://clustercfg.")
-    # Only the ConfigMap differs from the base.
+    # The overlay patches only what differs: one variable of the sidecar, not a
+    # second copy of the config file.
     base = {(d["kind"], d["metadata"]["name"]): d for d in rendered("")}
-    overlay = {
-        (d["kind"], d["metadata"]["name"]): d for d in rendered("overlays/elasticache-cluster")
-    }
+    overlay = {(d["kind"], d["metadata"]["name"]): d for d in docs}
     assert base.keys() == overlay.keys()
-    assert [key for key in base if base[key] != overlay[key]] == [("ConfigMap", "cachecar-config")]
+    assert [key for key in base if base[key] != overlay[key]] == [("Deployment", "example-app")]
+    env = sidecar_container([overlay[("Deployment", "example-app")]])["env"]
+    env.remove({"name": "CACHECAR_BACKEND_MAIN_URL", "value": url})
+    assert overlay == base
 
 
 def _settings(docs: list[Doc]) -> Settings:
-    return settings_from_mapping(yaml.safe_load(config_text(docs)), FAKE_ENV)
+    return settings_from_mapping(yaml.safe_load(config_text(docs)), sidecar_environ(docs))
 
 
 @pytest.mark.parametrize("name", ["", "overlays/elasticache-cluster"])
@@ -304,7 +353,7 @@ def test_sidecar_reads_the_configmap_at_the_image_path() -> None:
     assert mount.get("readOnly") is True
     volumes = find(docs, "Deployment")["spec"]["template"]["spec"]["volumes"]
     (volume,) = [v for v in volumes if v["name"] == mount["name"]]
-    assert volume["configMap"]["name"] == "cachecar-config"
+    assert volume["configMap"]["name"] == config_map(docs)["metadata"]["name"]
     assert config_path.name == CONFIG_KEY
 
 
@@ -364,6 +413,45 @@ def test_traces_go_to_the_jaeger_collector() -> None:
         "containers"
     ][0]["image"]
     assert re.fullmatch(r"jaegertracing/jaeger:2\.\d+\.\d+", image), image
+
+
+def test_a_config_change_rolls_the_pods(tmp_path: Path) -> None:
+    # configMapGenerator: another config is another ConfigMap name, hence another
+    # pod template, hence a rolling update on apply.
+    tool = _kustomize()
+    assert tool is not None, f"kustomize is missing: run `make tools` ({KUSTOMIZE_MODULE})"
+    shutil.copytree(KUBERNETES / "base", tmp_path / "base")
+    config = tmp_path / "base" / CONFIG_KEY
+    config.write_text(config.read_text().replace("ttl: 1h", "ttl: 2h"))
+    result = subprocess.run(
+        [tool, "build", str(tmp_path / "base")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    changed = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    before, after = config_map(rendered("")), config_map(changed)
+    assert before["metadata"]["name"] != after["metadata"]["name"]
+    volumes = find(changed, "Deployment")["spec"]["template"]["spec"]["volumes"]
+    assert after["metadata"]["name"] in [v.get("configMap", {}).get("name") for v in volumes]
+
+
+def test_network_policy_opens_only_metrics_to_prometheus() -> None:
+    docs = rendered("")
+    policy = find(docs, "NetworkPolicy")["spec"]
+    labels = find(docs, "Deployment", "example-app")["spec"]["template"]["metadata"]["labels"]
+    assert policy["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy["policyTypes"] == ["Ingress"]
+    settings = _settings(docs)
+    (rule,) = policy["ingress"]
+    assert rule["ports"] == [{"protocol": "TCP", "port": port_of(settings.metrics_listen)}]
+    (peer,) = rule["from"]
+    # Both selectors in one peer: Prometheus pods in the monitoring namespace only.
+    assert set(peer) == {"namespaceSelector", "podSelector"}
+    # The health port needs no rule: the kubelet on the pod's node is always allowed.
+    assert port_of(settings.health_listen) not in [p["port"] for p in rule["ports"]]
 
 
 def test_disruption_budget_covers_the_app() -> None:
@@ -692,5 +780,5 @@ def test_merge_is_a_strategic_merge_for_named_lists() -> None:
     patch = {"a": {"c": [3]}, "items": [{"name": "x", "v": 2}, {"name": "z"}]}
     assert _merge(copy.deepcopy(target), patch) == {
         "a": {"b": 1, "c": [3]},
-        "items": [{"name": "x", "v": 2}, {"name": "y"}, {"name": "z"}],
+        "items": [{"name": "z"}, {"name": "x", "v": 2}, {"name": "y"}],
     }

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import urllib.request
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ from typing import Any
 import grpc
 import pytest
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
+from sidecar.devmode import free_port
 from tests.appfixtures import FakeApp, wait_until
 from tests.test_process import write_config
 
@@ -355,3 +358,44 @@ def test_sigterm_while_workers_start_is_a_clean_stop(redis_url: str, tmp_path: P
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def _scrape(port: int) -> dict[str, float]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f"{k}={v}" for k, v in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}"] = sample.value
+    return samples
+
+
+async def test_one_metrics_endpoint_adds_up_every_worker(
+    redis_url: str, fake_app: FakeApp, tmp_path: Path
+) -> None:
+    fake_app.rows.update({str(i): b"v%d" % i for i in range(30)})
+    port = free_port()
+    config = {**_items(redis_url, loader=fake_app.target), "metrics_listen": f"127.0.0.1:{port}"}
+    calls = "cachecar_rpc_handled_total{code=OK,method=GetOrLoad,service=cachecar.v1.CacheService}"
+    with _running(tmp_path, config) as served:
+        async with _channels(served.address, 60) as stubs:
+            # 30 misses, then 60 hits, over 60 connections spread by the kernel.
+            await asyncio.gather(*(_get(stubs[i], str(i)) for i in range(30)))
+            await asyncio.gather(*(_get(stubs[i], str(i % 30)) for i in range(60)))
+            per_worker = _spread(served)
+        assert sum(1 for n in per_worker.values() if n) >= 2, per_worker
+        metrics = await asyncio.to_thread(_scrape, port)
+        # One series per label set for the pod, not one per worker.
+        assert metrics[calls] == 90
+        assert metrics["cachecar_cache_hits_total{namespace=items}"] == 60
+        assert metrics["cachecar_cache_misses_total{namespace=items}"] == 30
+        assert metrics["cachecar_loads_total{namespace=items,outcome=found}"] == 30
+        assert not any("pid=" in key for key in metrics), "gauges aggregated, no pid label"
+        await wait_until(lambda: "cachecar_backend_up{backend=main}" in _scrape(port), within=10)
+        assert _scrape(port)["cachecar_backend_up{backend=main}"] == 1
+        # A worker that dies takes its connections, not the pod's totals.
+        victim = min(served.listening_workers())
+        os.kill(victim, signal.SIGKILL)
+        await wait_until(lambda: not _alive(victim))
+        assert (await asyncio.to_thread(_scrape, port))[calls] == 90

@@ -17,6 +17,9 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from sidecar.telemetry import multiprocess
+from sidecar.telemetry.multiprocess import SharedBackendStats
+
 __all__ = ["BackendStats", "Metrics"]
 
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
@@ -169,17 +172,21 @@ class Metrics:
             ["namespace"],
             registry=r,
         )
+        # multiprocess_mode: how workers: N add up (sidecar/telemetry/multiprocess.py);
+        # every worker sees the same queue, the same backend, its own streams.
         self.wb_pending = Gauge(
             "cachecar_writebehind_pending",
             "Writes accepted and not yet written (last poll).",
             ["namespace"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.wb_lag = Gauge(
             "cachecar_writebehind_lag_seconds",
             "Age of the oldest unwritten write (last poll).",
             ["namespace"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.backend_duration = Histogram(
             "cachecar_backend_duration_seconds",
@@ -199,15 +206,21 @@ class Metrics:
             "1 if the backend answers its health ping.",
             ["backend"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.breaker_open = Gauge(
             "cachecar_backend_breaker_open",
             "1 while the circuit breaker skips a backend that keeps failing.",
             ["backend"],
             registry=r,
+            multiprocess_mode="livemax",
         )
         self.pubsub_subscribers = Gauge(
-            "cachecar_pubsub_subscribers", "Open Subscribe streams.", ["namespace"], registry=r
+            "cachecar_pubsub_subscribers",
+            "Open Subscribe streams.",
+            ["namespace"],
+            registry=r,
+            multiprocess_mode="livesum",
         )
         self.pubsub_published = Counter(
             "cachecar_pubsub_published",
@@ -233,8 +246,18 @@ class Metrics:
             ["backend"],
             registry=r,
         )
-        self.backend_stats = BackendStats()
-        r.register(self.backend_stats)
+        self.loads_in_flight = Gauge(
+            "cachecar_loads_in_flight",
+            "Distinct keys whose loader call is running now (cachecar top shows it).",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.backend_stats: BackendStats | SharedBackendStats
+        if multiprocess.active():
+            self.backend_stats = SharedBackendStats(r)
+        else:
+            self.backend_stats = BackendStats()
+            r.register(self.backend_stats)
         self._children: dict[tuple[Any, ...], Any] = {}
         self._http: Any = None
 
