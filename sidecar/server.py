@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import socket
+from pathlib import Path
 from types import TracebackType
 
 import grpc
@@ -95,6 +96,24 @@ def _check_free(listen: str, setting: str, env: str) -> None:
                 probe.bind(address)
             except OSError as exc:
                 raise _busy(setting, listen, env, exc) from None
+
+
+def _check_unix_path(listen: str) -> None:
+    """Refuse a unix socket path gRPC cannot bind, with what to do about it:
+    a directory that does not exist, or a path taken by something that is not
+    a socket (gRPC replaces an old socket, never a file)."""
+    path = Path(listen.removeprefix("unix:").removeprefix("//"))
+    fix = "or set listen in the config (or CACHECAR_LISTEN) to another path"
+    if not path.parent.is_dir():
+        raise CacheCarError(
+            f"cannot listen on {listen}: the directory {path.parent} does not exist; "
+            f"create it (in Kubernetes, mount an emptyDir volume there) {fix}"
+        )
+    if path.exists() and not path.is_socket():
+        raise CacheCarError(
+            f"cannot listen on {listen}: {path} exists and is not a socket, and cachecar "
+            f"does not replace files; remove it {fix}"
+        )
 
 
 class Sidecar:
@@ -220,6 +239,7 @@ class Sidecar:
 
         if not listen.startswith("unix:"):
             return add()
+        _check_unix_path(listen)
         # Bound under a umask that leaves everyone else out, then given its
         # configured mode and group: the socket is never open wider than asked
         # (with TLS on the socket too).

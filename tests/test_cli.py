@@ -89,3 +89,33 @@ def test_a_bad_url_never_reaches_serve(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "backends.m.url: host '127.0.0.1:abc': port 'abc'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("where", ["missing-directory", "regular-file"])
+def test_a_unix_socket_path_that_cannot_be_bound_is_one_line(
+    redis_url: str, tmp_path: Path, where: str
+) -> None:
+    # Found by the resharding probe: these exited with a gRPC traceback.
+    if where == "regular-file":
+        target = tmp_path / "taken"
+        target.write_text("not a socket")
+        hint = "exists and is not a socket"
+    else:
+        target = tmp_path / "nowhere" / "cachecar.sock"
+        hint = "does not exist"
+    config = {
+        "listen": f"unix://{target}",
+        "backends": {"main": redis_url},
+        "namespaces": {"items": {"backend": "main"}},
+    }
+    path = tmp_path / "cachecar.yaml"
+    path.write_text(yaml.safe_dump(config))
+    done = _run("serve", "--config", str(path))
+    assert done.returncode == 1, done.stderr
+    refusals = [line for line in done.stderr.splitlines() if line.startswith("cachecar: ")]
+    assert len(refusals) == 1, done.stderr
+    assert hint in refusals[0]
+    assert "CACHECAR_LISTEN" in refusals[0]
+    assert "Traceback" not in done.stderr
+    if where == "regular-file":
+        assert target.read_text() == "not a socket"  # left as it was
