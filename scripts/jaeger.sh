@@ -42,8 +42,19 @@ installed() {
     grep -Eq "^\s+mod\s+$JAEGER_MODULE\s+$JAEGER_VERSION(\s|$)" <<<"$info"
 }
 
+need_go() {
+    # `go get -tool` (and a tool directive in go.mod) arrived in Go 1.24.
+    local v
+    v=$(go env GOVERSION 2>/dev/null) || { echo "$0: needs Go >= 1.24 on PATH" >&2; exit 1; }
+    if ! printf '%s\n' go1.24 "${v%%[-+ ]*}" | sort -C -V; then
+        echo "$0: needs Go >= 1.24 for 'go get -tool'; found $v" >&2
+        exit 1
+    fi
+}
+
 install() {
     installed && return 0
+    need_go
     echo "building Jaeger $JAEGER_RELEASE ($JAEGER_MODULE $JAEGER_VERSION) into $BIN_DIR" \
         "(5-15 minutes on 2 cores with empty Go caches)" >&2
     rm -rf "$BUILD_DIR"
