@@ -5,57 +5,79 @@
 #   scripts/jaeger.sh run       start it in the background; prints its PID, logs to $JAEGER_LOG
 #   scripts/jaeger.sh exec      run it in the foreground (for test harnesses that own the process)
 #
-# Why v1.48.0 and cmd/all-in-one: Jaeger ships no release binaries we can fetch
-# here, only its Go module, and `go install pkg@version` refuses a module whose
-# go.mod has a replace directive. Every release from v1.49.0 on has one
-# (github.com/Shopify/sarama), the Jaeger v2 ones (module tags v1.6x/v1.7x) too,
-# so v1.48.0 is the newest release that `go install` can build. It speaks OTLP (gRPC and HTTP) natively,
-# stores spans in memory by default and serves the query API /api/traces/<id>.
+# Which Jaeger: v2.13.0, the image deploy/compose and deploy/kubernetes/jaeger
+# run. Jaeger v2 lives in the same Go module as v1 (github.com/jaegertracing/jaeger,
+# no /v2 suffix), so each v2.x.y release is also tagged v1.(x+63).y for Go;
+# the module's CHANGELOG.md heads that release "v1.76.0 / v2.13.0 (2025-12-03)".
+#
+# Why a scratch module: Jaeger ships no release binaries we can fetch here, only
+# its Go module, and `go install pkg@version` refuses a module whose go.mod has a
+# replace directive (every release since v1.49.0 has one, for
+# github.com/Shopify/sarama). Required as a tool of a throwaway main module
+# (`go get -tool`, Go >= 1.24), the same package builds; that replace is copied
+# into the scratch go.mod so the build resolves what upstream's does. The
+# scratch module lives in .cache/jaeger/build (ignored by git); modules and the
+# build cache are Go's defaults. No UI assets in a source build: the APIs serve.
+#
+# Every listener comes from scripts/jaeger.yaml: 127.0.0.1 only, ports from the
+# JAEGER_*_PORT variables (defaults are Jaeger's usual ones).
 set -euo pipefail
 
-JAEGER_VERSION=v1.48.0
+JAEGER_MODULE=github.com/jaegertracing/jaeger
+JAEGER_VERSION=v1.76.0     # Go module version of the Jaeger v2.13.0 release
+JAEGER_RELEASE=v2.13.0     # what `jaeger version` reports (upstream sets it the same way)
+SARAMA_REPLACE=github.com/Shopify/sarama=github.com/Shopify/sarama@v1.33.0  # from Jaeger's go.mod
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CONFIG=$ROOT/scripts/jaeger.yaml
+BUILD_DIR=$ROOT/.cache/jaeger/build
 BIN_DIR=$ROOT/.cache/jaeger/bin
-BIN=$BIN_DIR/all-in-one
+BIN=$BIN_DIR/jaeger
 
 installed() {
     # The module version is embedded in the binary, so a bumped pin rebuilds.
+    # `go version -m` names Jaeger's module as "mod" (it holds the main
+    # package), not the scratch module that required it.
     local info
     [[ -x $BIN ]] && info=$(go version -m "$BIN" 2>/dev/null) || return 1
-    grep -Eq "^\s+mod\s+github.com/jaegertracing/jaeger\s+$JAEGER_VERSION(\s|$)" <<<"$info"
+    grep -Eq "^\s+mod\s+$JAEGER_MODULE\s+$JAEGER_VERSION(\s|$)" <<<"$info"
+}
+
+need_go() {
+    # `go get -tool` (and a tool directive in go.mod) arrived in Go 1.24.
+    local v
+    v=$(go env GOVERSION 2>/dev/null) || { echo "$0: needs Go >= 1.24 on PATH" >&2; exit 1; }
+    if ! printf '%s\n' go1.24 "${v%%[-+ ]*}" | sort -C -V; then
+        echo "$0: needs Go >= 1.24 for 'go get -tool'; found $v" >&2
+        exit 1
+    fi
 }
 
 install() {
     installed && return 0
-    mkdir -p "$BIN_DIR"
-    echo "building Jaeger $JAEGER_VERSION into $BIN_DIR (about 2 minutes on 2 cores)" >&2
+    need_go
+    echo "building Jaeger $JAEGER_RELEASE ($JAEGER_MODULE $JAEGER_VERSION) into $BIN_DIR" \
+        "(5-15 minutes on 2 cores with empty Go caches)" >&2
+    rm -rf "$BUILD_DIR"
+    mkdir -p "$BUILD_DIR" "$BIN_DIR"
     # Modules come from the Go module proxy; checksums are verified as usual.
-    GOBIN=$BIN_DIR timeout 900 \
-        go install "github.com/jaegertracing/jaeger/cmd/all-in-one@$JAEGER_VERSION"
+    # -buildvcs=false: the scratch module sits inside cachecar's checkout, whose
+    # git state says nothing about Jaeger.
+    (
+        cd "$BUILD_DIR"
+        go mod init cachecar.invalid/jaeger-build >/dev/null 2>&1
+        go mod edit -replace="$SARAMA_REPLACE"
+        timeout 900 go get -tool "$JAEGER_MODULE/cmd/jaeger@$JAEGER_VERSION"
+        timeout 1800 go build -buildvcs=false -o "$BIN.tmp" \
+            -ldflags "-X $JAEGER_MODULE/internal/version.latestVersion=$JAEGER_RELEASE" \
+            "$JAEGER_MODULE/cmd/jaeger"
+    )
+    # Renamed last: an interrupted build never leaves a binary that looks installed.
+    mv "$BIN.tmp" "$BIN"
 }
 
-# Every listener on loopback only (the defaults are all ":port", i.e. every
-# interface). Ports can be moved through the environment; a test gives free ones.
-flags() {
-    local h=127.0.0.1
-    echo \
-        --collector.otlp.grpc.host-port=$h:"${JAEGER_OTLP_GRPC_PORT:-4317}" \
-        --collector.otlp.http.host-port=$h:"${JAEGER_OTLP_HTTP_PORT:-4318}" \
-        --query.http-server.host-port=$h:"${JAEGER_QUERY_PORT:-16686}" \
-        --query.grpc-server.host-port=$h:"${JAEGER_QUERY_GRPC_PORT:-16685}" \
-        --admin.http.host-port=$h:"${JAEGER_ADMIN_PORT:-14269}" \
-        --collector.grpc-server.host-port=$h:"${JAEGER_COLLECTOR_GRPC_PORT:-14250}" \
-        --collector.http-server.host-port=$h:"${JAEGER_COLLECTOR_HTTP_PORT:-14268}" \
-        --http-server.host-port=$h:"${JAEGER_SAMPLING_PORT:-5778}" \
-        --processor.jaeger-compact.server-host-port=$h:"${JAEGER_AGENT_COMPACT_PORT:-6831}" \
-        --processor.jaeger-binary.server-host-port=$h:"${JAEGER_AGENT_BINARY_PORT:-6832}" \
-        --processor.zipkin-compact.server-host-port=$h:"${JAEGER_AGENT_ZIPKIN_PORT:-5775}"
-}
-
-# In-memory storage, bounded; Jaeger's own self-tracing off (it would otherwise
-# export its spans to whatever listens on localhost:4317).
-export SPAN_STORAGE_TYPE=memory OTEL_TRACES_SAMPLER=always_off
-export OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://127.0.0.1:${JAEGER_OTLP_GRPC_PORT:-4317}
+# Jaeger's own spans off: its query service would export them over OTLP to
+# localhost:4317, whatever listens there (the config sets enable_tracing: false too).
+export OTEL_TRACES_EXPORTER=none OTEL_SDK_DISABLED=true
 
 case ${1:-} in
     install)
@@ -64,14 +86,12 @@ case ${1:-} in
     run)
         install
         log=${JAEGER_LOG:-$ROOT/.cache/jaeger/jaeger.log}
-        # shellcheck disable=SC2046  # flags() prints words without spaces
-        nohup "$BIN" --memory.max-traces=100000 $(flags) >"$log" 2>&1 &
+        nohup "$BIN" --config "$CONFIG" >"$log" 2>&1 &
         echo "$!"
         ;;
     exec)
         install
-        # shellcheck disable=SC2046
-        exec "$BIN" --memory.max-traces=100000 $(flags)
+        exec "$BIN" --config "$CONFIG"
         ;;
     *)
         echo "usage: $0 install|run|exec" >&2
