@@ -153,6 +153,7 @@ _BAGGAGE_MEMBER = re.compile(
 )
 _MAX_HEADER = {"traceparent": 128, "tracestate": 512, "baggage": 8192}
 _MAX_MEMBERS = {"tracestate": 32, "baggage": 64}
+_MAX_MEMBER = 4096  # OpenTelemetry drops (and logs) a longer baggage member
 
 
 def _well_formed(name: str, value: str) -> bool:
@@ -163,7 +164,7 @@ def _well_formed(name: str, value: str) -> bool:
     members = [m.strip(" \t") for m in value.split(",")]
     pattern = _TRACESTATE_MEMBER if name == "tracestate" else _BAGGAGE_MEMBER
     return len(members) <= _MAX_MEMBERS[name] and all(
-        pattern.fullmatch(m) is not None for m in members
+        len(m) <= _MAX_MEMBER and pattern.fullmatch(m) is not None for m in members
     )
 
 
