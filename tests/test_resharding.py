@@ -26,6 +26,7 @@ import pytest
 import redis
 from cachecar.v1 import (
     cache_pb2,
+    cache_pb2_grpc,
     leaderboard_pb2,
     leaderboard_pb2_grpc,
     pubsub_pb2,
@@ -33,13 +34,18 @@ from cachecar.v1 import (
     session_pb2,
     session_pb2_grpc,
 )
+from redis.crc import key_slot
 
 from sidecar.backends.breaker import BreakerState
+from sidecar.config import settings_from_mapping
 from sidecar.devmode import MissingBinary, ServerStartError
-from tests.appfixtures import FakeApp, RunningSidecar, SidecarFactory
+from tests.appfixtures import FakeApp, RunningSidecar, start_in_loop
 from tests.servers import RedisCluster
 
-SLOTS_MOVED = 400
+SLOTS_MOVED = 1000
+#: Keys in the moving slots besides the test's own: MIGRATE has work to do.
+FILLER = 20_000
+WORKERS = 4
 FAST_WB = {"flush_interval": "50ms", "retry_backoff": "10ms", "max_backoff": "200ms"}
 
 
@@ -73,8 +79,17 @@ def _masters(cluster: RedisCluster) -> dict[str, tuple[str, int, set[int]]]:
 class Mixed:
     """The workload: every call's outcome, and what was acknowledged."""
 
-    def __init__(self, a: RunningSidecar, b: RunningSidecar, app: FakeApp) -> None:
+    def __init__(
+        self, a: RunningSidecar, b: RunningSidecar, app: FakeApp, queue: str, moving: set[int]
+    ) -> None:
         self.a, self.b, self.app = a, b, app
+        self.queue = queue
+        self.moving = moving
+        self.board = next(
+            f"board-{i}"
+            for i in range(100_000)
+            if key_slot(f"cc:b{{items:board-{i}}}".encode()) in moving
+        )
         self.errors: list[str] = []
         self.cold: list[str] = []
         self.warm_reloads: list[str] = []
@@ -90,10 +105,10 @@ class Mixed:
             self.errors.append(f"{what}: {exc.code().name}: {exc.details()}")
             return None
 
-    async def round(self, warm: list[str]) -> None:
+    async def round(self, warm: list[str], worker: int) -> None:
         self.rounds += 1
         n = self.rounds
-        cold = [f"cold-{n}-{j}" for j in range(4)]
+        cold = _keys(f"cold-{n}", self.moving, 4)
         for key in cold:
             self.app.rows[key] = key.encode()
         self.cold += cold
@@ -116,10 +131,11 @@ class Mixed:
                 timeout=10,
             ),
         )
-        for key in (f"wb-{n % 7}", f"wb-{(n + 3) % 7}"):
+        # Each worker its own keys: per key, acknowledgement order is value order.
+        for key in (f"wb-{worker}-{n % 3}", f"wb-{worker}-{(n + 1) % 3}"):
             value = str(n).encode()
             sc = self.a if n % 2 else self.b
-            request = cache_pb2.EnqueueWriteRequest(namespace="items", key=key, value=value)
+            request = cache_pb2.EnqueueWriteRequest(namespace=self.queue, key=key, value=value)
             if await self.call("EnqueueWrite", sc.cache.EnqueueWrite(request, timeout=10)):
                 self.acked.setdefault(key, []).append(value)
         sessions = session_pb2_grpc.SessionServiceStub(self.b.channel)
@@ -138,7 +154,7 @@ class Mixed:
             "AddScore",
             boards.AddScore(
                 leaderboard_pb2.AddScoreRequest(
-                    namespace="items", board=f"board-{n % 5}", member=f"m{n}", score=n
+                    namespace="items", board=self.board, member=f"m{n}", score=n
                 ),
                 timeout=10,
             ),
@@ -173,57 +189,117 @@ def _get(key: str) -> cache_pb2.GetOrLoadRequest:
     return cache_pb2.GetOrLoadRequest(namespace="items", key=key)
 
 
+def _keys(prefix: str, slots: set[int], count: int) -> list[str]:
+    """``count`` keys of namespace items whose value lives in one of ``slots``."""
+    found = []
+    for i in range(1_000_000):
+        key = f"{prefix}-{i}"
+        if key_slot(f"cc:v{{items:{key}}}".encode()) in slots:
+            found.append(key)
+            if len(found) == count:
+                return found
+    raise AssertionError(f"no {count} keys in those slots")
+
+
+def _fill(cluster: RedisCluster, slots: set[int]) -> None:
+    """FILLER keys spread over ``slots``, for MIGRATE to move while the workload runs."""
+    node = cluster.master_nodes()[0]
+    client = redis.RedisCluster(node.host, node.port)
+    try:
+        keys = [
+            k for k in (f"filler-{i}".encode() for i in range(FILLER * 20)) if key_slot(k) in slots
+        ]
+        client.mset_nonatomic(dict.fromkeys(keys[:FILLER], b"x" * 64))
+    finally:
+        client.close()
+
+
+async def _start(url: str, app: FakeApp, queue: str) -> RunningSidecar:
+    """A sidecar with ``items`` (cache, sessions, boards, pub/sub: keys spread over
+    every slot) and ``queue`` (write-behind: its keys share the partition's slot)."""
+    config = {
+        "listen": "127.0.0.1:0",
+        "backends": {"main": url},
+        "namespaces": {
+            "items": {"backend": "main", "ttl": "1h", "ttl_jitter": 0.0, "loader": app.target},
+            queue: {
+                "backend": "main",
+                "writer": app.target,
+                "write_behind": {**FAST_WB, "partitions": 1},
+            },
+        },
+    }
+    sidecar, channel = await start_in_loop(settings_from_mapping(config))
+    return RunningSidecar(sidecar, channel, cache_pb2_grpc.CacheServiceStub(channel))
+
+
 @pytest.mark.timeout(300)
 async def test_online_reshard_under_mixed_load(
-    reshard_cluster: RedisCluster, fake_app: FakeApp, sidecar_for: SidecarFactory
+    reshard_cluster: RedisCluster, fake_app: FakeApp
 ) -> None:
     cli = shutil.which("redis-cli")
     assert cli is not None, "redis-cli is part of the redis-tools package (make setup)"
-    settings: dict[str, Any] = {
-        "loader": fake_app.target,
-        "writer": fake_app.target,
-        "write_behind": {**FAST_WB, "partitions": 8},
-    }
-    a = await sidecar_for(reshard_cluster.url, **settings)
-    b = await sidecar_for(reshard_cluster.url, **settings)
-    warm = [f"warm-{i}" for i in range(100)]
-    for key in warm:
-        fake_app.rows[key] = b"w"
-        await a.cache.GetOrLoad(_get(key))
-    work = Mixed(a, b, fake_app)
-    ready = asyncio.Event()
-    subscriber = asyncio.ensure_future(work.subscribe(ready))
-    await asyncio.wait_for(ready.wait(), 10)
     masters = _masters(reshard_cluster)
     source, target = sorted(masters)[:2]
-    host, port, _ = masters[source]
-    reshard = await asyncio.create_subprocess_exec(
-        cli,
-        "--cluster", "reshard", f"{host}:{port}",
-        "--cluster-from", source,
-        "--cluster-to", target,
-        "--cluster-slots", str(SLOTS_MOVED),
-        "--cluster-yes",
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    waiting = asyncio.ensure_future(reshard.communicate())
-    for _ in range(2000):  # bounded; the reshard takes a few seconds
-        await work.round(warm)
-        if waiting.done():
-            break
-    output, _ = await asyncio.wait_for(waiting, 120)
-    assert reshard.returncode == 0, output.decode(errors="replace")[-2000:]
-    for _ in range(3):  # and a few rounds on the new layout
-        await work.round(warm)
-    moved = masters[source][2] - _masters(reshard_cluster)[source][2]
-    assert len(moved) == SLOTS_MOVED
-    subscriber.cancel()
-    await asyncio.gather(subscriber, return_exceptions=True)
-    flushed = await a.cache.FlushWrites(cache_pb2.FlushWritesRequest(namespace="items"), timeout=30)
+    # redis-cli moves the source's lowest slots first: the keys under test live
+    # there (checked after the move); half the warm keys live elsewhere.
+    moving = set(sorted(masters[source][2])[:SLOTS_MOVED])
+    queue_ns = next(
+        f"wb{i}" for i in range(100_000) if key_slot(f"cc:q{{wb{i}:#00}}".encode()) in moving
+    )
+    _fill(reshard_cluster, moving)
+    a = await _start(reshard_cluster.url, fake_app, queue_ns)
+    b = await _start(reshard_cluster.url, fake_app, queue_ns)
+    try:
+        warm = _keys("warm", moving, 50) + _keys("warm-out", set(range(16384)) - moving, 50)
+        for key in warm:
+            fake_app.rows[key] = b"w"
+            await a.cache.GetOrLoad(_get(key))
+        work = Mixed(a, b, fake_app, queue_ns, moving)
+        ready = asyncio.Event()
+        subscriber = asyncio.ensure_future(work.subscribe(ready))
+        await asyncio.wait_for(ready.wait(), 10)
+        host, port, _ = masters[source]
+        reshard = await asyncio.create_subprocess_exec(
+            cli,
+            "--cluster", "reshard", f"{host}:{port}",
+            "--cluster-from", source,
+            "--cluster-to", target,
+            "--cluster-slots", str(SLOTS_MOVED),
+            "--cluster-yes",
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        waiting = asyncio.ensure_future(reshard.communicate())
+
+        async def worker(i: int) -> int:
+            rounds = 0
+            for _ in range(2000):  # bounded; the reshard takes a few seconds
+                await work.round(warm, i)
+                rounds += 1
+                if waiting.done():
+                    break
+            return rounds
+
+        during = sum(await asyncio.gather(*(worker(i) for i in range(WORKERS))))
+        output, _ = await asyncio.wait_for(waiting, 120)
+        assert reshard.returncode == 0, output.decode(errors="replace")[-2000:]
+        for _ in range(3):  # and a few rounds on the new layout
+            await work.round(warm, 0)
+        moved = masters[source][2] - _masters(reshard_cluster)[source][2]
+        assert moved == moving  # the keys under test were on the move
+        subscriber.cancel()
+        await asyncio.gather(subscriber, return_exceptions=True)
+        flushed = await a.cache.FlushWrites(
+            cache_pb2.FlushWritesRequest(namespace=queue_ns), timeout=30
+        )
+    finally:
+        for running in (a, b):
+            await running.channel.close()
+            await running.sidecar.stop(grace=1.0)
 
     assert work.errors == []
-    assert work.rounds > 3
+    assert during > 10, "the reshard ended before the workload could overlap it"
     assert {k: fake_app.loads_of(k) for k in work.cold if fake_app.loads_of(k) != 1} == {}
     assert work.warm_reloads == []
     assert {k: fake_app.loads_of(k) for k in warm if fake_app.loads_of(k) != 1} == {}

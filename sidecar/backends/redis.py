@@ -324,7 +324,16 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
         # Two connections over the permits: a topology refresh (CLUSTER SLOTS,
         # one at a time) may run while every permit is in use.
         return _WaitingCluster.from_url(
-            url, permits=settings.pool_size, max_connections=settings.pool_size + 2, **options
+            url,
+            permits=settings.pool_size,
+            max_connections=settings.pool_size + 2,
+            # redis-py re-reads the whole topology every 5th MOVED reply by
+            # closing every node's connections, under the commands still using
+            # them ("Connection closed by server"): during a reshard, that is
+            # all the time. 0: each MOVED patches the slot it names; a lost
+            # connection (a failover) still triggers a full refresh.
+            reinitialize_steps=0,
+            **options,
         )
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
