@@ -10,14 +10,23 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Self
 
+import pytest
 import redis
 
-from sidecar.devmode import RedisServer, ServerStartError, free_port, require_binary
+from sidecar.devmode import (
+    MissingBinary,
+    RedisServer,
+    ServerStartError,
+    free_port,
+    require_binary,
+)
 
-__all__ = ["RedisCluster"]
+__all__ = ["RedisCluster", "replicated_cluster"]
 
 # Every cluster node also listens on its cluster bus, at port + 10000.
 _BUS_OFFSET = 10000
@@ -215,3 +224,20 @@ class RedisCluster:
                 f"cluster node {node.host}:{node.port} not ready within "
                 f"{self.ready_timeout}s; CLUSTER INFO: {info}\nlog:\n{node.log_tail()}"
             )
+
+
+@contextmanager
+def replicated_cluster(node_timeout_ms: int = 2000) -> Iterator[RedisCluster]:
+    """A private 3 masters x 1 replica cluster, healthy and synced, for one test
+    module (the session-wide one has no replicas)."""
+    cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=node_timeout_ms)
+    try:
+        cluster.start()
+        cluster.wait_healthy(30.0)  # replicas synced: only then can one be promoted
+    except (MissingBinary, ServerStartError) as exc:
+        cluster.close()
+        pytest.fail(f"could not start a 3x2 Redis Cluster: {exc}", pytrace=False)
+    try:
+        yield cluster
+    finally:
+        cluster.close()

@@ -20,29 +20,20 @@ import pytest
 from cachecar.v1 import cache_pb2, cache_pb2_grpc, leaderboard_pb2, leaderboard_pb2_grpc
 
 from sidecar.config import settings_from_mapping
-from sidecar.devmode import MissingBinary, ServerStartError
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from tests.appfixtures import FakeApp, SidecarFactory
 from tests.faultfixtures import _fault_table, _no_leftover_workload  # noqa: F401  (autouse)
 from tests.faulttable import ALL_KINDS, FaultRow, Workload, inject, record
-from tests.servers import RedisCluster
+from tests.servers import RedisCluster, replicated_cluster
 from tests.test_faults import FAST_WB, AppServer
 
 
 @pytest.fixture(scope="module")
 def failover_cluster() -> Iterator[RedisCluster]:
     # node_timeout 1 s: a dead master is noticed, and its replica elected, in ~2 s.
-    cluster = RedisCluster(masters=3, replicas=1, node_timeout_ms=1000)
-    try:
-        cluster.start()
-        cluster.wait_healthy(30.0)  # replicas synced: only then can one be promoted
-    except (MissingBinary, ServerStartError) as exc:
-        pytest.fail(f"could not start a 3x2 Redis Cluster: {exc}", pytrace=False)
-    try:
+    with replicated_cluster(node_timeout_ms=1000) as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 @pytest.fixture

@@ -38,9 +38,8 @@ from redis.crc import key_slot
 
 from sidecar.backends.breaker import BreakerState
 from sidecar.config import settings_from_mapping
-from sidecar.devmode import MissingBinary, ServerStartError
 from tests.appfixtures import FakeApp, RunningSidecar, start_in_loop
-from tests.servers import RedisCluster
+from tests.servers import RedisCluster, replicated_cluster
 
 SLOTS_MOVED = 1000
 #: Keys in the moving slots besides the test's own: MIGRATE has work to do.
@@ -51,16 +50,8 @@ FAST_WB = {"flush_interval": "50ms", "retry_backoff": "10ms", "max_backoff": "20
 
 @pytest.fixture(scope="module")
 def reshard_cluster() -> Iterator[RedisCluster]:
-    cluster = RedisCluster(masters=3, replicas=1)
-    try:
-        cluster.start()
-        cluster.wait_healthy(30.0)
-    except (MissingBinary, ServerStartError) as exc:
-        pytest.fail(f"could not start a 3x2 Redis Cluster: {exc}", pytrace=False)
-    try:
+    with replicated_cluster() as cluster:
         yield cluster
-    finally:
-        cluster.close()
 
 
 def _masters(cluster: RedisCluster) -> dict[str, tuple[str, int, set[int]]]:

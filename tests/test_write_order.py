@@ -38,6 +38,16 @@ async def _flush(sc: RunningSidecar) -> cache_pb2.FlushWritesResponse:
     return response
 
 
+async def _dead_lettered(sc: RunningSidecar) -> None:
+    """Wait (bounded) until the queue has a dead letter."""
+    request = cache_pb2.GetWriteQueueRequest(namespace="items")
+    for _ in range(200):
+        if (await sc.cache.GetWriteQueue(request)).dead_letter_count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("no write was dead-lettered within 10 s")
+
+
 def _values_written(app: FakeApp, key: str) -> list[int]:
     return [int(w.value) for w in app.writes if w.key == key]
 
@@ -92,12 +102,7 @@ async def test_a_replayed_dead_letter_never_overwrites_a_newer_write(
         queue_url, writer=fake_app.target, write_behind=_wb(partitions=1, max_attempts=2)
     )
     old_id = await _enqueue(sc, "D", b"1")
-    for _ in range(200):
-        if (
-            await sc.cache.GetWriteQueue(cache_pb2.GetWriteQueueRequest(namespace="items"))
-        ).dead_letter_count:
-            break
-        await asyncio.sleep(0.05)
+    await _dead_lettered(sc)
     fake_app.reject_keys.clear()  # the app is fixed...
     await _enqueue(sc, "D", b"2")  # ...a newer write lands...
     await _flush(sc)
@@ -123,12 +128,7 @@ async def test_a_replayed_dead_letter_queued_behind_a_newer_write_is_not_written
         queue_url, writer=fake_app.target, write_behind=_wb(partitions=1, max_attempts=1)
     )
     await _enqueue(sc, "D", b"1")
-    for _ in range(200):
-        if (
-            await sc.cache.GetWriteQueue(cache_pb2.GetWriteQueueRequest(namespace="items"))
-        ).dead_letter_count:
-            break
-        await asyncio.sleep(0.05)
+    await _dead_lettered(sc)
     fake_app.reject_keys.clear()
     fake_app.write_fail_with = grpc.StatusCode.UNAVAILABLE  # nothing gets written for now
     await _enqueue(sc, "D", b"2")
@@ -148,12 +148,7 @@ async def test_a_replayed_dead_letter_with_nothing_newer_is_written(
     )
     await _enqueue(sc, "E", b"5")  # another key's writes do not count as newer
     await _enqueue(sc, "D", b"1")
-    for _ in range(200):
-        if (
-            await sc.cache.GetWriteQueue(cache_pb2.GetWriteQueueRequest(namespace="items"))
-        ).dead_letter_count:
-            break
-        await asyncio.sleep(0.05)
+    await _dead_lettered(sc)
     await _enqueue(sc, "E", b"6")
     await _flush(sc)
     fake_app.reject_keys.clear()
