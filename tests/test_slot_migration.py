@@ -35,7 +35,9 @@ from tests.servers import RedisCluster
 
 @contextmanager
 def migrating(cluster: RedisCluster, slot: int) -> Iterator[None]:
-    """Hold ``slot`` in MIGRATING/IMPORTING state (no keys moved), then make it stable."""
+    """Hold ``slot`` in MIGRATING/IMPORTING state (no keys moved), then finish the
+    move as ``redis-cli --cluster reshard`` would: the old owner's keys of the
+    slot go over (MIGRATE), then the slot is handed to the new owner everywhere."""
     first = cluster.master_nodes()[0]
     with redis.Redis(first.host, first.port) as r:
         ranges = r.execute_command("CLUSTER SLOTS")
@@ -49,9 +51,15 @@ def migrating(cluster: RedisCluster, slot: int) -> Iterator[None]:
     try:
         yield
     finally:
-        for address in (owner, target):
+        with redis.Redis(*owner) as r:
+            for _ in range(1000):  # bounded: a test slot holds a few keys
+                keys = r.execute_command("CLUSTER GETKEYSINSLOT", slot, 100)
+                if not keys:
+                    break
+                r.execute_command("MIGRATE", *target, "", 0, 5000, "KEYS", *keys)
+        for address in (target, owner, *(a for a in masters if a not in (owner, target))):
             with redis.Redis(*address) as r:
-                r.execute_command("CLUSTER SETSLOT", slot, "STABLE")
+                r.execute_command("CLUSTER SETSLOT", slot, "NODE", masters[target])
 
 
 def _value_slot(key: str) -> int:
@@ -120,14 +128,63 @@ async def test_a_migrating_slot_does_not_open_the_breaker_or_touch_other_slots(
     assert states == {BreakerState.CLOSED}
     assert reasons <= {"OK", "SLOT_MIGRATING"}, reasons
     assert {k: fake_app.loads_of(k) for k in warm} == loads_before  # other slots untouched
-    # Stable again: the board takes scores, and a cold key is cached after one load.
+    # Each cold key was loaded once: its value parked in the lease key served the rest.
+    assert rounds > 1
+    assert {k: fake_app.loads_of(k) for k in cold} == dict.fromkeys(cold, 1)
+    # Moved: the board takes scores, and the cold keys are served without loading.
     await boards.AddScore(
         leaderboard_pb2.AddScoreRequest(namespace="items", board="arena", member="after", score=9)
     )
-    before = fake_app.loads_of(cold[0])
     for _ in range(3):
         await sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key=cold[0]))
-    assert fake_app.loads_of(cold[0]) == before + 1
+    assert {k: fake_app.loads_of(k) for k in cold} == dict.fromkeys(cold, 1)
+
+
+async def test_a_held_migration_still_loads_each_cold_key_once_across_sidecars(
+    cluster_url: str,
+    redis_cluster: RedisCluster,
+    fake_app: FakeApp,
+    sidecar_for: SidecarFactory,
+) -> None:
+    # The two-key fill cannot land while the slot is held (TRYAGAIN): the value
+    # is parked in the lease key, where the other sidecar's waiters find it.
+    a = await sidecar_for(cluster_url, loader=fake_app.target)
+    b = await sidecar_for(cluster_url, loader=fake_app.target)
+    slot = _value_slot("anchor")
+    cold = [k for k in (f"h{i}" for i in range(200_000)) if _value_slot(k) == slot][:4]
+    for key in cold:
+        fake_app.rows[key] = key.encode()
+    fake_app.load_delay = 0.05
+    with migrating(redis_cluster, slot):
+        for _ in range(3):  # rounds: both sidecars ask for every key at once
+            got = await asyncio.gather(
+                *(
+                    sc.cache.GetOrLoad(
+                        cache_pb2.GetOrLoadRequest(namespace="items", key=key), timeout=10
+                    )
+                    for key in cold
+                    for sc in (a, b)
+                )
+            )
+            assert sorted(g.value for g in got) == sorted(k.encode() for k in cold * 2)
+        assert {k: fake_app.loads_of(k) for k in cold} == dict.fromkeys(cold, 1)
+        # A parked value is still the cache's: an Invalidate removes it (no stale reads).
+        fake_app.rows[cold[0]] = b"new"
+        await a.cache.Invalidate(cache_pb2.InvalidateRequest(namespace="items", keys=[cold[0]]))
+        got_new = await b.cache.GetOrLoad(
+            cache_pb2.GetOrLoadRequest(namespace="items", key=cold[0]), timeout=10
+        )
+        assert got_new.value == b"new"
+        fake_app.rows[cold[0]] = cold[0].encode()
+        await a.cache.Invalidate(cache_pb2.InvalidateRequest(namespace="items", keys=[cold[0]]))
+        await a.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key=cold[0]))
+    loads = dict.fromkeys(cold, 1) | {cold[0]: 3}
+    # Moved: the parked values go to their value keys on the next read.
+    for key in cold:
+        await b.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key=key))
+        got = await a.cache.Get(cache_pb2.GetRequest(namespace="items", key=key))
+        assert (got.found, got.value) == (True, key.encode())
+    assert {k: fake_app.loads_of(k) for k in cold} == loads
 
 
 async def test_slot_migrating_errors_name_the_slot_and_the_node(

@@ -84,6 +84,13 @@ class Backend(Protocol):
         re-leased the key since); release the lease. True if stored."""
         ...
 
+    async def parked(self, key: bytes, lease_key: bytes) -> bytes | Missing:
+        """A value a fill had to leave in the lease key because the value key could
+        not be written with it (a Redis Cluster slot held mid-migration), or
+        MISSING. Read by lease waiters only; a backend moves it to the value key
+        as soon as it can."""
+        ...
+
     async def release(self, fence: Fence, key: bytes, lease_key: bytes) -> None:
         """Give the lease back without storing (the load failed)."""
         ...

@@ -258,6 +258,10 @@ class MemcachedBackend(MemcachedSessions):
 
     @observed("fill")
     @guarded
+    async def parked(self, key: bytes, lease_key: bytes) -> bytes | Missing:
+        # Memcached keys never migrate: a fill always lands in the value key.
+        return MISSING
+
     async def fill(
         self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
     ) -> bool:

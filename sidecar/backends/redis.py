@@ -13,6 +13,7 @@ The session, leaderboard and counter capabilities are mixins, one module each
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -37,7 +38,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.redis_boards import RedisBoards
-from sidecar.backends.redis_migration import StillMigrating, node_of, riding_migrations
+from sidecar.backends.redis_migration import (
+    PATIENCE,
+    StillMigrating,
+    asking_on_one_connection,
+    node_of,
+    patience,
+    riding_migrations,
+)
 from sidecar.backends.redis_sessions import RedisSessions
 from sidecar.backends.resp import RespError, RespPool
 from sidecar.backends.tls import client_context, describe_tls_failure
@@ -48,6 +56,8 @@ from sidecar.telemetry.commands import CommandObserver, observed
 
 __all__ = ["RedisBackend"]
 
+asking_on_one_connection()
+
 # Store the loaded value only while our lease stands, then release it.
 _FILL = """
 if redis.call('GET', KEYS[2]) == ARGV[1] then
@@ -57,6 +67,29 @@ if redis.call('GET', KEYS[2]) == ARGV[1] then
 end
 return 0
 """
+# A Redis Cluster slot held mid-migration refuses the two-key FILL (TRYAGAIN
+# until the slot is stable), so the value is parked in the lease key instead,
+# fenced the same way: lease waiters find it there (one load across sidecars
+# holds), and PROMOTE moves it to the value key once the slot is stable.
+PARKED = b"\x00cachecar:parked\x00"
+_PARK = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  return 1
+end
+return 0
+"""
+_PROMOTE = """
+local parked = redis.call('GET', KEYS[2])
+if parked ~= ARGV[1] then return 0 end
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl <= 0 then return 0 end
+redis.call('SET', KEYS[1], string.sub(parked, tonumber(ARGV[2]) + 1), 'PX', ttl)
+redis.call('DEL', KEYS[2])
+return 1
+"""
+# A fill in a migrating slot parks after this long, instead of PATIENCE.
+_FILL_PATIENCE = 0.2
 # Compare-and-delete: never release a lease another sidecar took after ours expired.
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -103,6 +136,8 @@ class RedisBackend(RedisSessions, RedisBoards):
         self._fill = self._client.register_script(_FILL)
         self._release = self._client.register_script(_RELEASE)
         self._overwrite = self._client.register_script(_OVERWRITE)
+        self._park = self._client.register_script(_PARK)
+        self._promote = self._client.register_script(_PROMOTE)
 
     @property
     def client(self) -> Any:
@@ -216,10 +251,30 @@ class RedisBackend(RedisSessions, RedisBoards):
         self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
     ) -> bool:
         with self.translate_errors():
-            stored = await self._fill(
-                keys=[key, lease_key], args=[fence.token, value, max(1, ttl_ms)]
-            )
+            try:
+                with patience(_FILL_PATIENCE if self.cluster else PATIENCE):
+                    stored = await self._fill(
+                        keys=[key, lease_key], args=[fence.token, value, max(1, ttl_ms)]
+                    )
+            except StillMigrating:
+                stored = await self._park(
+                    keys=[lease_key], args=[fence.token, PARKED + value, max(1, ttl_ms)]
+                )
         return bool(stored)
+
+    @observed("PARKED")
+    @guarded
+    async def parked(self, key: bytes, lease_key: bytes) -> bytes | Missing:
+        if not self.cluster:
+            return MISSING  # only cluster slots migrate
+        with self.translate_errors():
+            held = await self._client.get(lease_key)
+            if held is None or not bytes(held).startswith(PARKED):
+                return MISSING
+            # To the value key, if the slot is stable again; one try, no wait.
+            with contextlib.suppress(StillMigrating), patience(0.0):
+                await self._promote(keys=[key, lease_key], args=[held, len(PARKED)])
+        return bytes(held)[len(PARKED) :]
 
     @observed("RELEASE")
     @guarded

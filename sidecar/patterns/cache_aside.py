@@ -151,6 +151,15 @@ class CacheAside:
             return None
         return None if isinstance(raw, Missing) else decode(raw)
 
+    async def _read_parked(self, ns: Namespace, key: str) -> Entry | None:
+        """A lease waiter's second look: the value another sidecar's fill parked
+        in the lease key (a Redis Cluster slot held mid-migration)."""
+        try:
+            raw = await ns.backend.parked(ns.keys.value(key), ns.keys.lease(key))
+        except BackendUnavailable:
+            return None
+        return None if isinstance(raw, Missing) else decode(raw)
+
     async def get_or_load(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
         """The cached value, or one load of it shared by every concurrent caller."""
         entry = await self._read(ns, key)
@@ -252,7 +261,7 @@ class CacheAside:
         counters = self._count(ns)
 
         async def read_fresh() -> Entry | None:
-            entry = await self._read(ns, key)
+            entry = await self._read(ns, key) or await self._read_parked(ns, key)
             return entry if entry is not None and entry.fresh(_now_ms()) else None
 
         async def flight() -> Lookup | None:
