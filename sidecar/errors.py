@@ -17,7 +17,8 @@ in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
      ├── DeadlineExceeded         DEADLINE_EXCEEDED   DEADLINE_EXCEEDED, LOADER_TIMEOUT
      ├── Unavailable              UNAVAILABLE
      │    ├── BackendUnavailable                      BACKEND_UNAVAILABLE
-     │    │    └── SlotMigrating                      SLOT_MIGRATING
+     │    │    ├── SlotMigrating                      SLOT_MIGRATING
+     │    │    └── NodeUnavailable                    BACKEND_UNAVAILABLE
      │    └── CallbackUnavailable                     LOADER_UNAVAILABLE, WRITER_UNAVAILABLE
      └── CallbackFailed           (the app's own code) LOADER_FAILED, WRITER_FAILED
 """
@@ -36,6 +37,7 @@ __all__ = [
     "DeadlineExceeded",
     "FailedPrecondition",
     "InvalidArgument",
+    "NodeUnavailable",
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
@@ -175,6 +177,12 @@ class SlotMigrating(BackendUnavailable):
     breaker, so keys of other slots are not affected."""
 
     default_reason = "SLOT_MIGRATING"
+
+
+class NodeUnavailable(BackendUnavailable):
+    """One node of a Redis Cluster failed (or its own breaker is open); the
+    other nodes, and the keys they serve, are not affected, so it counts toward
+    that node's circuit breaker only."""
 
 
 class CallbackUnavailable(Unavailable):

@@ -17,8 +17,12 @@ from collections.abc import AsyncIterator, Iterator
 
 import grpc
 import pytest
+import redis
 from cachecar.v1 import cache_pb2, cache_pb2_grpc, leaderboard_pb2, leaderboard_pb2_grpc
+from redis.crc import key_slot
 
+from sidecar.backends.breaker import BreakerState
+from sidecar.backends.redis import RedisBackend
 from sidecar.config import settings_from_mapping
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
@@ -46,6 +50,59 @@ async def app() -> AsyncIterator[tuple[FakeApp, AppServer]]:
         yield fake, server
     finally:
         await server.stop()
+
+
+# First in the module: the failover test below leaves its killed master down.
+async def test_a_dead_master_opens_its_own_breaker_not_the_backends(
+    failover_cluster: RedisCluster, fake_app: FakeApp, sidecar_for: SidecarFactory
+) -> None:
+    # Keys served by the other masters must keep coming from the cache while one
+    # master is down (before its replica takes over): the breaker is per node.
+    sc = await sidecar_for(failover_cluster.url, loader=fake_app.target)
+    backend = sc.sidecar.namespaces["items"].backend
+    assert isinstance(backend, RedisBackend)
+    victim = failover_cluster.master_nodes()[0]
+    with redis.Redis(victim.host, victim.port) as r:
+        ranges = r.execute_command("CLUSTER SLOTS")
+    victim_slots = {
+        slot
+        for start, end, master, *_ in ranges
+        if (master[0].decode(), int(master[1])) == (victim.host, victim.port)
+        for slot in range(start, end + 1)
+    }
+    keys = [f"k{i}" for i in range(60)]
+    for key in keys:
+        fake_app.rows[key] = b"v"
+        await sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace="items", key=key))
+    others = [k for k in keys if key_slot(f"cc:v{{items:{k}}}".encode()) not in victim_slots]
+    assert 0 < len(others) < len(keys)
+    # With full coverage required (Redis' default), every node refuses every
+    # query (CLUSTERDOWN) from when the dead master is flagged until its replica
+    # takes over; without, the other masters go on serving their slots.
+    _full_coverage(failover_cluster, "no")
+    victim.kill()
+    sources: set[int] = set()
+    node_states: set[BreakerState] = set()
+    backend_states: set[BreakerState] = set()
+    try:
+        for _ in range(30):  # about a second of traffic, before the failover completes
+            for key in keys:
+                got = await sc.cache.GetOrLoad(
+                    cache_pb2.GetOrLoadRequest(namespace="items", key=key), timeout=10
+                )
+                assert got.found  # the loader answers for the dead master's keys
+                if key in others:
+                    sources.add(got.source)
+            node_states.update(backend.node_breakers.states().values())
+            backend_states.add(backend.breaker.state)
+            await asyncio.sleep(0.02)
+    finally:
+        victim.restart()  # it rejoins as a replica of its promoted one
+        await asyncio.to_thread(failover_cluster.wait_healthy, 30.0)
+        _full_coverage(failover_cluster, "yes")
+    assert sources == {cache_pb2.SOURCE_CACHE}
+    assert backend_states == {BreakerState.CLOSED}
+    assert BreakerState.OPEN in node_states  # the dead master's own breaker opened
 
 
 @pytest.mark.slow
@@ -147,3 +204,10 @@ async def test_a_thousand_concurrent_calls_wait_for_a_connection(cluster_url: st
         assert [r for r in direct if isinstance(r, BaseException)] == []
     finally:
         await sidecar.stop(grace=1.0)
+
+
+def _full_coverage(cluster: RedisCluster, value: str) -> None:
+    for node in cluster.nodes:
+        if node.running:
+            with redis.Redis(node.host, node.port) as r:
+                r.config_set("cluster-require-full-coverage", value)

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from sidecar.errors import BackendUnavailable, SlotMigrating
+from sidecar.errors import BackendUnavailable, NodeUnavailable, SlotMigrating
 
 __all__ = ["BreakerState", "CircuitBreaker", "guarded"]
 
@@ -41,8 +41,11 @@ class CircuitBreaker:
         open_for: float = 1.0,
         on_change: Callable[[BreakerState], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        node: str | None = None,
     ) -> None:
         self.backend = backend
+        #: Set for one node of a Redis Cluster: the breaker guards that node only.
+        self.node = node
         self.state = BreakerState.CLOSED
         self._threshold = failure_threshold
         self._open_for = open_for
@@ -57,7 +60,8 @@ class CircuitBreaker:
 
     def _set(self, state: BreakerState) -> None:
         if state is not self.state:
-            log.warning("circuit breaker %s", state.value, extra={"backend": self.backend})
+            where = {"backend": self.backend} | ({"node": self.node} if self.node else {})
+            log.warning("circuit breaker %s", state.value, extra=where)
             self.state = state
             if self._on_change is not None:
                 self._on_change(state)
@@ -72,6 +76,13 @@ class CircuitBreaker:
             self._trial_running = True
             return
         cause = f"; last error: {self._last_error}" if self._last_error else ""
+        if self.node is not None:
+            raise NodeUnavailable(
+                f"node {self.node} of backend {self.backend!r} failed repeatedly, so cachecar "
+                f"stopped calling it for {self._open_for:g}s (circuit breaker open; other "
+                f"nodes are called as usual); reads fall back to the loader{cause}",
+                metadata={"backend": self.backend, "node": self.node, "breaker": "open"},
+            )
         raise BackendUnavailable(
             f"backend {self.backend!r} failed repeatedly, so cachecar stopped calling it for "
             f"{self._open_for:g}s (circuit breaker open); reads fall back to the loader{cause}",
@@ -117,9 +128,10 @@ def guarded(
         breaker.before_call()
         try:
             result = await func(self, *args, **kwargs)
-        except SlotMigrating:
-            # A cluster slot on the move: the backend answered, and other
-            # slots are fine. Neither a failure nor a success.
+        except (SlotMigrating, NodeUnavailable):
+            # A cluster slot on the move, or one node down (its own breaker
+            # counted it): the other slots and nodes are fine. Neither a
+            # failure nor a success of the backend.
             breaker.abandoned()
             raise
         except BackendUnavailable as exc:

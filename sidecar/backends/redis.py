@@ -12,18 +12,16 @@ The session, leaderboard and counter capabilities are mixins, one module each
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import ClusterPipeline, RedisCluster
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -33,30 +31,34 @@ from redis.exceptions import (
     RedisError,
     ResponseError,
 )
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.redis_boards import RedisBoards
+from sidecar.backends.redis_cluster import WaitingCluster
 from sidecar.backends.redis_migration import (
     PATIENCE,
     StillMigrating,
-    asking_on_one_connection,
     node_of,
     patience,
-    riding_migrations,
 )
+from sidecar.backends.redis_node import NodeBreakers, patch_cluster_nodes
 from sidecar.backends.redis_sessions import RedisSessions
 from sidecar.backends.resp import RespError, RespPool
 from sidecar.backends.tls import client_context, describe_tls_failure
 from sidecar.config import BackendSettings
-from sidecar.errors import BackendUnavailable, ResourceExhausted, SlotMigrating
+from sidecar.errors import (
+    BackendUnavailable,
+    NodeUnavailable,
+    ResourceExhausted,
+    SlotMigrating,
+)
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import CommandObserver, observed
 
 __all__ = ["RedisBackend"]
 
-asking_on_one_connection()
+patch_cluster_nodes()
 
 # Store the loaded value only while our lease stands, then release it.
 _FILL = """
@@ -133,6 +135,10 @@ class RedisBackend(RedisSessions, RedisBoards):
         # Hit-path reads skip redis-py's per-command overhead (see resp.py).
         self._fast = None if self.cluster else _fast_pool(url, settings)
         self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
+        #: Redis Cluster: a breaker per node, so one failing node leaves the rest alone.
+        self.node_breakers = NodeBreakers(name)
+        if self.cluster:
+            self._client.node_breakers = self.node_breakers
         self._fill = self._client.register_script(_FILL)
         self._release = self._client.register_script(_RELEASE)
         self._overwrite = self._client.register_script(_OVERWRITE)
@@ -184,12 +190,14 @@ class RedisBackend(RedisSessions, RedisBoards):
         # not a RedisError, yet it is the same outage.
         except (RedisError, RedisClusterException, OSError) as exc:
             hint = describe_tls_failure(exc) or self._unreachable_hint
-            # The node that failed, not the seed address, when the cluster client knows it.
-            node = node_of(exc) or self.address
-            raise BackendUnavailable(
-                f"redis backend {self.name!r} ({node}) is unreachable: "
+            # The node that failed, not the seed address, when the cluster client
+            # knows it; then it is that node's failure (its own breaker counted it).
+            node = node_of(exc) if self.cluster else None
+            error = NodeUnavailable if node else BackendUnavailable
+            raise error(
+                f"redis backend {self.name!r} ({node or self.address}) is unreachable: "
                 f"{type(exc).__name__}: {exc}; {hint}",
-                metadata={"backend": self.name, "node": node},
+                metadata={"backend": self.name, "node": node or self.address},
             ) from exc
 
     def _access_problem(self, exc: Exception) -> str | None:
@@ -378,7 +386,7 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
     if cluster:
         # Two connections over the permits: a topology refresh (CLUSTER SLOTS,
         # one at a time) may run while every permit is in use.
-        return _WaitingCluster.from_url(
+        return WaitingCluster.from_url(
             url,
             permits=settings.pool_size,
             max_connections=settings.pool_size + 2,
@@ -398,79 +406,3 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
     )
     # from_pool hands the pool to the client, so aclose() also closes its connections.
     return aioredis.Redis.from_pool(pool)
-
-
-#: The permit gate the current task already holds, so a nested call (a pipeline
-#: resending a redirected command through the client) does not wait on itself.
-_HELD: ContextVar[object | None] = ContextVar("cachecar_cluster_permit", default=None)
-
-
-class _Permits:
-    """At most ``n`` cluster commands in flight; the rest wait their turn.
-
-    redis-py's async cluster client raises MaxConnectionsError instead of
-    waiting once ``max_connections`` commands are in flight to one node
-    (redis-py issues 3135, 2522; PR 3359 never merged), which surfaced as
-    BACKEND_UNAVAILABLE (and an opening breaker) under 1,000 concurrent calls.
-    A command holds one connection per node it touches, so ``n`` permits keep
-    every node's pool within ``n`` connections."""
-
-    def __init__(self, n: int) -> None:
-        self._semaphore = asyncio.Semaphore(n)
-
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        if _HELD.get() is self:
-            yield
-            return
-        async with self._semaphore:
-            token = _HELD.set(self)
-            try:
-                yield
-            finally:
-                _HELD.reset(token)
-
-
-class _WaitingCluster(RedisCluster):
-    """redis-py's async cluster client, with callers waiting for a free connection."""
-
-    def __init__(self, *args: Any, permits: int = 64, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.permits = _Permits(permits)
-
-    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        async with self.permits.held(), _closed_writer_is_a_connection_error():
-            return await riding_migrations(super().execute_command, *args, **kwargs)
-
-    def pipeline(self, transaction: Any | None = None, shard_hint: Any | None = None) -> Any:
-        if shard_hint:
-            return super().pipeline(transaction, shard_hint)  # raises, as redis-py does
-        return _WaitingPipeline(self, transaction)  # type: ignore[abstract]  # as redis-py does
-
-
-class _WaitingPipeline(ClusterPipeline):
-    """A cluster pipeline (``mget_nonatomic``) holds one permit while it runs."""
-
-    async def execute(self, raise_on_error: bool = True, allow_redirections: bool = True) -> Any:
-        client = self.cluster_client
-        assert isinstance(client, _WaitingCluster)
-        async with client.permits.held(), _closed_writer_is_a_connection_error():
-            return await super().execute(raise_on_error, allow_redirections)
-
-
-@asynccontextmanager
-async def _closed_writer_is_a_connection_error() -> AsyncIterator[None]:
-    """redis-py lets a write race with a concurrent close of the same connection
-    escape as ``AttributeError: 'NoneType' object has no attribute 'writelines'``
-    (or a TypeError; redis-py issues 3546, 4287). In a cluster it happens while a
-    failover's topology refresh closes connections under commands in flight, and
-    surfaced as INTERNAL. It is a lost connection: say so, so it becomes
-    BACKEND_UNAVAILABLE (GetOrLoad falls back to the loader)."""
-    try:
-        yield
-    except (AttributeError, TypeError) as exc:
-        if "NoneType" not in str(exc):
-            raise
-        raise RedisConnectionError(
-            f"connection closed under a command (topology refresh?): {exc}"
-        ) from exc

@@ -14,15 +14,7 @@ Here such a command is retried with a short backoff for up to
 (the backend maps it to ``SLOT_MIGRATING``, which never counts toward the
 breaker), naming the slot and the node that answered.
 
-And ``ASK`` itself: redis-py's async cluster client answers it by sending
-``ASKING`` and then the command as two pool checkouts, and a node's pool
-hands connections out first-in first-out, so with two or more idle
-connections the command goes out on another connection than the ``ASKING``
-(which only holds for its own connection): the importing node answers
-``MOVED`` back to the old one, which answers ``ASK`` again, until redis-py
-gives up ("TTL exhausted"). Measured: every key of a slot held
-mid-migration failed to read under 8 concurrent calls. :func:`asking_on_one_connection`
-makes ``ASKING`` ride on the command's own connection, in one write.
+``ASK`` itself is fixed in ``redis_node.py``.
 """
 
 from __future__ import annotations
@@ -33,18 +25,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from redis.asyncio.cluster import ClusterNode
 from redis.crc import key_slot
 from redis.exceptions import ClusterError, RedisError, ResponseError, TryAgainError
 
-__all__ = [
-    "PATIENCE",
-    "StillMigrating",
-    "asking_on_one_connection",
-    "node_of",
-    "patience",
-    "riding_migrations",
-]
+__all__ = ["PATIENCE", "StillMigrating", "node_of", "patience", "riding_migrations"]
 
 #: How long one command keeps retrying through a migration before it fails.
 PATIENCE = 1.0
@@ -122,38 +106,3 @@ async def riding_migrations(call: Callable[..., Awaitable[Any]], *args: Any, **k
                 raise StillMigrating(_slot(args), node_of(exc) or "?", condition, waited) from exc
         await asyncio.sleep(delay)
         delay = min(delay * 2, _MAX_DELAY)
-
-
-#: The node an ASKING was asked for, in this task: sent with its next command.
-_ASKING: ContextVar[ClusterNode | None] = ContextVar("cachecar_asking", default=None)
-
-
-def asking_on_one_connection() -> None:
-    """Make redis-py's ``ASKING`` + command go out together on one connection
-    (idempotent; redis-py's own HIMPORT special case is left as it is)."""
-    original = ClusterNode.execute_command
-    if getattr(original, "cachecar_asking", False):
-        return
-
-    async def execute_command(self: ClusterNode, *args: Any, **kwargs: Any) -> Any:
-        if len(args) == 1 and str(args[0]).upper() == "ASKING":
-            _ASKING.set(self)  # deferred to this task's next command on this node
-            return True
-        if _ASKING.get() is not self or kwargs.get("asking"):
-            return await original(self, *args, **kwargs)
-        _ASKING.set(None)
-        kwargs.pop("asking", None)
-        connection = self.acquire_connection()
-        try:
-            await self.disconnect_if_needed(connection)
-            await connection.send_packed_command(connection.pack_commands([("ASKING",), args]))
-            await self.parse_response(connection, "ASKING")
-            return await self.parse_response(connection, args[0], **kwargs)
-        finally:
-            try:
-                await self.disconnect_if_needed(connection)
-            finally:
-                self.release(connection)
-
-    execute_command.cachecar_asking = True  # type: ignore[attr-defined]
-    ClusterNode.execute_command = execute_command  # type: ignore[method-assign]
