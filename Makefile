@@ -32,6 +32,7 @@ gen-check: gen
 
 lint: setup clients-setup
 	$(BIN)/ruff check sidecar tests bench clients/python scripts/examples.py
+	$(BIN)/ruff format --check sidecar tests bench clients/python scripts/examples.py
 	$(BIN)/mypy
 	$(BIN)/mypy --strict clients/python/src/cachecar --exclude 'cachecar/v1'
 	npm --prefix clients/node run typecheck

@@ -51,22 +51,26 @@ async def main() -> None:
         for namespace in ("products", "products-mc"):  # Redis, then Memcached
             await cc.invalidate(namespace, ["42", "999"])  # start from a cold cache
             db_reads = 0
-            products = await asyncio.gather(
-                *(get_product(cc, namespace, "42") for _ in range(100))
+            products = await asyncio.gather(*(get_product(cc, namespace, "42") for _ in range(100)))
+            print(
+                f"[{namespace}] 100 concurrent getProduct(42) on a cold cache -> "
+                f"{db_reads} database read (the snippet would do 100): {products[0]}"
             )
-            print(f"[{namespace}] 100 concurrent getProduct(42) on a cold cache -> "
-                  f"{db_reads} database read (the snippet would do 100): {products[0]}")
             check(db_reads == 1 and all(p == products[0] for p in products), "one read")
 
             again = await cc.get_or_load(namespace, "42")
-            print(f"[{namespace}] next call: {cache_pb2.Source.Name(again.source)}, "
-                  f"database reads still {db_reads}")
+            print(
+                f"[{namespace}] next call: {cache_pb2.Source.Name(again.source)}, "
+                f"database reads still {db_reads}"
+            )
             check(again.source == cache_pb2.SOURCE_CACHE and db_reads == 1, "a hit")
 
             for _ in range(2):
                 missing = await get_product(cc, namespace, "999")
-            print(f"[{namespace}] product 999 does not exist: {missing}; asked twice, "
-                  f"read once (cachecar caches 'not found' too): reads={db_reads}")
+            print(
+                f"[{namespace}] product 999 does not exist: {missing}; asked twice, "
+                f"read once (cachecar caches 'not found' too): reads={db_reads}"
+            )
             check(missing is None and db_reads == 2, "negative caching")
 
 

@@ -33,8 +33,10 @@ async def main() -> None:
             await cc.add_score("games", "leaderboard", player, score)  # zadd
         await cc.add_score("games", "leaderboard", "dee", 90, mode="keep_greater")
         worse = await cc.add_score("games", "leaderboard", "dee", 60, mode="keep_greater")
-        print(f"dee scores 60 after 90 with keep_greater: kept {worse.score:g} "
-              f"(updated={worse.updated})")
+        print(
+            f"dee scores 60 after 90 with keep_greater: kept {worse.score:g} "
+            f"(updated={worse.updated})"
+        )
 
         top = await cc.get_top("games", "leaderboard", limit=10)  # zrevrange 0 9
         print("top 10: " + ", ".join(f"#{e.rank} {e.member} {e.score:g}" for e in top.entries))
@@ -42,14 +44,18 @@ async def main() -> None:
 
         bonus = await cc.add_score("games", "leaderboard", "cy", 50, mode="increment")
         around = await cc.get_around("games", "leaderboard", "cy", count=1)
-        print(f"cy +50 -> {bonus.score:g}, rank {bonus.rank}; around cy: "
-              + ", ".join(f"#{e.rank} {e.member}" for e in around.entries))
+        print(
+            f"cy +50 -> {bonus.score:g}, rank {bonus.rank}; around cy: "
+            + ", ".join(f"#{e.rank} {e.member}" for e in around.entries)
+        )
         check(bonus.rank == 2, "an increment re-ranks the member")
 
         daily = await cc.add_score("games", "daily", "ana", 40, mode="increment")
-        print(f"daily board (expires by itself, 7 days readable): ana {daily.score:g} "
-              "in the window "
-              f"{daily.window.starts_at.ToJsonString()} .. {daily.window.ends_at.ToJsonString()}")
+        print(
+            f"daily board (expires by itself, 7 days readable): ana {daily.score:g} "
+            "in the window "
+            f"{daily.window.starts_at.ToJsonString()} .. {daily.window.ends_at.ToJsonString()}"
+        )
 
         counter = f"login-attempts:user123:{os.getpid()}"
         allowed = 0
@@ -57,8 +63,10 @@ async def main() -> None:
             attempt = await cc.increment_counter("games", counter, window=timedelta(minutes=1))
             if attempt.value <= 5:
                 allowed += 1
-        print(f"rate limit 5 logins/minute: {allowed} of 7 attempts allowed; retry after "
-              f"{attempt.window_remaining.ToTimedelta().total_seconds():.0f}s")
+        print(
+            f"rate limit 5 logins/minute: {allowed} of 7 attempts allowed; retry after "
+            f"{attempt.window_remaining.ToTimedelta().total_seconds():.0f}s"
+        )
         check(allowed == 5, "fixed-window rate limit")
 
 

@@ -42,8 +42,10 @@ async def main() -> None:
             print(f"subscribed to {list(confirmed.channels)}")
             sent = await cc.publish("events", "notifications", b"New order received")
             message = await next_message(subscriber)
-            print(f"message from {message.channel}: {message.payload.decode()} "
-                  f"(delivered to {sent.receiver_count} subscriber)")
+            print(
+                f"message from {message.channel}: {message.payload.decode()} "
+                f"(delivered to {sent.receiver_count} subscriber)"
+            )
             check(message.payload == b"New order received", "fan-out")
 
         # Durable (Redis Streams): a subscriber that goes away misses nothing.

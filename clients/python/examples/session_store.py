@@ -34,15 +34,19 @@ async def main() -> None:
         )
         sid = session.session_id  # a bearer secret: never print or log it
         absolute = session.absolute_expires_at.ToJsonString()
-        print(f"session created for {session.subject}: version {session.version}, idle TTL "
-              f"{IDLE_TTL.total_seconds():.0f}s, absolute expiry {absolute}")
+        print(
+            f"session created for {session.subject}: version {session.version}, idle TTL "
+            f"{IDLE_TTL.total_seconds():.0f}s, absolute expiry {absolute}"
+        )
 
         # Keep using it for longer than its idle TTL: each read slides its expiry.
         for _ in range(2):
             await asyncio.sleep(1.2)
             got = await cc.get_session("sessions", sid)
-        print(f"still logged in after 2.4s of activity (TTL 2s): role={got.data['role'].decode()}, "
-              f"expires {got.expires_at.ToJsonString()}")
+        print(
+            f"still logged in after 2.4s of activity (TTL 2s): role={got.data['role'].decode()}, "
+            f"expires {got.expires_at.ToJsonString()}"
+        )
 
         updated = await cc.update_session(
             "sessions", sid, {"cart": b"[42]"}, expected_version=got.version
@@ -50,8 +54,10 @@ async def main() -> None:
         try:  # a second tab writing with the version it read earlier
             await cc.update_session("sessions", sid, {"cart": b"[]"}, expected_version=got.version)
         except Aborted as exc:
-            print(f"per-field update -> version {updated.version}; a stale concurrent update "
-                  f"is refused: {exc.reason}")
+            print(
+                f"per-field update -> version {updated.version}; a stale concurrent update "
+                f"is refused: {exc.reason}"
+            )
         else:
             check(False, "a stale compare-and-set must fail")
 

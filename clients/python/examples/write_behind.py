@@ -53,13 +53,17 @@ async def main() -> None:
                 )
             )
         cached = await cc.get("orders", "p7")
-        print(f"200 writeBehindUpdate() calls returned; the cache already answers "
-              f"p7={json.loads(cached.value)}; queue: "
-              f"{(await cc.get_write_queue('orders')).pending_count} pending")
+        print(
+            f"200 writeBehindUpdate() calls returned; the cache already answers "
+            f"p7={json.loads(cached.value)}; queue: "
+            f"{(await cc.get_write_queue('orders')).pending_count} pending"
+        )
         flushed = await cc.flush_writes("orders", timeout=15)
-        print(f"flushed: {sum(batches)} rows reached the database in {len(batches)} batch(es)"
-              " - 200 updates coalesced to the last one per product; "
-              f"pending={flushed.pending_count}")
+        print(
+            f"flushed: {sum(batches)} rows reached the database in {len(batches)} batch(es)"
+            " - 200 updates coalesced to the last one per product; "
+            f"pending={flushed.pending_count}"
+        )
         check(DATABASE["p7"] == cached.value and flushed.pending_count == 0, "coalesced flush")
         check(sum(batches) <= 200 and len(DATABASE) == 20, "one row per product")
 
@@ -68,8 +72,10 @@ async def main() -> None:
         for i in range(5):
             await cc.enqueue_write("orders", f"late{i}", b'{"price": 1}')
         stuck = await cc.flush_writes("orders", timeout=1)
-        print(f"app down: {stuck.pending_count} writes wait in Redis (not in any process) "
-              f"and are retried with backoff")
+        print(
+            f"app down: {stuck.pending_count} writes wait in Redis (not in any process) "
+            f"and are retried with backoff"
+        )
         check(stuck.pending_count == 5, "writes stay queued while the writer is down")
 
         app = await serve_app(write_batch=update_database, address=APP_ADDRESS).start()

@@ -54,16 +54,20 @@ async def main() -> None:
         data = json.dumps({"name": "Green tea", "price": 3.9}).encode()
         write_id = await cc.write_through("products", "42", data)  # updateProduct(42, data)
         cached = await cc.get("products", "42")
-        print(f"updateProduct(42) -> write {write_id}: database={json.loads(DATABASE['42'])}, "
-              f"cache={json.loads(cached.value)}")
+        print(
+            f"updateProduct(42) -> write {write_id}: database={json.loads(DATABASE['42'])}, "
+            f"cache={json.loads(cached.value)}"
+        )
         check(DATABASE["42"] == data and cached.value == data, "database and cache agree")
 
         database_up = False
         try:
             await cc.write_through("products", "42", json.dumps({"price": 0}).encode())
         except Unavailable as exc:
-            print(f"with the database down the update fails: {type(exc).__name__} "
-                  f"{exc.reason} - {exc.message}")
+            print(
+                f"with the database down the update fails: {type(exc).__name__} "
+                f"{exc.reason} - {exc.message}"
+            )
             check(exc.reason == "WRITER_UNAVAILABLE", "the writer's failure is reported")
         else:
             check(False, "a failed write must fail the call")

@@ -86,9 +86,7 @@ class CacheMethods(_Base):
     ) -> None:
         """Store ``value`` in the cache only (not in the app); ``ttl`` defaults
         to the namespace's. Retried on UNAVAILABLE: setting twice is setting once."""
-        request = cache_pb2.SetRequest(
-            namespace=namespace, key=key, value=value, ttl=duration(ttl)
-        )
+        request = cache_pb2.SetRequest(namespace=namespace, key=key, value=value, ttl=duration(ttl))
         await self._unary(
             self._cache.Set, request, cache_pb2.SetResponse, timeout=timeout, idempotent=True
         )
