@@ -259,7 +259,7 @@ async def _pubsub(channel: grpc.aio.Channel) -> None:
     print("\npub/sub: subscribe, publish, then resume after a disconnect")
     pubsub = pubsub_pb2_grpc.PubSubServiceStub(channel)
     sub = pubsub.Subscribe(
-        pubsub_pb2.SubscribeRequest(namespace="products", channels=["price-changes", "orders"])
+        pubsub_pb2.SubscribeRequest(namespace="events", channels=["price-changes", "orders"])
     )
     await sub.read()  # SubscribedEvent: publishing now cannot race the subscription
     for name, body in (
@@ -268,7 +268,7 @@ async def _pubsub(channel: grpc.aio.Channel) -> None:
         ("orders", b'{"order": 2}'),
     ):
         sent = await pubsub.Publish(
-            pubsub_pb2.PublishRequest(namespace="products", channel=name, payload=body)
+            pubsub_pb2.PublishRequest(namespace="events", channel=name, payload=body)
         )
         print(f"  Publish {name} -> {sent.receiver_count} receiver(s) {sent.message_id}")
     last = ""
@@ -278,11 +278,11 @@ async def _pubsub(channel: grpc.aio.Channel) -> None:
         print(f"  received {m.channel}: {m.payload.decode()}")
     sub.cancel()
     await pubsub.Publish(
-        pubsub_pb2.PublishRequest(namespace="products", channel="orders", payload=b'{"order": 3}')
+        pubsub_pb2.PublishRequest(namespace="events", channel="orders", payload=b'{"order": 3}')
     )
     again = pubsub.Subscribe(
         pubsub_pb2.SubscribeRequest(
-            namespace="products", channels=["orders"], resume_ids={"orders": last}
+            namespace="events", channels=["orders"], resume_ids={"orders": last}
         )
     )
     await again.read()
