@@ -37,7 +37,6 @@ from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.redis_boards import RedisBoards
 from sidecar.backends.redis_cluster import WaitingCluster
 from sidecar.backends.redis_migration import (
-    PATIENCE,
     StillMigrating,
     node_of,
     patience,
@@ -260,7 +259,7 @@ class RedisBackend(RedisSessions, RedisBoards):
     ) -> bool:
         with self.translate_errors():
             try:
-                with patience(_FILL_PATIENCE if self.cluster else PATIENCE):
+                with patience(_FILL_PATIENCE):  # only a cluster's commands ride migrations
                     stored = await self._fill(
                         keys=[key, lease_key], args=[fence.token, value, max(1, ttl_ms)]
                     )
