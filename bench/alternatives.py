@@ -10,7 +10,7 @@ next to the echo floors of the two gRPC server models:
 1. echo floor, grpc.aio (``bench.echo_server``, as ``make bench`` row a);
 2. echo floor, sync ``grpc.server`` with a thread pool of 4, 8 and 16;
 3. grpc.aio + redis-py asyncio (``redis.asyncio``);
-4. grpc.aio + ``sidecar.backends.resp.RespPool`` (the sidecar's hit path);
+4. grpc.aio + ``sidecar.backends.redis.resp.RespPool`` (the sidecar's hit path);
 5. sync ``grpc.server`` + redis-py sync (a connection pool), pools of 4, 8, 16;
 6. grpc.aio, generic handler with the messages' FromString/SerializeToString
    registered directly (no generated servicer) + RespPool;
@@ -55,7 +55,7 @@ from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
 from bench.measure import Measured
 from bench.procs import Child, ChildFailed, clean_env, serve_until_signalled
 from bench.report import REDIS, SERVER
-from sidecar.backends.resp import RespPool
+from sidecar.backends.redis.resp import RespPool
 from sidecar.devmode import MissingBinary, RedisServer, ServerStartError, free_port
 
 __all__ = ["main"]

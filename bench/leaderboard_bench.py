@@ -33,7 +33,7 @@ import redis
 import yaml
 from cachecar.v1 import leaderboard_pb2, leaderboard_pb2_grpc
 
-from sidecar.backends.redis_boards import TIE_WIDTH, stored_member
+from sidecar.backends.redis.boards import TIE_WIDTH, stored_member
 from sidecar.devmode import RedisServer
 from sidecar.patterns.keys import KeyLayout
 from sidecar.patterns.leaderboard import board_keys
@@ -53,7 +53,7 @@ def populate(url: str, members: int = MEMBERS, batch: int = 10_000, seed: int = 
     """Fill the bench board with ``members`` members, as AddScore would have stored them.
 
     The board ranks the highest first, so the sorted set holds negated scores
-    (see ``sidecar.backends.redis_boards``); member ``i`` arrived ``i``-th.
+    (see ``sidecar.backends.redis.boards``); member ``i`` arrived ``i``-th.
     """
     keys = board_keys(KeyLayout(KEY_PREFIX.encode(), NAMESPACE), BOARD)
     rng = random.Random(seed)  # noqa: S311  (reproducible bench data, not secrets)

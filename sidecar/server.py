@@ -25,6 +25,7 @@ from cachecar.v1 import (
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1.health import aio as health_aio
 
+from sidecar.api.access import NamespaceAccess
 from sidecar.api.cache import CacheServicer
 from sidecar.api.decode import service_handler
 from sidecar.api.leaderboard import LeaderboardServicer
@@ -137,8 +138,11 @@ class Sidecar:
         self.telemetry = telemetry or Telemetry.from_env()
         self.backends = BackendRegistry(settings.backends, self.telemetry)
         self.callbacks = CallbackClients(self.telemetry)
-        auth = CallerAuth(settings.callers) if settings.callers else None
-        self.namespaces = Namespaces(settings, self.backends, auth)
+        self.namespaces = Namespaces(settings, self.backends)
+        #: The api layer's view: every call's caller is checked before its namespace.
+        self.access = NamespaceAccess(
+            self.namespaces, CallerAuth(settings.callers) if settings.callers else None
+        )
         self.cache = CacheAside(
             self.callbacks, self.telemetry, max_loads=settings.limits.max_inflight_loads
         )
@@ -178,17 +182,15 @@ class Sidecar:
         servicers = [
             (
                 cache_pb2.DESCRIPTOR.services_by_name["CacheService"],
-                CacheServicer(
-                    self.namespaces, self.cache, self.writes, self.flusher, self.telemetry
-                ),
+                CacheServicer(self.access, self.cache, self.writes, self.flusher, self.telemetry),
             ),
             (
                 session_pb2.DESCRIPTOR.services_by_name["SessionService"],
-                SessionServicer(self.namespaces, self.sessions, self.telemetry),
+                SessionServicer(self.access, self.sessions, self.telemetry),
             ),
             (
                 leaderboard_pb2.DESCRIPTOR.services_by_name["LeaderboardService"],
-                LeaderboardServicer(self.namespaces, self.leaderboards, self.telemetry),
+                LeaderboardServicer(self.access, self.leaderboards, self.telemetry),
             ),
         ]
         server.add_generic_rpc_handlers(
@@ -197,7 +199,7 @@ class Sidecar:
                     service_handler(descriptor, servicer, max_request_size=limit)
                     for descriptor, servicer in servicers
                 ),
-                pubsub_service(PubSubServicer(self.namespaces, self.pubsub, self.telemetry), limit),
+                pubsub_service(PubSubServicer(self.access, self.pubsub, self.telemetry), limit),
             )
         )
         services = [

@@ -197,7 +197,7 @@ async def test_a_thousand_concurrent_calls_wait_for_a_connection(cluster_url: st
             assert top.entries[0].member == "m999"
         # The backend's client itself: 1,000 commands at once through 4 connections per node.
         backend = sidecar.namespaces["items"].backend
-        client = backend.client  # type: ignore[attr-defined]
+        client = backend._client  # type: ignore[attr-defined]  # the component's own client
         direct = await asyncio.gather(
             *(client.set(f"direct{i}", b"v") for i in range(1000)), return_exceptions=True
         )

@@ -214,7 +214,8 @@ async def test_memcached_cannot_revoke_by_subject(
     )
     assert "memcached" in error.details()
     assert NS in error.details()
-    assert error_info(error).metadata["backend"] == "memcached"
+    assert error_info(error).metadata["kind"] == "memcached"
+    assert error_info(error).metadata["capability"] == "SubjectRevocation"
     assert (await calls.get(stub, sid)).subject == "alice"  # nothing was touched
 
 

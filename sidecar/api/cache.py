@@ -10,12 +10,13 @@ from typing import Any
 
 from cachecar.v1 import cache_pb2, cache_pb2_grpc, writer_pb2
 
+from sidecar.api.access import NamespaceAccess
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.errors import CacheCarError, InvalidArgument
 from sidecar.patterns.cache_aside import CacheAside, Lookup, Source
 from sidecar.patterns.flusher import Flusher
-from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.writes import Writes
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import current_span
@@ -53,7 +54,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     def __init__(
         self,
-        namespaces: Namespaces,
+        namespaces: NamespaceAccess,
         cache: CacheAside,
         writes: Writes,
         flusher: Flusher,

@@ -15,13 +15,14 @@ from cachecar.v1 import leaderboard_pb2, leaderboard_pb2_grpc
 from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from sidecar.api.access import NamespaceAccess
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.backends.base import Missing
 from sidecar.backends.capabilities import CounterValue, Ranked, ScoreMode
 from sidecar.errors import InvalidArgument
 from sidecar.patterns.leaderboard import Board, Leaderboards
-from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.patterns.namespace import Namespace
 from sidecar.telemetry import Telemetry
 
 __all__ = ["LeaderboardServicer"]
@@ -70,7 +71,9 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     SERVICE = "cachecar.v1.LeaderboardService"
 
-    def __init__(self, namespaces: Namespaces, boards: Leaderboards, telemetry: Telemetry) -> None:
+    def __init__(
+        self, namespaces: NamespaceAccess, boards: Leaderboards, telemetry: Telemetry
+    ) -> None:
         self.namespaces = namespaces
         self._boards = boards
         self.telemetry = telemetry

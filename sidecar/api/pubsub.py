@@ -21,13 +21,14 @@ from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanKind, Tracer
 
+from sidecar.api.access import NamespaceAccess
 from sidecar.api.decode import service_handler
 from sidecar.api.rpc import rpc
 from sidecar.api.streaming import StreamCall, server_stream
-from sidecar.backends.redis_pubsub import StreamId, parse_id
+from sidecar.backends.pubsub import StreamId, parse_id
 from sidecar.errors import InvalidArgument
 from sidecar.patterns.events import Message, Missed
-from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.pubsub import PubSub, SubscribeSpec
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import current_span
@@ -187,7 +188,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
 
     SERVICE = "cachecar.v1.PubSubService"
 
-    def __init__(self, namespaces: Namespaces, pubsub: PubSub, telemetry: Telemetry) -> None:
+    def __init__(self, namespaces: NamespaceAccess, pubsub: PubSub, telemetry: Telemetry) -> None:
         self.namespaces = namespaces
         self._pubsub = pubsub
         self.telemetry = telemetry

@@ -25,10 +25,10 @@ from typing import Any, Protocol, TypeVar
 import grpc
 from opentelemetry.trace import Tracer
 
+from sidecar.api.access import NamespaceAccess
 from sidecar.api.decode import Malformed
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.errors import CacheCarError, Code
-from sidecar.patterns.namespace import Namespaces
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import (
     SERVER,
@@ -47,7 +47,7 @@ class Servicer(Protocol):
 
     SERVICE: str
     telemetry: Telemetry
-    namespaces: Namespaces
+    namespaces: NamespaceAccess
 
 
 S = TypeVar("S", bound=Servicer)

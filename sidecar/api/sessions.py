@@ -15,10 +15,11 @@ from typing import Any
 from cachecar.v1 import session_pb2, session_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from sidecar.api.access import NamespaceAccess
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.errors import InvalidArgument
-from sidecar.patterns.namespace import Namespace, Namespaces
+from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.sessions import Sessions
 from sidecar.telemetry import Telemetry
 
@@ -76,7 +77,9 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     SERVICE = "cachecar.v1.SessionService"
 
-    def __init__(self, namespaces: Namespaces, sessions: Sessions, telemetry: Telemetry) -> None:
+    def __init__(
+        self, namespaces: NamespaceAccess, sessions: Sessions, telemetry: Telemetry
+    ) -> None:
         self.namespaces = namespaces
         self._sessions = sessions
         self.telemetry = telemetry

@@ -1,17 +1,20 @@
-"""Cache backends: Redis (standalone, TLS, cluster) and Memcached, bytes in and out."""
+"""Backends: the interfaces patterns program against, and the components that
+implement them.
 
-from sidecar.backends.base import MISSING, Backend, BackendKind, Missing
-from sidecar.backends.memcached import MemcachedBackend
-from sidecar.backends.redis import RedisBackend
-from sidecar.backends.registry import BackendRegistry, open_backend
+    base.py          Backend (the key-value + lease/fence core), Capabilities
+    capabilities.py  SessionStore, SubjectRevocation, LeaderboardStore, CounterStore
+    queue.py         WriteQueue (write-behind's durable partitioned queue)
+    pubsub.py        PubSubTransport, Subscriber (channels, durable streams)
+    breaker.py       the circuit breaker every component runs its commands through
+    tls.py           TLS client contexts shared by the components
+    registry.py      builds the configured components (the one importer of them)
+    redis/           the Redis / Redis Cluster component
+    memcached/       the Memcached component
 
-__all__ = [
-    "MISSING",
-    "Backend",
-    "BackendKind",
-    "BackendRegistry",
-    "MemcachedBackend",
-    "Missing",
-    "RedisBackend",
-    "open_backend",
-]
+Patterns import the interfaces only; which component serves a namespace is
+configuration (an import-linter contract in pyproject.toml keeps it so).
+"""
+
+from sidecar.backends.base import MISSING, Backend, BackendKind, Capabilities, Fence, Missing
+
+__all__ = ["MISSING", "Backend", "BackendKind", "Capabilities", "Fence", "Missing"]

@@ -1,19 +1,29 @@
-"""The backend interface: a handful of async, byte-level operations.
+"""The backend interface: a core of async, byte-level operations every store
+offers, and the capabilities a component declares beyond it.
 
 Everything above this line (namespacing, serialization, TTL policy, leases,
 tracing) lives in the pattern layer; a backend only moves bytes and translates
 its driver's exceptions into :class:`sidecar.errors.BackendUnavailable`.
+
+A *component* (``backends/redis/``, ``backends/memcached/``) implements the
+core :class:`Backend` and declares, in its :class:`Capabilities`, which of the
+capability interfaces (``capabilities.py``, ``queue.py``, ``pubsub.py``) it
+offers and by which object. Patterns ask ``capabilities.get(Interface)``; a
+component that lacks one answers None, and the pattern layer turns that into
+FAILED_PRECONDITION / NOT_SUPPORTED_BY_BACKEND in one place
+(``patterns/namespace.py``). Interfaces are ``runtime_checkable`` Protocols:
+a component cannot declare one its object does not implement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Literal, Protocol, TypeVar, runtime_checkable
 
 from sidecar.backends.breaker import CircuitBreaker
 
-__all__ = ["MISSING", "Backend", "BackendKind", "Fence", "Missing"]
+__all__ = ["MISSING", "Backend", "BackendKind", "Capabilities", "Fence", "Missing"]
 
 BackendKind = Literal["redis", "memcached"]
 
@@ -48,6 +58,34 @@ class Fence:
     version: int | None = None
 
 
+C = TypeVar("C")
+
+
+class Capabilities:
+    """The capability interfaces a component offers, each with its implementation."""
+
+    def __init__(self, component: str, offered: dict[type, object]) -> None:
+        for interface, implementation in offered.items():
+            # Fail at start, not on the first call: a declaration is a promise.
+            if not isinstance(implementation, interface):
+                raise TypeError(
+                    f"{component} declares {interface.__name__} but "
+                    f"{type(implementation).__name__} does not implement it"
+                )
+        self._offered = dict(offered)
+
+    def get(self, interface: type[C]) -> C | None:
+        """The implementation of ``interface``, or None if the component lacks it."""
+        found = self._offered.get(interface)
+        # Checked again so the type checker knows what it is (a dict lookup plus
+        # one isinstance on an already-verified object: this is on no hot path).
+        return found if isinstance(found, interface) else None
+
+    def names(self) -> list[str]:
+        """The offered interfaces' names, for logs and the status page."""
+        return sorted(interface.__name__ for interface in self._offered)
+
+
 @runtime_checkable
 class Backend(Protocol):
     """What every cache backend offers. Keys and values are bytes."""
@@ -60,6 +98,8 @@ class Backend(Protocol):
     address: str
     #: Stops calls to a backend that keeps failing (see breaker.py).
     breaker: CircuitBreaker
+    #: What the component offers beyond this core.
+    capabilities: Capabilities
 
     async def get(self, key: bytes) -> bytes | Missing:
         """The value stored under ``key``, or MISSING."""

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sidecar.backends.redis_pubsub import StreamEntry, format_id
+from sidecar.backends.pubsub import StreamEntry, format_id
 
 __all__ = ["Event", "Message", "Missed", "durable_message"]
 

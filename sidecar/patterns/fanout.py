@@ -29,7 +29,7 @@ from contextvars import Context
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from sidecar.backends.redis_pubsub import Delivery, RedisPubSub, SubscriberConnection
+from sidecar.backends.pubsub import Delivery, PubSubTransport, Subscriber, SubscriberCommand
 from sidecar.errors import BackendUnavailable
 from sidecar.patterns.glob import glob_match
 from sidecar.telemetry import Metrics
@@ -39,9 +39,9 @@ __all__ = ["Hub", "Incoming", "Kind", "Listener", "backoff_delay", "stop_tasks"]
 log = logging.getLogger("cachecar.pubsub")
 
 Kind = Literal["channel", "pattern"]
-_COMMANDS: dict[Kind, tuple[bytes, bytes]] = {
-    "channel": (b"SUBSCRIBE", b"UNSUBSCRIBE"),
-    "pattern": (b"PSUBSCRIBE", b"PUNSUBSCRIBE"),
+_COMMANDS: dict[Kind, tuple[SubscriberCommand, SubscriberCommand]] = {
+    "channel": ("SUBSCRIBE", "UNSUBSCRIBE"),
+    "pattern": ("PSUBSCRIBE", "PUNSUBSCRIBE"),
 }
 _CONFIRMS: dict[bytes, Kind] = {b"subscribe": "channel", b"psubscribe": "pattern"}
 # Names per SUBSCRIBE command: keeps one command's size sane when thousands
@@ -90,7 +90,7 @@ class Hub:
 
     def __init__(
         self,
-        redis: RedisPubSub,
+        redis: PubSubTransport,
         metrics: Metrics,
         *,
         ping_interval: float = 15.0,
@@ -105,7 +105,7 @@ class Hub:
         self._sent: dict[Kind, set[bytes]] = {"channel": set(), "pattern": set()}
         self._confirmed: dict[Kind, set[bytes]] = {"channel": set(), "pattern": set()}
         self._unconfirmed: dict[tuple[Kind, bytes], int] = {}
-        self._conn: SubscriberConnection | None = None
+        self._conn: Subscriber | None = None
         self._dirty = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         #: Consecutive failed connections (0 while Redis answers).
@@ -238,7 +238,7 @@ class Hub:
             self._lost(conn)
             await conn.aclose()
 
-    async def _read(self, conn: SubscriberConnection) -> None:
+    async def _read(self, conn: Subscriber) -> None:
         ping_sent = False
         while not self._closed:
             delivery = await conn.read(self._ping_interval)
@@ -248,7 +248,7 @@ class Hub:
                         f"redis backend {self._redis.name!r} ({conn.address}) did not answer "
                         f"PING within {self._ping_interval:g}s"
                     )
-                await conn.send(b"PING")  # idle: prove the connection is still alive
+                await conn.send("PING")  # idle: prove the connection is still alive
                 ping_sent = True
                 continue
             ping_sent = False
@@ -294,7 +294,7 @@ class Hub:
             for listener in tuple(interest.listeners):
                 listener.on_subscribed()
 
-    def _lost(self, conn: SubscriberConnection) -> None:
+    def _lost(self, conn: Subscriber) -> None:
         if self._conn is not conn:
             return
         self._conn = None
@@ -323,7 +323,7 @@ class Hub:
                 log.exception("pub/sub resubscribe failed", extra={"backend": self._redis.name})
                 await conn.aclose()
 
-    async def _reconcile(self, conn: SubscriberConnection) -> None:
+    async def _reconcile(self, conn: Subscriber) -> None:
         for kind, (subscribe, unsubscribe) in _COMMANDS.items():
             wanted, sent = self._wanted[kind].keys(), self._sent[kind]
             for command, names in (
@@ -335,7 +335,7 @@ class Hub:
                         return  # lost meanwhile: the next connection starts from scratch
                     chunk = names[start : start + _BATCH]
                     for name in chunk:
-                        if command is subscribe:
+                        if command == subscribe:
                             sent.add(name)
                             key = (kind, name)
                             self._unconfirmed[key] = self._unconfirmed.get(key, 0) + 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sidecar.backends.redis_queue import QueuedWrite, RedisQueue
+from sidecar.backends.queue import QueuedWrite, WriteQueue
 
 __all__ = ["Batch", "coalesce", "collect"]
 
@@ -48,7 +48,7 @@ def coalesce(writes: list[QueuedWrite]) -> list[QueuedWrite]:
 
 
 async def collect(
-    queue: RedisQueue, stream: bytes, consumer: bytes, size: int, max_reads: int
+    queue: WriteQueue, stream: bytes, consumer: bytes, size: int, max_reads: int
 ) -> Batch:
     """Read until ``size`` distinct keys, the partition runs dry, or ``max_reads``
     reads of ``size`` entries (the memory bound); always a prefix of the partition."""

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from opentelemetry import propagate, trace
 
-from sidecar.backends.redis_queue import QueuedWrite, RedisQueue, sequence_order
+from sidecar.backends.queue import QueuedWrite, WriteQueue, sequence_order
 from sidecar.callbacks import CallbackClients, Write
 from sidecar.errors import (
     BackendUnavailable,
@@ -236,14 +236,14 @@ class Flusher:
             part.owned = False  # re-take (and re-check) the lease once Redis is back
         return min(backoff * 2, settings.max_backoff.total_seconds())
 
-    async def _hold(self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int) -> bool:
+    async def _hold(self, part: _Partition, queue: WriteQueue, owner: bytes, owner_ms: int) -> bool:
         """Take or renew the partition's lease; True when a round should run now."""
         if not part.owned:
             return await self._acquire(part, queue, owner, owner_ms)
         return await self._renew(part, queue, owner, owner_ms)
 
     async def _renew(
-        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
+        self, part: _Partition, queue: WriteQueue, owner: bytes, owner_ms: int
     ) -> bool:
         renewing = asyncio.get_running_loop().time()
         if not await queue.renew(owner, self._token, owner_ms):
@@ -253,7 +253,7 @@ class Flusher:
         return True
 
     async def _wait_holding(
-        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int, seconds: float
+        self, part: _Partition, queue: WriteQueue, owner: bytes, owner_ms: int, seconds: float
     ) -> None:
         """:meth:`_wait` while owning the partition, renewing the lease every half
         owner_ttl: a flush_interval longer than owner_ttl must not let the lease
@@ -274,7 +274,7 @@ class Flusher:
         await self._wait(part, max(left, 0.0))
 
     async def _acquire(
-        self, part: _Partition, queue: RedisQueue, owner: bytes, owner_ms: int
+        self, part: _Partition, queue: WriteQueue, owner: bytes, owner_ms: int
     ) -> bool:
         """Try to become the partition's flusher; True when a round should run now."""
         settings = part.ns.settings.write_behind
@@ -297,7 +297,7 @@ class Flusher:
             return False
         return True
 
-    async def _round(self, part: _Partition, queue: RedisQueue) -> int:
+    async def _round(self, part: _Partition, queue: WriteQueue) -> int:
         """One read-write-ack round; the number of queued writes acknowledged."""
         settings = part.ns.settings.write_behind
         assert settings is not None
@@ -318,7 +318,7 @@ class Flusher:
             span.set_attribute("cachecar.writes_acknowledged", done)
             return done
 
-    async def _write_out(self, part: _Partition, queue: RedisQueue, batch: Batch) -> int:
+    async def _write_out(self, part: _Partition, queue: WriteQueue, batch: Batch) -> int:
         ns = part.ns
         assert ns.settings.writer is not None
         writer = self._callbacks.writer(ns.settings.writer)
@@ -343,7 +343,7 @@ class Flusher:
         return len(batch.writes)
 
     async def _drop_superseded(
-        self, part: _Partition, queue: RedisQueue, batch: Batch, latest: list[QueuedWrite]
+        self, part: _Partition, queue: WriteQueue, batch: Batch, latest: list[QueuedWrite]
     ) -> list[QueuedWrite]:
         """``latest`` without the replayed writes whose key has had a newer write
         written since they were first queued; those are acknowledged unwritten."""
@@ -366,7 +366,7 @@ class Flusher:
         await self._ack(part, queue, [w for w in batch.writes if w.key in stale])
         return [w for w in latest if w.key not in stale]
 
-    async def _budget(self, part: _Partition, queue: RedisQueue) -> float:
+    async def _budget(self, part: _Partition, queue: WriteQueue) -> float:
         """The deadline of the next WriteBatch, renewing the lease first when
         what is left of it would cut the call shorter than writer_timeout."""
         settings = part.ns.settings.write_behind
@@ -386,7 +386,7 @@ class Flusher:
     async def _isolate(
         self,
         part: _Partition,
-        queue: RedisQueue,
+        queue: WriteQueue,
         batch: list[QueuedWrite],
         latest: list[QueuedWrite],
         rejected: CallbackFailed,
@@ -439,7 +439,7 @@ class Flusher:
     async def _ack(
         self,
         part: _Partition,
-        queue: RedisQueue,
+        queue: WriteQueue,
         writes: list[QueuedWrite],
         *,
         written: list[QueuedWrite] | None = None,

@@ -30,7 +30,7 @@ from sidecar.backends.capabilities import (
     ScoreResult,
 )
 from sidecar.config import BoardSettings
-from sidecar.errors import FailedPrecondition, InvalidArgument, NotFound, OutOfRange
+from sidecar.errors import InvalidArgument, NotFound, OutOfRange
 from sidecar.patterns.keys import KeyLayout
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.windows import Window, window_at
@@ -77,24 +77,12 @@ class Leaderboards:
     # -- helpers --------------------------------------------------------------
 
     @staticmethod
-    def _unsupported(ns: Namespace, what: str) -> FailedPrecondition:
-        backend = ns.backend
-        return FailedPrecondition(
-            f"namespace {ns.name!r} is on {backend.kind} backend {backend.name!r}, which has no "
-            f"{what}; use a namespace on a Redis backend for leaderboards and counters",
-            reason="NOT_SUPPORTED_BY_BACKEND",
-            metadata={"namespace": ns.name, "backend": backend.kind},
-        )
+    def _store(ns: Namespace) -> LeaderboardStore:
+        return ns.require(LeaderboardStore)
 
-    def _store(self, ns: Namespace) -> LeaderboardStore:
-        if not isinstance(ns.backend, LeaderboardStore):
-            raise self._unsupported(ns, "sorted sets")
-        return ns.backend
-
-    def _counters(self, ns: Namespace) -> CounterStore:
-        if not isinstance(ns.backend, CounterStore):
-            raise self._unsupported(ns, "signed atomic counters")
-        return ns.backend
+    @staticmethod
+    def _counters(ns: Namespace) -> CounterStore:
+        return ns.require(CounterStore)
 
     def board(self, ns: Namespace, name: str, windows_ago: int = 0) -> Board:
         """Where board ``name`` (its window ``windows_ago`` back) lives."""

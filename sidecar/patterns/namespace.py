@@ -1,7 +1,11 @@
 """Namespaces: the unit of policy (TTLs, limits, callbacks) and of isolation.
 
-A caller names a namespace on every request; this module resolves it, checks
-keys and values against its limits, and computes TTLs with jitter.
+A caller names a namespace on every request; the api layer checks the caller
+and resolves the name here. This module checks keys and values against the
+namespace's limits, computes TTLs with jitter, and is the one place a pattern
+asks the namespace's backend for a capability (``Namespace.require``): a
+backend without it answers FAILED_PRECONDITION / NOT_SUPPORTED_BY_BACKEND,
+worded the same way for every capability.
 """
 
 from __future__ import annotations
@@ -10,17 +14,47 @@ import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import TypeVar
 
 from sidecar.backends.base import Backend
+from sidecar.backends.capabilities import (
+    CounterStore,
+    LeaderboardStore,
+    SessionStore,
+    SubjectRevocation,
+)
+from sidecar.backends.pubsub import PubSubTransport
+from sidecar.backends.queue import WriteQueue
 from sidecar.config import NamespaceSettings, Settings
-from sidecar.errors import InvalidArgument, NotFound
+from sidecar.errors import FailedPrecondition, InvalidArgument, NotFound
 from sidecar.patterns.keys import KeyLayout
-from sidecar.security import CallerAuth
 
 __all__ = ["Namespace", "Namespaces"]
 
 _MAX_TTL = timedelta(days=365)
+
+C = TypeVar("C")
+
+#: Per capability: what a backend without it cannot do, and what to do instead.
+_WITHOUT: dict[type, str] = {
+    WriteQueue: "has no durable queue; write-behind needs Redis (WriteThrough works here)",
+    PubSubTransport: (
+        "cannot do pub/sub: channels need Redis (Pub/Sub for fire-and-forget channels, "
+        "Streams for durable ones); use a namespace on a Redis backend"
+    ),
+    SessionStore: "cannot store sessions; use a Redis or Memcached namespace",
+    SubjectRevocation: (
+        "cannot enumerate a subject's sessions, so DeleteSubjectSessions needs a Redis "
+        "namespace; on Memcached, delete sessions one by one with DeleteSession"
+    ),
+    LeaderboardStore: (
+        "has no sorted sets; use a namespace on a Redis backend for leaderboards and counters"
+    ),
+    CounterStore: (
+        "has no signed atomic counters; use a namespace on a Redis backend for leaderboards "
+        "and counters"
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +65,26 @@ class Namespace:
     settings: NamespaceSettings
     backend: Backend
     keys: KeyLayout = field(repr=False)
+
+    def require(self, interface: type[C]) -> C:
+        """The backend's implementation of ``interface``, or the error that says
+        this namespace's backend does not offer it."""
+        found = self.backend.capabilities.get(interface)
+        if found is None:
+            backend = self.backend
+            lacks = _WITHOUT.get(interface, f"does not offer {interface.__name__}")
+            raise FailedPrecondition(
+                f"namespace {self.name!r} is on {backend.kind} backend {backend.name!r}, "
+                f"which {lacks}",
+                reason="NOT_SUPPORTED_BY_BACKEND",
+                metadata={
+                    "namespace": self.name,
+                    "backend": backend.name,
+                    "kind": backend.kind,
+                    "capability": interface.__name__,
+                },
+            )
+        return found
 
     def check_key(self, key: str) -> None:
         """Reject keys the namespace cannot store; any content is allowed."""
@@ -111,14 +165,7 @@ class Namespace:
 class Namespaces(Mapping[str, Namespace]):
     """Every declared namespace, resolved once at start."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        backends: Mapping[str, Backend],
-        auth: CallerAuth | None = None,
-    ) -> None:
-        #: Set when the config names callers: every resolve checks the caller.
-        self._auth = auth
+    def __init__(self, settings: Settings, backends: Mapping[str, Backend]) -> None:
         prefix = settings.key_prefix.encode()
         self._by_name = {
             name: Namespace(
@@ -130,24 +177,8 @@ class Namespaces(Mapping[str, Namespace]):
             for name, ns in settings.namespaces.items()
         }
 
-    def check_caller(self, name: str, context: Any) -> None:
-        """With callers configured: UNAUTHENTICATED / PERMISSION_DENIED unless the
-        call's ``context`` proves a caller allowed to use namespace ``name``.
-
-        The api layer calls this before it does any work for a call (such as
-        reading the caller's trace headers); :meth:`resolve` checks again."""
-        if self._auth is not None:
-            self._auth.authorize(context, name)
-
-    def resolve(self, name: str, context: Any = None) -> Namespace:
-        """The namespace called ``name``, or NOT_FOUND / NAMESPACE_UNKNOWN.
-
-        With callers configured, the call's ``context`` must prove a caller
-        allowed to use it (UNAUTHENTICATED / PERMISSION_DENIED otherwise),
-        checked first so an unknown caller learns no namespace names.
-        """
-        if self._auth is not None:
-            self._auth.authorize(context, name)
+    def resolve(self, name: str) -> Namespace:
+        """The namespace called ``name``, or NOT_FOUND / NAMESPACE_UNKNOWN."""
         namespace = self._by_name.get(name)
         if namespace is None:
             declared = ", ".join(sorted(self._by_name)) or "none"

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 from opentelemetry import propagate
 
-from sidecar.backends.redis_pubsub import RedisClientBackend, RedisPubSub, StreamId, format_id
-from sidecar.errors import FailedPrecondition, ResourceExhausted, Unavailable
+from sidecar.backends.pubsub import PubSubTransport, StreamId, format_id
+from sidecar.errors import ResourceExhausted, Unavailable
 from sidecar.patterns import envelope
 from sidecar.patterns.fanout import Hub, Kind
 from sidecar.patterns.glob import glob_match
@@ -80,7 +80,7 @@ class Subscribed:
 class _RedisPubSub:
     """Pub/Sub state of one Redis backend."""
 
-    redis: RedisPubSub
+    redis: PubSubTransport
     hub: Hub
     tails: Tails
 
@@ -125,15 +125,7 @@ class PubSub:
         found = self._backends.get(backend.name)
         if found is not None:
             return found
-        if not isinstance(backend, RedisClientBackend):
-            raise FailedPrecondition(
-                f"namespace {ns.name!r} is on backend {backend.name!r} ({backend.kind}), which "
-                "cannot do pub/sub: channels need Redis (Pub/Sub for fire-and-forget channels, "
-                "Streams for durable ones); use a namespace on a Redis backend",
-                reason="NOT_SUPPORTED_BY_BACKEND",
-                metadata={"namespace": ns.name, "backend": backend.name, "kind": backend.kind},
-            )
-        redis = RedisPubSub(backend)
+        redis = ns.require(PubSubTransport)
         hub = Hub(redis, self._metrics, ping_interval=self.ping_interval)
         hub.start()
         found = self._backends[backend.name] = _RedisPubSub(redis, hub, Tails(hub, redis))

@@ -39,7 +39,6 @@ from sidecar.backends.capabilities import (
 from sidecar.errors import (
     Aborted,
     BackendUnavailable,
-    FailedPrecondition,
     InvalidArgument,
     NotFound,
 )
@@ -93,15 +92,7 @@ class Sessions:
 
     @staticmethod
     def _store(ns: Namespace) -> SessionStore:
-        backend = ns.backend
-        if not isinstance(backend, SessionStore):
-            raise FailedPrecondition(
-                f"namespace {ns.name!r} is on {backend.kind} backend {backend.name!r}, which "
-                "cannot store sessions; use a Redis or Memcached namespace",
-                reason="NOT_SUPPORTED_BY_BACKEND",
-                metadata={"namespace": ns.name, "backend": backend.kind},
-            )
-        return backend
+        return ns.require(SessionStore)
 
     @staticmethod
     def _keys(ns: Namespace, session_id: str) -> SessionKeys:
@@ -228,15 +219,7 @@ class Sessions:
 
     async def delete_subject(self, ns: Namespace, subject: str) -> int:
         """End every session of ``subject``; how many were live."""
-        backend = ns.backend
-        if not isinstance(backend, SubjectRevocation):
-            raise FailedPrecondition(
-                f"namespace {ns.name!r} is on {backend.kind} backend {backend.name!r}, which "
-                "cannot enumerate a subject's sessions, so DeleteSubjectSessions needs a Redis "
-                "namespace; on Memcached, delete sessions one by one with DeleteSession",
-                reason="NOT_SUPPORTED_BY_BACKEND",
-                metadata={"namespace": ns.name, "backend": backend.kind},
-            )
+        backend = ns.require(SubjectRevocation)
         shard = _shard(subject)
         index = ns.keys.tagged(_SUBJECT_INDEX, shard, subject.encode())
         return await backend.session_revoke_subject(

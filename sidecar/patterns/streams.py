@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Callable
 from contextvars import Context
 
-from sidecar.backends.redis_pubsub import RedisPubSub, StreamEntry, StreamId
+from sidecar.backends.pubsub import PubSubTransport, StreamEntry, StreamId
 from sidecar.errors import BackendUnavailable
 from sidecar.patterns.events import Message, durable_message
 from sidecar.patterns.fanout import Hub, Incoming, backoff_delay, stop_tasks
@@ -59,7 +59,7 @@ class StreamTail:
     """The live end of one stream as this sidecar has read it."""
 
     def __init__(
-        self, redis: RedisPubSub, channel: str, key: bytes, notify: bytes, ring_size: int
+        self, redis: PubSubTransport, channel: str, key: bytes, notify: bytes, ring_size: int
     ) -> None:
         self.redis = redis
         self.channel = channel
@@ -163,7 +163,7 @@ class StreamTail:
 class Tails:
     """The open tails of one backend, reference-counted by their subscribers."""
 
-    def __init__(self, hub: Hub, redis: RedisPubSub) -> None:
+    def __init__(self, hub: Hub, redis: PubSubTransport) -> None:
         self._hub = hub
         self._redis = redis
         self._tails: dict[bytes, StreamTail] = {}

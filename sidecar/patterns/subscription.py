@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
-from sidecar.backends.redis_pubsub import StreamId
+from sidecar.backends.pubsub import StreamId
 from sidecar.errors import BackendUnavailable, CacheCarError, ResourceExhausted
 from sidecar.patterns.envelope import unwrap
 from sidecar.patterns.events import Event, Message, Missed, durable_message

@@ -5,8 +5,9 @@ updated (or invalidated, per namespace policy). Both go through the
 cache-aside pattern's fenced Set/Invalidate, so a GetOrLoad racing the write
 can never store the pre-write value afterwards.
 
-Write-behind: the cache update and the queue append are one Redis script; the
-flushing itself is patterns/flusher.py.
+Write-behind: the cache update and the queue append are one atomic operation of
+the backend's WriteQueue (one Redis script); the flushing itself is
+patterns/flusher.py.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sidecar.backends.redis import RedisBackend
-from sidecar.backends.redis_queue import RedisQueue
+from sidecar.backends.queue import WriteQueue
 from sidecar.callbacks import CallbackClients, Write
 from sidecar.errors import BackendUnavailable, FailedPrecondition
 from sidecar.patterns.cache_aside import CacheAside
@@ -51,7 +51,6 @@ class Writes:
         self._callbacks = callbacks
         self._cache = cache
         self._telemetry = telemetry
-        self._queues: dict[str, RedisQueue] = {}
 
     def _writer_target(self, ns: Namespace) -> str:
         if ns.settings.writer is None:
@@ -63,15 +62,9 @@ class Writes:
             )
         return ns.settings.writer
 
-    def queue(self, ns: Namespace) -> RedisQueue:
+    def queue(self, ns: Namespace) -> WriteQueue:
         """The namespace's queue operations, or the error that says why there is none."""
-        if not isinstance(ns.backend, RedisBackend):
-            raise FailedPrecondition(
-                f"namespace {ns.name!r} is on {ns.backend.kind} backend {ns.backend.name!r}, "
-                "which has no durable queue; write-behind needs Redis (WriteThrough works here)",
-                reason="NOT_SUPPORTED_BY_BACKEND",
-                metadata={"namespace": ns.name, "backend": ns.backend.name},
-            )
+        queue = ns.require(WriteQueue)
         if ns.settings.write_behind is None:
             raise FailedPrecondition(
                 f"namespace {ns.name!r} has no write-behind queue; add "
@@ -79,10 +72,7 @@ class Writes:
                 reason="WRITE_BEHIND_NOT_CONFIGURED",
                 metadata={"namespace": ns.name},
             )
-        found = self._queues.get(ns.backend.name)
-        if found is None:
-            found = self._queues[ns.backend.name] = RedisQueue(ns.backend)
-        return found
+        return queue
 
     async def write_through(
         self, ns: Namespace, key: str, value: bytes, *, delete: bool, time_left: float | None

@@ -24,7 +24,6 @@ counters above 2^53.
 
 from __future__ import annotations
 
-from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -38,7 +37,7 @@ from sidecar.backends.capabilities import (
     ScoreMode,
     ScoreResult,
 )
-from sidecar.backends.redis_mixin import RedisCapability
+from sidecar.backends.redis.link import RedisLink
 from sidecar.telemetry.commands import observed
 
 __all__ = ["TIE_WIDTH", "RedisBoards", "stored_member"]
@@ -148,13 +147,16 @@ def stored_member(sequence: int, member: str) -> bytes:
     return b"%0*d%s" % (TIE_WIDTH, sequence, member.encode())
 
 
-class RedisBoards(RedisCapability):
-    """The leaderboard and counter capabilities of :class:`~sidecar.backends.redis.RedisBackend`."""
+class RedisBoards:
+    """The leaderboard and counter capabilities of a Redis backend."""
 
-    @cached_property
-    def _board_scripts(self) -> SimpleNamespace:
-        register = self.client.register_script
-        return SimpleNamespace(
+    def __init__(self, link: RedisLink) -> None:
+        self.observer = link.observer
+        self.breaker = link.breaker
+        self.translate_errors = link.translate_errors
+        self._client = link.client
+        register = link.script
+        self._board_scripts = SimpleNamespace(
             add=register(_ADD),
             page=register(_PAGE),
             around=register(_AROUND),

@@ -26,7 +26,7 @@ import random
 import struct
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sidecar.backends.base import MISSING, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
@@ -152,15 +152,24 @@ async def _backoff(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 5)))  # noqa: S311
 
 
+class Runner(Protocol):
+    """Runs one blocking pymemcache call off the event loop, errors translated."""
+
+    async def __call__(self, func: Callable[..., T], *args: Any) -> T: ...
+
+
 class MemcachedSessions:
-    """The session capability of :class:`~sidecar.backends.memcached.MemcachedBackend`."""
+    """The session capability (SessionStore) of a Memcached backend: whole records
+    under gets/cas."""
 
-    if TYPE_CHECKING:
-        _client: Any
-        observer: CommandObserver
-        breaker: CircuitBreaker
-
-        async def _run(self, func: Callable[..., T], *args: Any) -> T: ...
+    def __init__(
+        self, client: Any, run: Runner, observer: CommandObserver, breaker: CircuitBreaker
+    ) -> None:
+        #: pymemcache's HashClient (untyped: pymemcache ships no types).
+        self._client = client
+        self._run = run
+        self.observer = observer
+        self.breaker = breaker
 
     @observed("session_create")
     @guarded

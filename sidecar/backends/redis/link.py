@@ -1,27 +1,23 @@
-"""Redis and Redis Cluster backend over ``redis.asyncio`` (hiredis parser).
+"""One Redis deployment's connections, shared by every capability this package implements.
 
-``redis://`` and ``rediss://`` (TLS) use one blocking connection pool;
-``redis+cluster://`` / ``rediss+cluster://`` use redis-py's cluster client,
-which follows MOVED/ASK and splits multi-key commands by slot. Every driver
-exception is translated here, once, into the sidecar's error tree.
-
-The session, leaderboard and counter capabilities are mixins, one module each
-(``redis_sessions``, ``redis_boards``); they use this class's client and
-``translate_errors``.
+The core key-value operations, sessions, boards, the write-behind queue and
+pub/sub are separate classes (one module each) over one :class:`RedisLink`:
+its redis-py client (a connection pool, or the cluster client stack of
+``cluster.py``), the hand-written read path of ``resp.py``, the breaker, the
+command observer, and ``translate_errors`` — the one place redis-py's
+exceptions become the sidecar's error tree. Nothing outside this package sees
+the client.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import (
@@ -32,18 +28,11 @@ from redis.exceptions import (
     ResponseError,
 )
 
-from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
-from sidecar.backends.breaker import CircuitBreaker, guarded
-from sidecar.backends.redis_boards import RedisBoards
-from sidecar.backends.redis_cluster import WaitingCluster
-from sidecar.backends.redis_migration import (
-    StillMigrating,
-    node_of,
-    patience,
-)
-from sidecar.backends.redis_node import NodeBreakers, patch_cluster_nodes
-from sidecar.backends.redis_sessions import RedisSessions
-from sidecar.backends.resp import RespError, RespPool
+from sidecar.backends.breaker import CircuitBreaker
+from sidecar.backends.redis.cluster import WaitingCluster
+from sidecar.backends.redis.migration import StillMigrating, node_of
+from sidecar.backends.redis.node import NodeBreakers, patch_cluster_nodes
+from sidecar.backends.redis.resp import RespError, RespPool
 from sidecar.backends.tls import client_context, describe_tls_failure
 from sidecar.config import BackendSettings
 from sidecar.errors import (
@@ -53,61 +42,15 @@ from sidecar.errors import (
     SlotMigrating,
 )
 from sidecar.telemetry import Telemetry
-from sidecar.telemetry.commands import CommandObserver, observed
+from sidecar.telemetry.commands import CommandObserver
 
-__all__ = ["RedisBackend"]
+__all__ = ["RedisLink"]
 
 patch_cluster_nodes()
 
-# Store the loaded value only while our lease stands, then release it.
-_FILL = """
-if redis.call('GET', KEYS[2]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  redis.call('DEL', KEYS[2])
-  return 1
-end
-return 0
-"""
-# A Redis Cluster slot held mid-migration refuses the two-key FILL (TRYAGAIN
-# until the slot is stable), so the value is parked in the lease key instead,
-# fenced the same way: lease waiters find it there (one load across sidecars
-# holds), and PROMOTE moves it to the value key once the slot is stable.
-PARKED = b"\x00cachecar:parked\x00"
-_PARK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  return 1
-end
-return 0
-"""
-_PROMOTE = """
-local parked = redis.call('GET', KEYS[2])
-if parked ~= ARGV[1] then return 0 end
-local ttl = redis.call('PTTL', KEYS[2])
-if ttl <= 0 then return 0 end
-redis.call('SET', KEYS[1], string.sub(parked, tonumber(ARGV[2]) + 1), 'PX', ttl)
-redis.call('DEL', KEYS[2])
-return 1
-"""
-# A fill in a migrating slot parks after this long, instead of PATIENCE.
-_FILL_PATIENCE = 0.2
-# Compare-and-delete: never release a lease another sidecar took after ours expired.
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
-# A Set wins over any in-flight load: write the value and break the lease together.
-_OVERWRITE = """
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('DEL', KEYS[2])
-return 1
-"""
 
-
-class RedisBackend(RedisSessions, RedisBoards):
-    """A Redis deployment (standalone, TLS or cluster), bytes in and out."""
-
-    kind: BackendKind = "redis"
+class RedisLink:
+    """Connections, breaker, spans and error translation of one Redis backend."""
 
     def __init__(
         self, name: str, settings: BackendSettings, telemetry: Telemetry | None = None
@@ -127,27 +70,24 @@ class RedisBackend(RedisSessions, RedisBoards):
             if settings.tls
             else ""
         )
-        self._client: Any = _connect(url, settings, cluster=self.cluster)
+        #: redis-py's client. ``Any`` because redis-py types its commands for its
+        #: sync and asyncio clients at once (``Awaitable[T] | T``): every call
+        #: would need a cast, and the cluster and standalone clients differ.
+        self.client: Any = _connect(url, settings, cluster=self.cluster)
         host = url.split("://", 1)[1].split("/", 1)[0]
         self.address = host.rsplit("@", 1)[-1]
         self.observer = CommandObserver(telemetry or Telemetry(), name, "redis", self.address)
-        # Hit-path reads skip redis-py's per-command overhead (see resp.py).
-        self._fast = None if self.cluster else _fast_pool(url, settings)
+        #: Hit-path reads skip redis-py's per-command overhead (see resp.py).
+        self.fast = None if self.cluster else _fast_pool(url, settings)
         self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
         #: Redis Cluster: a breaker per node, so one failing node leaves the rest alone.
         self.node_breakers = NodeBreakers(name)
         if self.cluster:
-            self._client.node_breakers = self.node_breakers
-        self._fill = self._client.register_script(_FILL)
-        self._release = self._client.register_script(_RELEASE)
-        self._overwrite = self._client.register_script(_OVERWRITE)
-        self._park = self._client.register_script(_PARK)
-        self._promote = self._client.register_script(_PROMOTE)
+            self.client.node_breakers = self.node_breakers
 
-    @property
-    def client(self) -> Any:
-        """The redis-py client, for Redis-only patterns (scripts, streams, sorted sets)."""
-        return self._client
+    def script(self, source: str) -> Any:
+        """A Lua script, run by EVALSHA (loaded on first NOSCRIPT) on the key's node."""
+        return self.client.register_script(source)
 
     @contextmanager
     def translate_errors(self) -> Iterator[None]:
@@ -220,121 +160,12 @@ class RedisBackend(RedisSessions, RedisBoards):
             )
         return None
 
-    @observed("GET")
-    @guarded
-    async def get(self, key: bytes) -> bytes | Missing:
-        with self.translate_errors():
-            if self._fast is not None:
-                value = await self._fast.execute(b"GET", key)
-            else:
-                value = await self._client.get(key)
-        return MISSING if value is None else bytes(value)
-
-    @observed("MGET")
-    @guarded
-    async def get_many(self, keys: Sequence[bytes]) -> list[bytes | Missing]:
-        if not keys:
-            return []
-        with self.translate_errors():
-            if self.cluster:
-                values = await self._client.mget_nonatomic(list(keys))
-            elif self._fast is not None:
-                values = await self._fast.execute(b"MGET", *keys)
-            else:
-                values = await self._client.mget(list(keys))
-        return [MISSING if v is None else bytes(v) for v in values]
-
-    @observed("LEASE")
-    @guarded
-    async def lease(self, key: bytes, lease_key: bytes, ttl_ms: int) -> Fence | None:
-        token = secrets.token_bytes(16)
-        with self.translate_errors():
-            taken = await self._client.set(lease_key, token, px=max(1, ttl_ms), nx=True)
-        return Fence(token) if taken else None
-
-    @observed("FILL")
-    @guarded
-    async def fill(
-        self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
-    ) -> bool:
-        with self.translate_errors():
-            try:
-                with patience(_FILL_PATIENCE):  # only a cluster's commands ride migrations
-                    stored = await self._fill(
-                        keys=[key, lease_key], args=[fence.token, value, max(1, ttl_ms)]
-                    )
-            except StillMigrating:
-                stored = await self._park(
-                    keys=[lease_key], args=[fence.token, PARKED + value, max(1, ttl_ms)]
-                )
-        return bool(stored)
-
-    @observed("PARKED")
-    @guarded
-    async def parked(self, key: bytes, lease_key: bytes) -> bytes | Missing:
-        if not self.cluster:
-            return MISSING  # only cluster slots migrate
-        with self.translate_errors():
-            held = await self._client.get(lease_key)
-            if held is None or not bytes(held).startswith(PARKED):
-                return MISSING
-            # To the value key, if the slot is stable again; one try, no wait.
-            with contextlib.suppress(StillMigrating), patience(0.0):
-                await self._promote(keys=[key, lease_key], args=[held, len(PARKED)])
-        return bytes(held)[len(PARKED) :]
-
-    @observed("RELEASE")
-    @guarded
-    async def release(self, fence: Fence, key: bytes, lease_key: bytes) -> None:
-        with self.translate_errors():
-            await self._release(keys=[lease_key], args=[fence.token])
-
-    @observed("OVERWRITE")
-    @guarded
-    async def overwrite(self, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int) -> None:
-        with self.translate_errors():
-            await self._overwrite(keys=[key, lease_key], args=[value, max(1, ttl_ms)])
-
-    @observed("CLEAR")
-    @guarded
-    async def clear(self, keys: Sequence[bytes], lease_keys: Sequence[bytes]) -> int:
-        if not keys:
-            return 0
-        with self.translate_errors():
-            # Leases first: a load that finishes in between can no longer store.
-            await self._client.delete(*lease_keys)
-            return int(await self._client.delete(*keys))
-
-    async def ping(self) -> None:
-        # Not observed: health pings every second would flood traces with roots.
-        with self.translate_errors():
-            await self._client.ping()
-        self.breaker.succeeded()
-
-    async def stats(self) -> dict[str, dict[str, float]]:
-        """Memory use, limit and evictions per server, from INFO (for metrics)."""
-        with self.translate_errors():
-            if self.cluster:
-                replies = await self._client.info(target_nodes=RedisCluster.PRIMARIES)
-            else:
-                replies = {self.address: await self._client.info()}
-        return {
-            server: {
-                "memory_bytes": float(info.get("used_memory", 0)),
-                "memory_limit_bytes": float(info.get("maxmemory", 0)),
-                "evictions": float(info.get("evicted_keys", 0)),
-                # Whether a restart keeps the write-behind queue (see server.py).
-                "aof_enabled": float(info.get("aof_enabled", 0)),
-            }
-            for server, info in replies.items()
-        }
-
     async def aclose(self) -> None:
         # Closing a client whose server is gone must not raise during shutdown.
-        if self._fast is not None:
-            self._fast.close()
+        if self.fast is not None:
+            self.fast.close()
         with self.translate_errors():
-            await self._client.aclose()
+            await self.client.aclose()
 
 
 def _password_source(settings: BackendSettings) -> str:

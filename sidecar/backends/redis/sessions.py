@@ -21,7 +21,6 @@ Cluster allows because they are in the slot of the declared key.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import cached_property
 from types import SimpleNamespace
 from typing import Any
 
@@ -34,7 +33,7 @@ from sidecar.backends.capabilities import (
     TooLarge,
     VersionMismatch,
 )
-from sidecar.backends.redis_mixin import RedisCapability
+from sidecar.backends.redis.link import RedisLink
 from sidecar.telemetry.commands import observed
 
 __all__ = ["RedisSessions"]
@@ -152,13 +151,16 @@ return deleted
 """
 
 
-class RedisSessions(RedisCapability):
-    """The session capability of :class:`~sidecar.backends.redis.RedisBackend`."""
+class RedisSessions:
+    """The session capability (SessionStore, SubjectRevocation) of a Redis backend."""
 
-    @cached_property
-    def _session_scripts(self) -> SimpleNamespace:
-        register = self.client.register_script
-        return SimpleNamespace(
+    def __init__(self, link: RedisLink) -> None:
+        self.observer = link.observer
+        self.breaker = link.breaker
+        self.translate_errors = link.translate_errors
+        self._client = link.client
+        register = link.script
+        self._session_scripts = SimpleNamespace(
             create=register(_CREATE),
             read=register(_READ),
             update=register(_UPDATE),

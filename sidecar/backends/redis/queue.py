@@ -24,17 +24,17 @@ flusher drops a replayed write whose key has had a newer write written
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from redis.exceptions import ResponseError
 
 from sidecar.backends.breaker import guarded
-from sidecar.backends.redis import RedisBackend
+from sidecar.backends.queue import Page, QueuedWrite, QueueStats
+from sidecar.backends.redis.link import RedisLink
 from sidecar.errors import ResourceExhausted
 from sidecar.telemetry.commands import observed
 
-__all__ = ["GROUP", "Page", "QueueStats", "QueuedWrite", "RedisQueue", "sequence_order"]
+__all__ = ["GROUP", "RedisQueue"]
 
 GROUP = b"cachecar"
 
@@ -140,47 +140,6 @@ return 0
 """
 
 
-@dataclass(frozen=True, slots=True)
-class QueuedWrite:
-    """One queued write as the flusher reads it."""
-
-    entry_id: bytes
-    key: str
-    value: bytes
-    delete: bool
-    write_id: str
-    accepted_ms: int
-    traceparent: str
-    #: The write's place in its key's history: its entry id when first queued.
-    sequence: bytes = b""
-    #: Put back by ReplayDeadLetters (its sequence is older than its entry id).
-    replayed: bool = False
-
-    @property
-    def order(self) -> tuple[int, int]:
-        """The sequence as numbers, for comparing two writes of one key."""
-        return sequence_order(self.sequence or self.entry_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    """One read of a partition: its writes, where it ended, and entries whose
-    message is gone (pending, but deleted meanwhile: they only need an ack)."""
-
-    writes: list[QueuedWrite]
-    last_id: bytes | None
-    gone: list[bytes]
-    count: int
-
-
-@dataclass(frozen=True, slots=True)
-class QueueStats:
-    pending: int
-    in_flight: int
-    oldest_entry_ms: int | None
-    dead_letters: int
-
-
 def _parse(entries: Sequence[Any]) -> Page:
     writes, gone = [], []
     last: bytes | None = None
@@ -206,27 +165,20 @@ def _parse(entries: Sequence[Any]) -> Page:
     return Page(writes, last, gone, len(entries))
 
 
-def sequence_order(sequence: bytes) -> tuple[int, int]:
-    """A stream id (``<ms>-<n>``) as numbers, for ordering."""
-    ms, _, n = sequence.partition(b"-")
-    return int(ms), int(n or 0)
-
-
 class RedisQueue:
-    """Queue operations on one Redis backend (its connections, breaker and spans)."""
+    """The :class:`~sidecar.backends.queue.WriteQueue` of a Redis backend, on Streams."""
 
-    def __init__(self, backend: RedisBackend) -> None:
-        self.backend = backend
-        self.observer = backend.observer
-        self.breaker = backend.breaker
-        client = backend.client
-        self._client = client
-        self._enqueue = client.register_script(_ENQUEUE)
-        self._ack = client.register_script(_ACK)
-        self._dead = client.register_script(_DEAD_LETTER)
-        self._replay = client.register_script(_REPLAY)
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+    def __init__(self, link: RedisLink) -> None:
+        self.observer = link.observer
+        self.breaker = link.breaker
+        self.translate_errors = link.translate_errors
+        self._client = link.client
+        self._enqueue = link.script(_ENQUEUE)
+        self._ack = link.script(_ACK)
+        self._dead = link.script(_DEAD_LETTER)
+        self._replay = link.script(_REPLAY)
+        self._renew = link.script(_RENEW)
+        self._release = link.script(_RELEASE)
 
     @observed("ENQUEUE")
     @guarded
@@ -247,7 +199,7 @@ class RedisQueue:
         traceparent: str,
     ) -> bytes:
         """Update the cache and append the write atomically; the stream entry id."""
-        with self.backend.translate_errors():
+        with self.translate_errors():
             entry_id = await self._enqueue(
                 keys=[value_key, lease_key, queue],
                 args=[
@@ -273,7 +225,7 @@ class RedisQueue:
     @observed("XGROUP CREATE")
     @guarded
     async def ensure_group(self, queue: bytes) -> None:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             try:
                 # From "0": writes queued before any flusher existed are flushed too.
                 await self._client.xgroup_create(queue, GROUP, id=b"0", mkstream=True)
@@ -286,7 +238,7 @@ class RedisQueue:
     async def read(self, queue: bytes, consumer: bytes, count: int, *, after: bytes | None) -> Page:
         """This consumer's pending entries with ids above ``after`` (``b"0"``: from
         the start), in id order; ``after=None``: entries never delivered yet."""
-        with self.backend.translate_errors():
+        with self.translate_errors():
             reply = await self._client.xreadgroup(
                 GROUP, consumer, {queue: b">" if after is None else after}, count=count
             )
@@ -305,7 +257,7 @@ class RedisQueue:
         previous owner stopped renewing (crashed or cut off)."""
         claimed = 0
         start: bytes = b"0-0"
-        with self.backend.translate_errors():
+        with self.translate_errors():
             for _ in range(1000):  # bounded: at most 1000 * count entries per call
                 # Not JUSTID: with it, redis-py drops the cursor this loop needs.
                 reply = await self._client.xautoclaim(
@@ -336,7 +288,7 @@ class RedisQueue:
         for w in written:
             args += [w.key, w.sequence or w.entry_id]
         args += [w.key for w in settled]
-        with self.backend.translate_errors():
+        with self.translate_errors():
             await self._ack(keys=[queue, history], args=args)
 
     @observed("DEAD LETTER")
@@ -344,7 +296,7 @@ class RedisQueue:
     async def dead_letter(
         self, queue: bytes, dead: bytes, history: bytes, write: QueuedWrite, error: str
     ) -> None:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             await self._dead(
                 keys=[queue, dead, history], args=[GROUP, write.entry_id, error[:512], write.key]
             )
@@ -353,7 +305,7 @@ class RedisQueue:
     @guarded
     async def written_since(self, history: bytes, keys: Sequence[str]) -> dict[str, bytes]:
         """For keys with dead letters outstanding: the newest sequence written since."""
-        with self.backend.translate_errors():
+        with self.translate_errors():
             found = await self._client.hmget(history, list(keys))
         marks = {}
         for key, known in zip(keys, found, strict=True):
@@ -364,13 +316,13 @@ class RedisQueue:
     @observed("REPLAY")
     @guarded
     async def replay(self, queue: bytes, dead: bytes, limit: int) -> int:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             return int(await self._replay(keys=[queue, dead], args=[limit]))
 
     @observed("QUEUE STATS")
     @guarded
     async def stats(self, queue: bytes, dead: bytes) -> QueueStats:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             pending = int(await self._client.xlen(queue))
             dead_letters = int(await self._client.xlen(dead))
             oldest = await self._client.xrange(queue, count=1)
@@ -389,7 +341,7 @@ class RedisQueue:
     @observed("OWNER TAKE")
     @guarded
     async def take(self, owner_key: bytes, token: bytes, ttl_ms: int) -> bool:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             if await self._client.set(owner_key, token, px=ttl_ms, nx=True):
                 return True
             # Still ours: a Redis hiccup made the flusher let go, but the lease never
@@ -399,11 +351,11 @@ class RedisQueue:
     @observed("OWNER RENEW")
     @guarded
     async def renew(self, owner_key: bytes, token: bytes, ttl_ms: int) -> bool:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             return bool(await self._renew(keys=[owner_key], args=[token, ttl_ms]))
 
     @observed("OWNER RELEASE")
     @guarded
     async def give_up(self, owner_key: bytes, token: bytes) -> None:
-        with self.backend.translate_errors():
+        with self.translate_errors():
             await self._release(keys=[owner_key], args=[token])

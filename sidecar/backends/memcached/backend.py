@@ -30,9 +30,10 @@ from pymemcache.client.base import Client
 from pymemcache.client.hash import HashClient
 from pymemcache.exceptions import MemcacheError, MemcacheServerError
 
-from sidecar.backends.base import MISSING, BackendKind, Fence, Missing
+from sidecar.backends.base import MISSING, BackendKind, Capabilities, Fence, Missing
 from sidecar.backends.breaker import CircuitBreaker, guarded
-from sidecar.backends.memcached_sessions import MemcachedSessions
+from sidecar.backends.capabilities import SessionStore
+from sidecar.backends.memcached.sessions import MemcachedSessions
 from sidecar.backends.tls import client_context, describe_tls_failure
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable, InvalidArgument
@@ -141,7 +142,7 @@ class _HashClient(HashClient):  # type: ignore[misc]  # pymemcache ships no type
                 connection.close()
 
 
-class MemcachedBackend(MemcachedSessions):
+class MemcachedBackend:
     """A pool of Memcached servers, bytes in and out."""
 
     kind: BackendKind = "memcached"
@@ -186,6 +187,12 @@ class MemcachedBackend(MemcachedSessions):
         )
         self._pool = ThreadPoolExecutor(
             max_workers=min(settings.pool_size, 32), thread_name_prefix=f"memcached-{name}"
+        )
+        # No invalidation feed, queue, pub/sub, sorted sets or signed counters:
+        # only whole session records (gets/cas).
+        self.capabilities = Capabilities(
+            f"memcached backend {name!r}",
+            {SessionStore: MemcachedSessions(self._client, self._run, self.observer, self.breaker)},
         )
 
     @contextmanager

@@ -17,8 +17,8 @@ from typing import Any
 from redis.asyncio.cluster import ClusterPipeline, RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from sidecar.backends.redis_migration import riding_migrations
-from sidecar.backends.redis_node import NodeBreakers
+from sidecar.backends.redis.migration import riding_migrations
+from sidecar.backends.redis.node import NodeBreakers
 
 __all__ = ["WaitingCluster"]
 

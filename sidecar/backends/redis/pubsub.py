@@ -28,29 +28,24 @@ import contextlib
 import math
 import time
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from redis.exceptions import RedisError
 
-from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.backends.breaker import guarded
+from sidecar.backends.pubsub import (
+    Delivery,
+    StreamEntry,
+    StreamId,
+    SubscriberCommand,
+    format_id,
+    parse_id,
+)
+from sidecar.backends.redis.link import RedisLink
 from sidecar.errors import BackendUnavailable
-from sidecar.telemetry.commands import CommandObserver, observed
+from sidecar.telemetry.commands import observed
 
-__all__ = [
-    "Delivery",
-    "RedisClientBackend",
-    "RedisPubSub",
-    "StreamEntry",
-    "StreamId",
-    "SubscriberConnection",
-    "format_id",
-    "parse_id",
-]
-
-#: A stream id as (milliseconds, sequence); cachecar's sequence is an ordinal.
-StreamId = tuple[int, int]
+__all__ = ["RedisPubSub", "SubscriberConnection"]
 
 # KEYS[1] stream; ARGV[1] notification channel, ARGV[2] max length,
 # ARGV[3..] field, value, ... Returns the new id "<ms>-<ordinal>".
@@ -81,60 +76,6 @@ return id
 """
 
 
-def parse_id(raw: bytes | str) -> StreamId:
-    """``b"1718000000000-7"`` -> ``(1718000000000, 7)``; ValueError if malformed."""
-    text = raw.decode() if isinstance(raw, bytes) else raw
-    ms, sep, seq = text.partition("-")
-    if not (sep and ms.isdigit() and seq.isdigit() and ms.isascii() and seq.isascii()):
-        raise ValueError(f"not a stream id: {text!r}")
-    parsed = (int(ms), int(seq))
-    if max(parsed) >= 2**64:
-        raise ValueError(f"not a stream id: {text!r}")
-    return parsed
-
-
-def format_id(sid: StreamId) -> str:
-    return f"{sid[0]}-{sid[1]}"
-
-
-@dataclass(frozen=True, slots=True)
-class StreamEntry:
-    """One message of a durable channel, as stored."""
-
-    id: StreamId
-    fields: dict[bytes, bytes]
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One reply read on a subscriber connection.
-
-    ``kind`` is Redis's: ``message``, ``pmessage``, ``subscribe``,
-    ``psubscribe``, ``unsubscribe``, ``punsubscribe`` or ``pong``.
-    """
-
-    kind: bytes
-    channel: bytes
-    pattern: bytes | None = None
-    data: bytes = b""
-
-
-@runtime_checkable
-class RedisClientBackend(Protocol):
-    """What pub/sub needs from a backend: a redis-py client (Redis only)."""
-
-    name: str
-    address: str
-    cluster: bool
-    observer: CommandObserver
-    breaker: CircuitBreaker
-
-    @property
-    def client(self) -> Any: ...
-
-    def translate_errors(self) -> AbstractContextManager[None]: ...
-
-
 class SubscriberConnection:
     """A dedicated connection in subscribed mode, outside the backend's pool.
 
@@ -142,26 +83,26 @@ class SubscriberConnection:
     subscribe confirmations included, arrives through :meth:`read`, in order.
     """
 
-    def __init__(self, connection: Any, backend: RedisClientBackend, address: str) -> None:
+    def __init__(self, connection: Any, link: RedisLink, address: str) -> None:
         self._conn = connection
-        self._backend = backend
+        self._link = link
         self.address = address
 
-    async def send(self, *args: bytes | str) -> None:
+    async def send(self, command: SubscriberCommand, *names: bytes) -> None:
         # redis-py would silently reconnect a dropped connection on send; a
         # fresh connection holds no subscriptions, so refuse instead and let
         # the owner reconnect and resubscribe.
         if not self._conn.is_connected:
             raise BackendUnavailable(
-                f"redis backend {self._backend.name!r}: the subscriber connection is closed",
-                metadata={"backend": self._backend.name},
+                f"redis backend {self._link.name!r}: the subscriber connection is closed",
+                metadata={"backend": self._link.name},
             )
-        with self._backend.translate_errors():
-            await self._conn.send_command(*args)
+        with self._link.translate_errors():
+            await self._conn.send_command(command, *names)
 
     async def read(self, within: float | None) -> Delivery | None:
         """The next reply; None if nothing arrived within ``within`` seconds."""
-        with self._backend.translate_errors():
+        with self._link.translate_errors():
             reply = await self._conn.read_response(
                 timeout=math.inf if within is None else within, disconnect_on_error=False
             )
@@ -196,15 +137,15 @@ def _subscriber_options(pooled: dict[str, Any]) -> dict[str, Any]:
 
 
 class RedisPubSub:
-    """Pub/Sub and stream commands of one Redis backend."""
+    """The :class:`~sidecar.backends.pubsub.PubSubTransport` of a Redis backend."""
 
-    def __init__(self, backend: RedisClientBackend) -> None:
-        self.backend = backend
-        self.name = backend.name
-        self.observer = backend.observer
-        self.breaker = backend.breaker
-        self._client = backend.client
-        self._append = self._client.register_script(_APPEND)
+    def __init__(self, link: RedisLink) -> None:
+        self._link = link
+        self.name = link.name
+        self.observer = link.observer
+        self.breaker = link.breaker
+        self._client = link.client
+        self._append = link.script(_APPEND)
         self._next_node = 0
 
     @observed("PUBLISH")
@@ -212,7 +153,7 @@ class RedisPubSub:
     async def publish(self, channel: bytes, data: bytes) -> int:
         """Publish on a Redis channel; how many Redis clients received it (in a
         cluster: clients of the node that ran the command)."""
-        with self.backend.translate_errors():
+        with self._link.translate_errors():
             return int(await self._client.publish(channel, data))
 
     @observed("XADD")
@@ -225,14 +166,14 @@ class RedisPubSub:
         args: list[bytes | int] = [notify, max_len]
         for name, value in fields:
             args += [name, value]
-        with self.backend.translate_errors():
+        with self._link.translate_errors():
             return parse_id(await self._append(keys=[stream], args=args))
 
     @observed("XREVRANGE")
     @guarded
     async def last_id(self, stream: bytes) -> StreamId:
         """The id of the newest message, or (0, 0) for an empty channel."""
-        with self.backend.translate_errors():
+        with self._link.translate_errors():
             newest = await self._client.xrevrange(stream, max=b"+", min=b"-", count=1)
         return parse_id(newest[0][0]) if newest else (0, 0)
 
@@ -245,7 +186,7 @@ class RedisPubSub:
         """
         started = time.perf_counter()
         try:
-            with self.backend.translate_errors():
+            with self._link.translate_errors():
                 rows = await self._client.xrange(
                     stream, min=b"(" + format_id(after).encode(), max=b"+", count=count
                 )
@@ -258,8 +199,8 @@ class RedisPubSub:
 
     async def connect_subscriber(self) -> SubscriberConnection:
         """A new connection for SUBSCRIBE / PSUBSCRIBE (to one node in a cluster)."""
-        with self.backend.translate_errors():
-            if self.backend.cluster:
+        with self._link.translate_errors():
+            if self._link.cluster:
                 await self._client.initialize()
                 nodes = self._client.get_nodes()
                 node = nodes[self._next_node % len(nodes)]
@@ -269,8 +210,8 @@ class RedisPubSub:
             else:
                 pool = self._client.connection_pool
                 conn = pool.connection_class(**_subscriber_options(pool.connection_kwargs))
-                address = self.backend.address
-            subscriber = SubscriberConnection(conn, self.backend, address)
+                address = self._link.address
+            subscriber = SubscriberConnection(conn, self._link, address)
             try:
                 await conn.connect()
             except BaseException:
