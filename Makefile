@@ -34,6 +34,7 @@ lint: setup clients-setup
 	$(BIN)/ruff check sidecar tests bench clients/python scripts/examples.py
 	$(BIN)/ruff format --check sidecar tests bench clients/python scripts/examples.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/mypy --strict clients/python/src/cachecar --exclude 'cachecar/v1'
 	npm --prefix clients/node run typecheck
 	cd protos && ../$(BIN)/buf lint

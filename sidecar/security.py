@@ -18,7 +18,6 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import grpc
 
@@ -116,7 +115,7 @@ class CallerAuth:
             )
         return token
 
-    def authorize(self, context: Any, namespace: str) -> Caller:
+    def authorize(self, context: grpc.aio.ServicerContext, namespace: str) -> Caller:
         """The caller of this call, if it may use ``namespace``; else the error to return."""
         caller = self._authenticate(context)
         if not caller.may_use(namespace):
@@ -128,7 +127,7 @@ class CallerAuth:
             )
         return caller
 
-    def _authenticate(self, context: Any) -> Caller:
+    def _authenticate(self, context: grpc.aio.ServicerContext) -> Caller:
         presented = _bearer_token(context.invocation_metadata() or ())
         # A bearer token alone decides; without one (none sent, or another
         # authorization scheme meant for someone else) the certificate may.

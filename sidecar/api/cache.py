@@ -6,15 +6,15 @@ its limits, calls the cache-aside pattern and converts the outcome.
 
 from __future__ import annotations
 
-from typing import Any
-
 from cachecar.v1 import cache_pb2, cache_pb2_grpc, writer_pb2
 
 from sidecar.api.access import NamespaceAccess
+from sidecar.api.context import Context
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.errors import CacheCarError, InvalidArgument
-from sidecar.patterns.cache_aside import CacheAside, Lookup, Source
+from sidecar.patterns.cache_aside import CacheAside
+from sidecar.patterns.flight import Lookup, Source
 from sidecar.patterns.flusher import Flusher
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.writes import Writes
@@ -79,7 +79,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def GetOrLoad(
-        self, request: cache_pb2.GetOrLoadRequest, context: Any
+        self, request: cache_pb2.GetOrLoadRequest, context: Context
     ) -> cache_pb2.GetOrLoadResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
@@ -91,7 +91,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def GetOrLoadMany(
-        self, request: cache_pb2.GetOrLoadManyRequest, context: Any
+        self, request: cache_pb2.GetOrLoadManyRequest, context: Context
     ) -> cache_pb2.GetOrLoadManyResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
@@ -102,7 +102,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         )
 
     @rpc
-    async def Get(self, request: cache_pb2.GetRequest, context: Any) -> cache_pb2.GetResponse:
+    async def Get(self, request: cache_pb2.GetRequest, context: Context) -> cache_pb2.GetResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         got = await self._cache.get(ns, request.key)
@@ -110,7 +110,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         return cache_pb2.GetResponse(found=got.found, value=got.value)
 
     @rpc
-    async def Set(self, request: cache_pb2.SetRequest, context: Any) -> cache_pb2.SetResponse:
+    async def Set(self, request: cache_pb2.SetRequest, context: Context) -> cache_pb2.SetResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)
         ns.check_value(request.value)
@@ -121,7 +121,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def Invalidate(
-        self, request: cache_pb2.InvalidateRequest, context: Any
+        self, request: cache_pb2.InvalidateRequest, context: Context
     ) -> cache_pb2.InvalidateResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
@@ -131,7 +131,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def WriteThrough(
-        self, request: cache_pb2.WriteThroughRequest, context: Any
+        self, request: cache_pb2.WriteThroughRequest, context: Context
     ) -> cache_pb2.WriteThroughResponse:
         ns, delete = self._write_args(request, context)
         write_id = await self._writes.write_through(
@@ -141,7 +141,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def EnqueueWrite(
-        self, request: cache_pb2.EnqueueWriteRequest, context: Any
+        self, request: cache_pb2.EnqueueWriteRequest, context: Context
     ) -> cache_pb2.EnqueueWriteResponse:
         ns, delete = self._write_args(request, context)
         write_id = await self._writes.enqueue(ns, request.key, request.value, delete=delete)
@@ -149,7 +149,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def GetWriteQueue(
-        self, request: cache_pb2.GetWriteQueueRequest, context: Any
+        self, request: cache_pb2.GetWriteQueueRequest, context: Context
     ) -> cache_pb2.GetWriteQueueResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         state = await self._writes.state(ns)
@@ -163,7 +163,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def FlushWrites(
-        self, request: cache_pb2.FlushWritesRequest, context: Any
+        self, request: cache_pb2.FlushWritesRequest, context: Context
     ) -> cache_pb2.FlushWritesResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         self._writes.queue(ns)  # the namespace must have a queue
@@ -172,7 +172,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
 
     @rpc
     async def ReplayDeadLetters(
-        self, request: cache_pb2.ReplayDeadLettersRequest, context: Any
+        self, request: cache_pb2.ReplayDeadLettersRequest, context: Context
     ) -> cache_pb2.ReplayDeadLettersResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         replayed = await self._writes.replay(ns, request.limit)
@@ -180,7 +180,9 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         return cache_pb2.ReplayDeadLettersResponse(replayed_count=replayed)
 
     def _write_args(
-        self, request: cache_pb2.WriteThroughRequest | cache_pb2.EnqueueWriteRequest, context: Any
+        self,
+        request: cache_pb2.WriteThroughRequest | cache_pb2.EnqueueWriteRequest,
+        context: Context,
     ) -> tuple[Namespace, bool]:
         ns = self.namespaces.resolve(request.namespace, context)
         ns.check_key(request.key)

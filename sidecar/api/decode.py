@@ -23,6 +23,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.message_factory import GetMessageClass
 
+from sidecar.api.context import Context
 from sidecar.api.errors import abort_with
 from sidecar.errors import CacheCarError, InvalidArgument, ResourceExhausted
 from sidecar.telemetry.metrics import Metrics
@@ -67,7 +68,9 @@ class Malformed:
             metadata={"method": f"{service}/{method}", "message_type": self.message_type},
         )
 
-    async def reject(self, context: Any, service: str, method: str, metrics: Metrics) -> NoReturn:
+    async def reject(
+        self, context: Context, service: str, method: str, metrics: Metrics
+    ) -> NoReturn:
         """End the call with :meth:`error`, counted as the wrappers count calls.
 
         No span: there is no request to describe, and the wrappers' span

@@ -16,6 +16,7 @@ from google.protobuf.duration_pb2 import Duration
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from sidecar.api.access import NamespaceAccess
+from sidecar.api.context import Context
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.backends.base import Missing
@@ -89,7 +90,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def AddScore(
-        self, request: leaderboard_pb2.AddScoreRequest, context: Any
+        self, request: leaderboard_pb2.AddScoreRequest, context: Context
     ) -> leaderboard_pb2.AddScoreResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
@@ -118,7 +119,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def GetTop(
-        self, request: leaderboard_pb2.GetTopRequest, context: Any
+        self, request: leaderboard_pb2.GetTopRequest, context: Context
     ) -> leaderboard_pb2.GetTopResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
@@ -132,7 +133,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def GetRank(
-        self, request: leaderboard_pb2.GetRankRequest, context: Any
+        self, request: leaderboard_pb2.GetRankRequest, context: Context
     ) -> leaderboard_pb2.GetRankResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
@@ -146,7 +147,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def GetAround(
-        self, request: leaderboard_pb2.GetAroundRequest, context: Any
+        self, request: leaderboard_pb2.GetAroundRequest, context: Context
     ) -> leaderboard_pb2.GetAroundResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
@@ -161,7 +162,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def RemoveMember(
-        self, request: leaderboard_pb2.RemoveMemberRequest, context: Any
+        self, request: leaderboard_pb2.RemoveMemberRequest, context: Context
     ) -> leaderboard_pb2.RemoveMemberResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "board", request.board)
@@ -171,7 +172,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def IncrementCounter(
-        self, request: leaderboard_pb2.IncrementCounterRequest, context: Any
+        self, request: leaderboard_pb2.IncrementCounterRequest, context: Context
     ) -> leaderboard_pb2.IncrementCounterResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "counter", request.counter)
@@ -200,7 +201,7 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
 
     @rpc
     async def GetCounter(
-        self, request: leaderboard_pb2.GetCounterRequest, context: Any
+        self, request: leaderboard_pb2.GetCounterRequest, context: Context
     ) -> leaderboard_pb2.GetCounterResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_name(ns, "counter", request.counter)

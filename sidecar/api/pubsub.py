@@ -18,10 +18,11 @@ from typing import Any
 import grpc
 from cachecar.v1 import pubsub_pb2, pubsub_pb2_grpc
 from opentelemetry import propagate, trace
-from opentelemetry.context import Context
+from opentelemetry.context import Context as TraceContext
 from opentelemetry.trace import Link, SpanKind, Tracer
 
 from sidecar.api.access import NamespaceAccess
+from sidecar.api.context import Context
 from sidecar.api.decode import service_handler
 from sidecar.api.rpc import rpc
 from sidecar.api.streaming import StreamCall, server_stream
@@ -213,7 +214,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
 
     @rpc
     async def Publish(
-        self, request: pubsub_pb2.PublishRequest, context: Any
+        self, request: pubsub_pb2.PublishRequest, context: Context
     ) -> pubsub_pb2.PublishResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         self._pubsub.check_supported(ns)
@@ -238,7 +239,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
     # generated stub only knows (async) iterators.
     @server_stream
     async def Subscribe(  # type: ignore[override]
-        self, request: pubsub_pb2.SubscribeRequest, context: Any, call: StreamCall
+        self, request: pubsub_pb2.SubscribeRequest, context: Context, call: StreamCall
     ) -> None:
         ns = self.namespaces.resolve(request.namespace, context)
         self._pubsub.check_supported(ns)
@@ -288,7 +289,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
         # A root of its own (empty parent context), linked rather than parented.
         return tracer.start_as_current_span(
             "cachecar.pubsub.deliver",
-            context=Context(),
+            context=TraceContext(),
             kind=SpanKind.CONSUMER,
             links=links,
             attributes=attributes,

@@ -20,12 +20,13 @@ import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 import grpc
 from opentelemetry.trace import Tracer
 
 from sidecar.api.access import NamespaceAccess
+from sidecar.api.context import Context
 from sidecar.api.decode import Malformed
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.errors import CacheCarError, Code
@@ -53,14 +54,14 @@ class Servicer(Protocol):
 S = TypeVar("S", bound=Servicer)
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
-Method = Callable[[S, Req, Any], Awaitable[Resp]]
+Method = Callable[[S, Req, Context], Awaitable[Resp]]
 
 
 def rpc(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
     """Wrap a unary servicer method with tracing, metrics and the error mapping."""
     name = method.__name__
 
-    async def traced(self: S, tracer: Tracer, request: Req, context: Any) -> Resp:
+    async def traced(self: S, tracer: Tracer, request: Req, context: Context) -> Resp:
         # The caller first: nothing it sent is parsed for someone not allowed in.
         self.namespaces.check_caller(getattr(request, "namespace", ""), context)
         with tracer.start_as_current_span(
@@ -87,7 +88,7 @@ def rpc(method: Method[S, Req, Resp]) -> Method[S, Req, Resp]:
             return response
 
     @functools.wraps(method)
-    async def wrapper(self: S, request: Req, context: Any) -> Resp:
+    async def wrapper(self: S, request: Req, context: Context) -> Resp:
         metrics = self.telemetry.metrics
         if isinstance(request, Malformed):
             await request.reject(context, self.SERVICE, name, metrics)

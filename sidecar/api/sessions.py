@@ -10,12 +10,12 @@ namespace only).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from cachecar.v1 import session_pb2, session_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from sidecar.api.access import NamespaceAccess
+from sidecar.api.context import Context
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
 from sidecar.errors import InvalidArgument
@@ -86,7 +86,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     @rpc
     async def CreateSession(
-        self, request: session_pb2.CreateSessionRequest, context: Any
+        self, request: session_pb2.CreateSessionRequest, context: Context
     ) -> session_pb2.CreateSessionResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_subject(ns, request.subject, required=False)
@@ -108,7 +108,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     @rpc
     async def GetSession(
-        self, request: session_pb2.GetSessionRequest, context: Any
+        self, request: session_pb2.GetSessionRequest, context: Context
     ) -> session_pb2.GetSessionResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         record = await self._sessions.get(ns, request.session_id)
@@ -123,7 +123,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     @rpc
     async def UpdateSession(
-        self, request: session_pb2.UpdateSessionRequest, context: Any
+        self, request: session_pb2.UpdateSessionRequest, context: Context
     ) -> session_pb2.UpdateSessionResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         set_fields = dict(request.set_fields)
@@ -150,7 +150,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     @rpc
     async def TouchSession(
-        self, request: session_pb2.TouchSessionRequest, context: Any
+        self, request: session_pb2.TouchSessionRequest, context: Context
     ) -> session_pb2.TouchSessionResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         record = await self._sessions.touch(ns, request.session_id)
@@ -162,7 +162,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     @rpc
     async def DeleteSession(
-        self, request: session_pb2.DeleteSessionRequest, context: Any
+        self, request: session_pb2.DeleteSessionRequest, context: Context
     ) -> session_pb2.DeleteSessionResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         deleted = await self._sessions.delete(ns, request.session_id)
@@ -170,7 +170,7 @@ class SessionServicer(session_pb2_grpc.SessionServiceServicer):
 
     @rpc
     async def DeleteSubjectSessions(
-        self, request: session_pb2.DeleteSubjectSessionsRequest, context: Any
+        self, request: session_pb2.DeleteSubjectSessionsRequest, context: Context
     ) -> session_pb2.DeleteSubjectSessionsResponse:
         ns = self.namespaces.resolve(request.namespace, context)
         _check_subject(ns, request.subject, required=True)

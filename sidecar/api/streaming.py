@@ -30,6 +30,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanContext, Tracer
 
+from sidecar.api.context import Context
 from sidecar.api.decode import Malformed
 from sidecar.api.errors import abort_with, internal_error
 from sidecar.api.rpc import Servicer
@@ -47,7 +48,7 @@ Req = TypeVar("Req")
 class StreamCall:
     """One streaming call, as its method sees it."""
 
-    def __init__(self, servicer: Servicer, method: str, request: Any, context: Any) -> None:
+    def __init__(self, servicer: Servicer, method: str, request: Any, context: Context) -> None:
         self._started_at = time.perf_counter()
         self._duration = servicer.telemetry.metrics.child(
             servicer.telemetry.metrics.rpc_duration, servicer.SERVICE, method
@@ -107,8 +108,8 @@ class StreamCall:
         self._end_span()
 
 
-StreamMethod = Callable[[S, Req, Any, StreamCall], Awaitable[None]]
-Handler = Callable[[S, Req, Any], Awaitable[None]]
+StreamMethod = Callable[[S, Req, Context, StreamCall], Awaitable[None]]
+Handler = Callable[[S, Req, Context], Awaitable[None]]
 
 
 def server_stream(method: StreamMethod[S, Req]) -> Handler[S, Req]:
@@ -116,7 +117,7 @@ def server_stream(method: StreamMethod[S, Req]) -> Handler[S, Req]:
     name = method.__name__
 
     @functools.wraps(method)
-    async def wrapper(self: S, request: Req, context: Any) -> None:
+    async def wrapper(self: S, request: Req, context: Context) -> None:
         metrics = self.telemetry.metrics
         if isinstance(request, Malformed):
             await request.reject(context, self.SERVICE, name, metrics)

@@ -19,14 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import math
 import random
-import time
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+
+from opentelemetry.util.types import AttributeValue
 
 from sidecar.backends.base import MISSING, Fence, Missing
 from sidecar.callbacks import CallbackClients, Loaded
@@ -37,7 +35,7 @@ from sidecar.errors import (
     ResourceExhausted,
 )
 from sidecar.patterns.entry import Entry, decode, encode
-from sidecar.patterns.lease import acquire_or_wait
+from sidecar.patterns.flight import Flight, LoadCounters, Lookup, Source, now_ms
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.singleflight import SingleFlight
 from sidecar.telemetry import Telemetry
@@ -49,43 +47,7 @@ __all__ = ["CacheAside", "Lookup", "Source"]
 log = logging.getLogger("cachecar.cache_aside")
 
 
-class Source(enum.Enum):
-    """Where a returned value came from (mirrors the API's Source enum)."""
-
-    CACHE = 1
-    LOADER = 2
-    STALE = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Lookup:
-    """The outcome of reading one key."""
-
-    found: bool
-    value: bytes
-    source: Source
-
-
-@dataclass(frozen=True, slots=True)
-class _Counters:
-    """One namespace's metric children, resolved once."""
-
-    hits: Any
-    misses: Any
-    stale: Any
-    joined: Any
-    by_lease: Any
-    lease_waits: Any
-    early: Any
-    found: Any
-    not_found: Any
-    failed: Any
-    fenced: Any
-    duration: Any
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+_now_ms = now_ms
 
 
 class CacheAside:
@@ -102,8 +64,8 @@ class CacheAside:
         self._telemetry = telemetry or Telemetry()
         self._tracing = self._telemetry.tracing.tracer is not None
         self._flights: SingleFlight[tuple[str, str], Lookup | None] = SingleFlight()
-        self._refreshes: set[asyncio.Task[Any]] = set()
-        self._counters: dict[str, _Counters] = {}
+        self._refreshes: set[asyncio.Task[tuple[Lookup | None, bool]]] = set()
+        self._counters: dict[str, LoadCounters] = {}
         self._too_large = RateLimit(interval=60.0)
         #: limits.max_inflight_loads: distinct keys loading at once. A miss past
         #: it fails fast instead of piling loads (and memory) onto a slow loader.
@@ -113,11 +75,11 @@ class CacheAside:
     def loads_in_flight(self) -> int:
         return self._flights.running
 
-    def _count(self, ns: Namespace) -> _Counters:
+    def _count(self, ns: Namespace) -> LoadCounters:
         found = self._counters.get(ns.name)
         if found is None:
             m = self._telemetry.metrics
-            found = self._counters[ns.name] = _Counters(
+            found = self._counters[ns.name] = LoadCounters(
                 hits=m.hits.labels(ns.name),
                 misses=m.misses.labels(ns.name),
                 stale=m.stale_served.labels(ns.name),
@@ -133,15 +95,16 @@ class CacheAside:
             )
         return found
 
-    def _event(self, name: str, **attributes: Any) -> None:
+    def event(self, name: str, **attributes: AttributeValue) -> None:
+        """A span event on the current call (only when tracing is on)."""
         if self._tracing:
             current_span().add_event(name, attributes)
 
-    async def _read(self, ns: Namespace, key: str) -> Entry | None:
+    async def read(self, ns: Namespace, key: str) -> Entry | None:
         try:
             raw = await ns.backend.get(ns.keys.value(key))
         except BackendUnavailable as exc:
-            self._event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
+            self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             # Debug only: during an outage this happens on every call; the
             # breaker's transitions and the error metrics tell the story.
             log.debug(
@@ -151,7 +114,7 @@ class CacheAside:
             return None
         return None if isinstance(raw, Missing) else decode(raw)
 
-    async def _read_parked(self, ns: Namespace, key: str) -> Entry | None:
+    async def read_parked(self, ns: Namespace, key: str) -> Entry | None:
         """A lease waiter's second look: the value another sidecar's fill parked
         in the lease key (a Redis Cluster slot held mid-migration)."""
         try:
@@ -162,7 +125,7 @@ class CacheAside:
 
     async def get_or_load(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
         """The cached value, or one load of it shared by every concurrent caller."""
-        entry = await self._read(ns, key)
+        entry = await self.read(ns, key)
         return await self._resolve(ns, key, entry, _now_ms(), time_left)
 
     def _served(self, ns: Namespace, key: str, entry: Entry | None, now_ms: int) -> Lookup | None:
@@ -179,9 +142,7 @@ class CacheAside:
             return Lookup(entry.found, entry.value, Source.CACHE)
         if ns.grace_ms > 0:
             counters.stale.inc()
-            self._event(
-                "cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms}
-            )
+            self.event("cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms})
             self._refresh_in_background(ns, key, entry)
             return Lookup(entry.found, entry.value, Source.STALE)
         return None
@@ -204,7 +165,7 @@ class CacheAside:
         try:
             raws = await ns.backend.get_many([ns.keys.value(k) for k in unique])
         except BackendUnavailable:
-            self._event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
+            self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             raws = [MISSING] * len(unique)
         now = _now_ms()
         found: dict[str, Lookup | CacheCarError] = {}
@@ -244,11 +205,7 @@ class CacheAside:
         *,
         wait: bool,
         seen_stale_at: int = 0,
-    ) -> Any:
-        """The body of one single-flight: lease (or wait for another sidecar), load, fill.
-
-        ``seen_stale_at`` (background refreshes): the expiry of the entry whose
-        read asked for the refresh; a newer entry means someone already did it."""
+    ) -> Flight:
         if ns.settings.loader is None:
             raise FailedPrecondition(
                 f"namespace {ns.name!r} has no loader, so GetOrLoad cannot fill a miss; set "
@@ -256,74 +213,16 @@ class CacheAside:
                 reason="LOADER_NOT_CONFIGURED",
                 metadata={"namespace": ns.name},
             )
-        loader = self._callbacks.loader(ns.settings.loader)
-        cap = ns.settings.loader_timeout.total_seconds()
-        counters = self._count(ns)
-
-        async def read_fresh() -> Entry | None:
-            entry = await self._read(ns, key) or await self._read_parked(ns, key)
-            return entry if entry is not None and entry.fresh(_now_ms()) else None
-
-        async def flight() -> Lookup | None:
-            # Without a caller deadline, a waiter waits out at most a crashed
-            # holder's lease plus one load of its own. With one, give up a little
-            # before it (a tenth, at most 200 ms), so the caller gets our
-            # LEASE_WAIT_TIMEOUT / LOADER_TIMEOUT (with its ErrorInfo) instead of
-            # a bare DEADLINE_EXCEEDED of its own racing ours.
-            if time_left is None:
-                patience = ns.lease_ttl_ms / 1000 + cap
-            else:
-                patience = max(0.0, time_left - min(0.2, time_left / 10))
-            deadline = time.monotonic() + patience
-            outcome = await acquire_or_wait(
-                ns, key, deadline=deadline, read_fresh=read_fresh, wait=wait
-            )
-            if isinstance(outcome.filled, Entry):
-                counters.by_lease.inc()
-                counters.lease_waits.inc()
-                self._event(
-                    "cachecar.lease.waited", **{"cachecar.wait_ms": outcome.waited_s * 1000}
-                )
-                return Lookup(outcome.filled.found, outcome.filled.value, Source.LOADER)
-            if outcome.fence is None and not wait:
-                return None  # someone else is refreshing this key
-            if outcome.fence is not None:
-                # Re-read under the lease: a load that filled the key (and released
-                # its lease) between our miss and our lease must not be repeated.
-                current = await self._read(ns, key)
-                if current is not None and (
-                    current.stale_at_ms > seen_stale_at
-                    if seen_stale_at
-                    else current.fresh(_now_ms())
-                ):
-                    await self._release(ns, key, outcome.fence)
-                    counters.by_lease.inc()
-                    if not wait:
-                        return None
-                    return Lookup(current.found, current.value, Source.LOADER)
-            budget = min(cap, max(0.0, deadline - time.monotonic()))
-            started = time.monotonic()
-            try:
-                loaded = await loader.load(ns.name, key, budget)
-            except CacheCarError:
-                counters.failed.inc()
-                if outcome.fence is not None:
-                    await self._release(ns, key, outcome.fence)
-                raise
-            except asyncio.CancelledError:
-                # Nobody wants this load any more: free its lease now, so another
-                # sidecar does not wait out its TTL.
-                if outcome.fence is not None:
-                    await self._release(ns, key, outcome.fence)
-                raise
-            elapsed = time.monotonic() - started
-            counters.duration.observe(elapsed)
-            (counters.found if loaded.found else counters.not_found).inc()
-            if outcome.fence is not None:
-                await self._fill(ns, key, outcome.fence, loaded, int(elapsed * 1000))
-            return Lookup(loaded.found, loaded.value if loaded.found else b"", Source.LOADER)
-
-        return flight
+        return Flight(
+            self,
+            ns,
+            key,
+            self._callbacks.loader(ns.settings.loader),
+            self._count(ns),
+            time_left=time_left,
+            wait=wait,
+            seen_stale_at=seen_stale_at,
+        )
 
     async def _load_once(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
         running = self._flights.running
@@ -340,7 +239,7 @@ class CacheAside:
         )
         if shared:
             self._count(ns).joined.inc()
-            self._event("cachecar.singleflight.joined")
+            self.event("cachecar.singleflight.joined")
         if lookup is None:  # joined a background refresh that found another sidecar refreshing
             return await self._load_once(ns, key, time_left)
         return lookup
@@ -355,7 +254,7 @@ class CacheAside:
         self._refreshes.add(task)
         task.add_done_callback(self._refresh_done)
 
-    def _refresh_done(self, task: asyncio.Task[Any]) -> None:
+    def _refresh_done(self, task: asyncio.Task[tuple[Lookup | None, bool]]) -> None:
         self._refreshes.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             # Inside the grace a failed refresh is not the caller's problem: the
@@ -364,7 +263,7 @@ class CacheAside:
                 "background refresh failed; serving stale within grace", extra={"error": str(error)}
             )
 
-    async def _fill(
+    async def fill(
         self, ns: Namespace, key: str, fence: Fence, loaded: Loaded, load_ms: int
     ) -> None:
         if loaded.found and len(loaded.value) > ns.settings.max_value_size:
@@ -383,7 +282,7 @@ class CacheAside:
                         "suppressed": suppressed,
                     },
                 )
-            await self._release(ns, key, fence)
+            await self.release(ns, key, fence)
             return
         ttl_ms = ns.ttl_ms(loaded.ttl, negative=not loaded.found)
         entry = Entry(
@@ -402,9 +301,9 @@ class CacheAside:
         if not stored:
             # An Invalidate or Set landed during the load: it wins.
             self._count(ns).fenced.inc()
-            self._event("cachecar.fill.fenced")
+            self.event("cachecar.fill.fenced")
 
-    async def _release(self, ns: Namespace, key: str, fence: Fence) -> None:
+    async def release(self, ns: Namespace, key: str, fence: Fence) -> None:
         with contextlib.suppress(BackendUnavailable):
             await ns.backend.release(fence, ns.keys.value(key), ns.keys.lease(key))
 
