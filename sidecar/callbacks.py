@@ -13,11 +13,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import grpc
 from cachecar.v1 import loader_pb2, loader_pb2_grpc, writer_pb2, writer_pb2_grpc
 from google.protobuf import duration_pb2
+from opentelemetry.util.types import AttributeValue
 
 from sidecar.errors import (
     CacheCarError,
@@ -145,7 +146,7 @@ class _AppClient:
         method: str,
         namespace: str,
         call: Callable[[list[tuple[str, str]] | None], Awaitable[T]],
-        **attributes: Any,
+        **attributes: AttributeValue,
     ) -> T:
         if self._tracer is None:
             return await self._translated(call, None, namespace)

@@ -19,7 +19,6 @@ import sys
 import time
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any
 
 import grpc
 from cachecar.v1 import (
@@ -76,20 +75,22 @@ class ProductsLoader(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.Writ
             )
 
     async def Write(
-        self, request: writer_pb2.WriteRequest, context: Any
+        self, request: writer_pb2.WriteRequest, context: grpc.aio.ServicerContext
     ) -> writer_pb2.WriteResponse:
         self._apply(request)
         return writer_pb2.WriteResponse()
 
     async def WriteBatch(
-        self, request: writer_pb2.WriteBatchRequest, context: Any
+        self, request: writer_pb2.WriteBatchRequest, context: grpc.aio.ServicerContext
     ) -> writer_pb2.WriteBatchResponse:
         self.batches += 1
         for write in request.writes:
             self._apply(write)
         return writer_pb2.WriteBatchResponse()
 
-    async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
+    async def Load(
+        self, request: loader_pb2.LoadRequest, context: grpc.aio.ServicerContext
+    ) -> loader_pb2.LoadResponse:
         self.loads += 1
         await asyncio.sleep(0.05)  # a database round trip worth caching
         row = self.db.execute(

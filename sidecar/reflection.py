@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from importlib import resources
-from typing import Any
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool
@@ -154,7 +153,8 @@ def enable_reflection(service_names: Iterable[str], server: grpc.aio.Server) -> 
     servicer = _Reflection([*service_names, *SERVICE_NAMES], pool)
 
     async def info(
-        requests: AsyncIterable[reflection_pb2.ServerReflectionRequest], context: Any
+        requests: AsyncIterable[reflection_pb2.ServerReflectionRequest],
+        context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[reflection_pb2.ServerReflectionResponse]:
         async for response in servicer.ServerReflectionInfo(requests, context):
             yield response

@@ -7,12 +7,11 @@ A :class:`CacheCarError` becomes its status code plus one ErrorInfo (domain
 
 from __future__ import annotations
 
-from typing import Any
-
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from sidecar.api.context import Context
 from sidecar.errors import CacheCarError, Code
 
 __all__ = ["DOMAIN", "abort_with", "error_status", "internal_error"]
@@ -46,7 +45,7 @@ def error_status(error: CacheCarError) -> status_pb2.Status:
     return status_pb2.Status(code=error.code.value, message=message, details=[detail])
 
 
-async def abort_with(context: Any, error: CacheCarError) -> None:
+async def abort_with(context: Context, error: CacheCarError) -> None:
     """End the call with ``error`` (raises, as ``context.abort`` does)."""
     status = rpc_status.to_status(error_status(error))
     await context.abort(status.code, status.details, status.trailing_metadata)

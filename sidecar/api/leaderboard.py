@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
-from typing import Any
+from typing import TypedDict
 
 from cachecar.v1 import leaderboard_pb2, leaderboard_pb2_grpc
 from google.protobuf.duration_pb2 import Duration
@@ -67,6 +67,13 @@ def _window(board: Board) -> leaderboard_pb2.BoardWindow | None:
     return leaderboard_pb2.BoardWindow(starts_at=starts, ends_at=ends)
 
 
+class _WindowTimes(TypedDict, total=False):
+    """A windowed counter's response fields (absent for a counter without a window)."""
+
+    window_ends_at: Timestamp
+    window_remaining: Duration
+
+
 class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
     """Serves cachecar.v1.LeaderboardService."""
 
@@ -79,14 +86,14 @@ class LeaderboardServicer(leaderboard_pb2_grpc.LeaderboardServiceServicer):
         self._boards = boards
         self.telemetry = telemetry
 
-    def _counter_times(self, value: CounterValue) -> dict[str, Any]:
+    def _counter_times(self, value: CounterValue) -> _WindowTimes:
         if value.remaining_ms is None:
-            return {}
+            return _WindowTimes()
         remaining = Duration()
         remaining.FromMilliseconds(value.remaining_ms)
         ends = Timestamp()
         ends.FromMilliseconds(int(self._boards.clock() * 1000) + value.remaining_ms)
-        return {"window_ends_at": ends, "window_remaining": remaining}
+        return _WindowTimes(window_ends_at=ends, window_remaining=remaining)
 
     @rpc
     async def AddScore(

@@ -13,13 +13,14 @@ stream that lives for days never becomes one endless span.
 from __future__ import annotations
 
 import time
-from typing import Any
+from contextlib import AbstractContextManager
 
 import grpc
 from cachecar.v1 import pubsub_pb2, pubsub_pb2_grpc
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context as TraceContext
-from opentelemetry.trace import Link, SpanKind, Tracer
+from opentelemetry.trace import Link, Span, SpanKind, Tracer
+from opentelemetry.util.types import AttributeValue
 
 from sidecar.api.access import NamespaceAccess
 from sidecar.api.context import Context
@@ -268,7 +269,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
 
     def _delivery_span(
         self, tracer: Tracer, call: StreamCall, ns: Namespace, message: Message
-    ) -> Any:
+    ) -> AbstractContextManager[Span]:
         links = []
         if message.carrier:
             publisher = trace.get_current_span(propagate.extract(message.carrier))
@@ -276,7 +277,7 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
                 links.append(Link(publisher.get_span_context(), {"cachecar.link": "publish"}))
         if call.setup is not None:
             links.append(Link(call.setup, {"cachecar.link": "subscribe"}))
-        attributes: dict[str, Any] = {
+        attributes: dict[str, AttributeValue] = {
             "messaging.system": "redis",
             "messaging.operation.type": "process",
             "cachecar.namespace": ns.name,

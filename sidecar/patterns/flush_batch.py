@@ -9,7 +9,7 @@ and then new entries would put a key's newest write in this round and its
 older leftovers in the next one: the database would end on an old value.
 
 Within a prefix, coalescing is safe: each key's latest write (by sequence,
-see backends/redis_queue.py) stands for all of its writes in the round.
+see backends/redis/queue.py) stands for all of its writes in the round.
 """
 
 from __future__ import annotations

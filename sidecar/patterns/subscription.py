@@ -12,7 +12,7 @@ Durable channels are not buffered at all: a :class:`DurableCursor` remembers
 the last id delivered and takes what follows from the channel's shared tail
 (or from Redis, when it fell behind the tail's ring), so a slow durable
 subscriber simply falls behind and catches up. Stream ids carry an ordinal
-(see ``backends/redis_pubsub.py``), so a jump in ordinals between two
+(see ``backends/pubsub.py`` and ``backends/redis/pubsub.py``), so a jump in ordinals between two
 deliveries is exactly the number of messages retention trimmed away.
 
 A message reaching a subscriber through several of its subscriptions (its
@@ -29,7 +29,9 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Literal
+
+from prometheus_client import Counter
 
 from sidecar.backends.pubsub import StreamId
 from sidecar.errors import BackendUnavailable, CacheCarError, ResourceExhausted
@@ -56,7 +58,7 @@ class DurableCursor:
         position: StreamId,
         *,
         check_gaps: bool,
-        trimmed: Any,
+        trimmed: Counter,
     ) -> None:
         self.channel = channel
         self.tail = tail
@@ -120,8 +122,8 @@ class Subscription:
         channel_prefix: bytes,
         by_name: Mapping[bytes, str],
         patterns: Mapping[bytes, str],
-        dropped: Any,
-        delivered: Any,
+        dropped: Counter,
+        delivered: Counter,
     ) -> None:
         self.namespace = namespace
         self._capacity = capacity

@@ -11,9 +11,12 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable, Coroutine
+from enum import Enum
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from opentelemetry.trace import Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+from prometheus_client import Counter, Histogram
 
 from sidecar.errors import CacheCarError
 from sidecar.telemetry import Telemetry
@@ -33,22 +36,22 @@ class CommandObserver:
         self._metrics = telemetry.metrics
         self.backend = backend
         host, _, port = address.split(",", maxsplit=1)[0].rpartition(":")
-        self._base: dict[str, Any] = {
+        self._base: dict[str, AttributeValue] = {
             "db.system": system,
             "server.address": host,
             "cachecar.backend": backend,
         }
         if port.isdigit():
             self._base["server.port"] = int(port)
-        self._attributes: dict[str, dict[str, Any]] = {}
+        self._attributes: dict[str, dict[str, AttributeValue]] = {}
 
-    def attributes(self, operation: str) -> dict[str, Any]:
+    def attributes(self, operation: str) -> dict[str, AttributeValue]:
         found = self._attributes.get(operation)
         if found is None:
             found = self._attributes[operation] = {**self._base, "db.operation.name": operation}
         return found
 
-    def breaker_changed(self, state: Any) -> None:
+    def breaker_changed(self, state: Enum) -> None:
         """Record a circuit-breaker transition (gauge + span event)."""
         self._metrics.breaker_open.labels(self.backend).set(1 if state.value == "open" else 0)
         if self.tracer is not None:
@@ -56,10 +59,10 @@ class CommandObserver:
                 f"cachecar.breaker.{state.value}", {"cachecar.backend": self.backend}
             )
 
-    def duration(self, operation: str) -> Any:
+    def duration(self, operation: str) -> Histogram:
         return self._metrics.child(self._metrics.backend_duration, self.backend, operation)
 
-    def errors(self, operation: str) -> Any:
+    def errors(self, operation: str) -> Counter:
         return self._metrics.child(self._metrics.backend_errors, self.backend, operation)
 
 

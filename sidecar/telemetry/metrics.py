@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.metrics import MetricWrapperBase
 from prometheus_client.registry import Collector
 
 from sidecar.telemetry import multiprocess
 from sidecar.telemetry.multiprocess import SharedBackendStats
 
 __all__ = ["BackendStats", "Metrics"]
+
+M = TypeVar("M", bound=MetricWrapperBase)
 
 _FAST = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _LOAD = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -258,15 +261,16 @@ class Metrics:
         else:
             self.backend_stats = BackendStats()
             r.register(self.backend_stats)
-        self._children: dict[tuple[Any, ...], Any] = {}
+        self._children: dict[tuple[object, ...], MetricWrapperBase] = {}
         self._http: Any = None
 
-    def child(self, metric: Any, *labels: str) -> Any:
+    def child(self, metric: M, *labels: str) -> M:
         """``metric.labels(*labels)``, cached."""
         key = (id(metric), *labels)
         found = self._children.get(key)
         if found is None:
             found = self._children[key] = metric.labels(*labels)
+        assert isinstance(found, type(metric))  # labels() returns a child of its own class
         return found
 
     def serve(self, listen: str) -> int:

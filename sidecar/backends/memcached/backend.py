@@ -7,8 +7,8 @@ key rules (at most 250 bytes, no whitespace or control characters) are met by
 encoding: a key that breaks them is replaced by a fixed-length digest instead
 of being rejected, so every key an app may send is stored safely.
 
-Session records are a mixin (``memcached_sessions``) that runs on this class's
-client and thread pool.
+Session records (``sessions.py``, the one capability Memcached declares
+beyond the core) run on this backend's client and thread pool.
 """
 
 from __future__ import annotations

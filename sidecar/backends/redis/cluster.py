@@ -1,8 +1,8 @@
 """redis-py's async cluster client, made safe for a sidecar's concurrency.
 
 - callers wait for a free connection instead of failing (``_Permits``);
-- multi-key commands ride through slot migrations (``redis_migration.py``),
-  and count toward a breaker per node (``redis_node.py``);
+- multi-key commands ride through slot migrations (``migration.py``),
+  and count toward a breaker per node (``node.py``);
 - a write racing a topology refresh's close is a connection error, not a crash.
 """
 

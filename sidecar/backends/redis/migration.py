@@ -14,7 +14,7 @@ Here such a command is retried with a short backoff for up to
 (the backend maps it to ``SLOT_MIGRATING``, which never counts toward the
 breaker), naming the slot and the node that answered.
 
-``ASK`` itself is fixed in ``redis_node.py``.
+``ASK`` itself is fixed in ``node.py``.
 """
 
 from __future__ import annotations
