@@ -38,6 +38,7 @@ lint: setup clients-setup
 	$(BIN)/mypy --strict clients/python/src/cachecar --exclude 'cachecar/v1'
 	npm --prefix clients/node run typecheck
 	cd protos && ../$(BIN)/buf lint
+	BUF=$(CURDIR)/$(BIN)/buf scripts/buf-breaking.sh
 	$(BIN)/hadolint deploy/docker/Dockerfile
 
 # The README's test command: lint, every example in both languages, the Go/Java

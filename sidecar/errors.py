@@ -21,13 +21,24 @@ in ``sidecar.api.errors``. Nothing else in the sidecar talks in status codes.
      │    │    └── NodeUnavailable                    BACKEND_UNAVAILABLE
      │    └── CallbackUnavailable                     LOADER_UNAVAILABLE, WRITER_UNAVAILABLE
      └── CallbackFailed           (the app's own code) LOADER_FAILED, WRITER_FAILED
+
+Every reason is a value name of the ``ErrorReason`` enum in
+``protos/cachecar/v1/error_reason.proto``, the one list every client is
+generated from: :data:`Reason` is that generated enum, and a
+:class:`CacheCarError` refuses any other reason when it is constructed (and a
+subclass whose ``default_reason`` is not one when it is defined), so a typo
+fails in the first test that reaches it rather than in a client's branch.
 """
 
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any, Final
+
+from cachecar.v1.error_reason_pb2 import ErrorReason as Reason
 
 __all__ = [
+    "REASONS",
     "Aborted",
     "BackendUnavailable",
     "CacheCarError",
@@ -41,6 +52,7 @@ __all__ = [
     "NotFound",
     "OutOfRange",
     "PermissionDenied",
+    "Reason",
     "ResourceExhausted",
     "SlotMigrating",
     "Unauthenticated",
@@ -73,23 +85,50 @@ class Code(Enum):
     UNAUTHENTICATED = 16
 
 
+#: Every reason an error may carry: the names of :data:`Reason` but its zero
+#: value (ERROR_REASON_UNSPECIFIED, which the API reserves for "no reason").
+REASONS: Final[frozenset[str]] = frozenset(
+    value.name for value in Reason.DESCRIPTOR.values if value.number != 0
+)
+
+
+def _checked(reason: str | Reason.ValueType) -> str:
+    """The reason string for ``reason``, or ValueError if it is not an ErrorReason."""
+    name = reason if isinstance(reason, str) else Reason.Name(reason)
+    if name not in REASONS:
+        raise ValueError(
+            f"{name!r} is not an ErrorInfo reason: use a value of ErrorReason "
+            "(protos/cachecar/v1/error_reason.proto), or add one there and run `make gen`"
+        )
+    return name
+
+
 class CacheCarError(Exception):
     """Base of every error cachecar reports to a caller.
 
-    ``reason`` is the ErrorInfo reason (UPPER_SNAKE); ``metadata`` goes into the
-    ErrorInfo's metadata map (never values, never secrets); ``message`` says
-    what was wrong and what to do.
+    ``reason`` is the ErrorInfo reason, a name of :data:`Reason` (pass the
+    string or the enum value; it is kept as the string); ``metadata`` goes
+    into the ErrorInfo's metadata map (never values, never secrets);
+    ``message`` says what was wrong and what to do.
     """
 
     code: Code = Code.INTERNAL
     default_reason: str = "INTERNAL"
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _checked(cls.default_reason)
+
     def __init__(
-        self, message: str, *, reason: str | None = None, metadata: dict[str, str] | None = None
+        self,
+        message: str,
+        *,
+        reason: str | Reason.ValueType | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason or self.default_reason
+        self.reason: str = self.default_reason if reason is None else _checked(reason)
         self.metadata = dict(metadata or {})
 
 
@@ -205,7 +244,7 @@ class CallbackFailed(CacheCarError):
         message: str,
         *,
         code: Code,
-        reason: str | None = None,
+        reason: str | Reason.ValueType | None = None,
         metadata: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message, reason=reason, metadata=metadata)

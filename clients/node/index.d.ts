@@ -39,6 +39,31 @@ export interface CacheCarOptions {
 
 // -- errors -------------------------------------------------------------------
 
+/**
+ * Every google.rpc.ErrorInfo reason of the cachecar domain: ErrorReason in
+ * protos/cachecar/v1/error_reason.proto, whose value names are the reason
+ * strings (the proto's comments say which code each comes with and what to
+ * do). clients/node/test/reasons.test.js keeps this list equal to the proto.
+ */
+export type ErrorReason =
+  | 'ERROR_REASON_UNSPECIFIED' | 'ARGUMENT_INVALID' | 'REQUEST_MALFORMED' | 'KEY_INVALID'
+  | 'VALUE_TOO_LARGE' | 'TTL_INVALID' | 'BATCH_TOO_LARGE' | 'WRITE_KIND_INVALID'
+  | 'SESSION_ID_INVALID' | 'SUBJECT_INVALID' | 'FIELD_INVALID' | 'BOARD_INVALID' | 'MEMBER_INVALID'
+  | 'COUNTER_INVALID' | 'SCORE_INVALID' | 'SCORE_MODE_INVALID' | 'DELTA_INVALID' | 'WINDOW_INVALID'
+  | 'CHANNEL_INVALID' | 'PATTERN_INVALID' | 'RESUME_ID_INVALID' | 'SUBSCRIPTION_EMPTY'
+  | 'NOT_FOUND' | 'NAMESPACE_UNKNOWN' | 'SESSION_NOT_FOUND' | 'MEMBER_NOT_FOUND' | 'CALLER_UNKNOWN'
+  | 'NAMESPACE_FORBIDDEN' | 'FAILED_PRECONDITION' | 'LOADER_NOT_CONFIGURED'
+  | 'WRITER_NOT_CONFIGURED' | 'WRITE_BEHIND_NOT_CONFIGURED' | 'NOT_SUPPORTED_BY_BACKEND'
+  | 'ABORTED' | 'SESSION_VERSION_MISMATCH' | 'SESSION_CONTENDED' | 'OUT_OF_RANGE'
+  | 'COUNTER_OVERFLOW' | 'SCORE_OVERFLOW' | 'RESOURCE_EXHAUSTED' | 'REQUEST_TOO_LARGE'
+  | 'QUEUE_FULL' | 'BACKEND_OUT_OF_MEMORY' | 'LOADS_EXHAUSTED' | 'TOO_MANY_STREAMS'
+  | 'TOO_MANY_SUBSCRIBERS' | 'SUBSCRIBER_TOO_SLOW' | 'DEADLINE_EXCEEDED' | 'LOADER_TIMEOUT'
+  | 'WRITER_TIMEOUT' | 'LEASE_WAIT_TIMEOUT' | 'LEASE_EXPIRING' | 'LEASE_LOST' | 'UNAVAILABLE'
+  | 'BACKEND_UNAVAILABLE' | 'SLOT_MIGRATING' | 'LOADER_UNAVAILABLE' | 'WRITER_UNAVAILABLE'
+  | 'SHUTTING_DOWN' | 'LOADER_FAILED' | 'WRITER_FAILED' | 'INTERNAL';
+/** ErrorReason's names as values: `err.reason === ErrorReason.QUEUE_FULL`. */
+export const ErrorReason: { readonly [K in ErrorReason]: K };
+
 export class CacheCarError extends Error {
   constructor(message: string, info?: { code?: number; reason?: string; domain?: string; metadata?: Record<string, string>; cause?: unknown });
   static statusCode: number;
@@ -46,8 +71,11 @@ export class CacheCarError extends Error {
   readonly code: number;
   /** Its name, e.g. 'NOT_FOUND'. */
   readonly codeName: string;
-  /** The ErrorInfo reason, e.g. 'NAMESPACE_UNKNOWN'; '' if the status carried none. */
-  readonly reason: string;
+  /**
+   * The ErrorInfo reason, e.g. 'NAMESPACE_UNKNOWN' (an ErrorReason, or a newer
+   * sidecar's reason this client does not list yet); '' if the status carried none.
+   */
+  readonly reason: ErrorReason | (string & {});
   readonly domain: string;
   readonly metadata: Readonly<Record<string, string>>;
 }

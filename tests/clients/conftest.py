@@ -8,12 +8,10 @@ of the app (the Loader/Writer the sidecar calls) differs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from cachecar import Unimplemented
 
 from sidecar.config import settings_from_mapping
 from sidecar.server import Sidecar
@@ -55,19 +53,6 @@ async def start_sidecar(config: dict[str, Any]) -> Sidecar:
     sidecar = Sidecar(settings_from_mapping(config), telemetry=Telemetry(), health_interval=0.2)
     await sidecar.start()
     return sidecar
-
-
-@contextmanager
-def skip_if_unimplemented() -> Iterator[None]:
-    """Skip (not fail) a test whose service this sidecar does not serve yet.
-
-    Only UNIMPLEMENTED skips: any other error still fails the test, so the
-    tests start running for real the moment the service lands.
-    """
-    try:
-        yield
-    except Unimplemented as exc:
-        pytest.skip(f"the sidecar does not serve this RPC yet: {exc}")
 
 
 @pytest.fixture

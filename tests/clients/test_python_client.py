@@ -2,8 +2,8 @@
 Memcached, with the app's Loader/Writer served by ``cachecar.serve_app``.
 
 Covers every RPC, the error mapping (exception class + ErrorInfo reason),
-deadlines and the retry policy. Services the sidecar does not serve yet skip
-on UNIMPLEMENTED only (``skip_if_unimplemented``).
+deadlines and the retry policy. An UNIMPLEMENTED answer fails the test: every
+RPC of the protos is served.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from cachecar import (
     CacheCar,
     CacheCarError,
     DeadlineExceeded,
+    ErrorReason,
     FailedPrecondition,
     InvalidArgument,
     Loaded,
@@ -29,11 +30,11 @@ from cachecar import (
     Write,
     serve_app,
 )
-from cachecar.v1 import cache_pb2, pubsub_pb2
+from cachecar.v1 import cache_pb2, error_reason_pb2, pubsub_pb2
 
 from sidecar.devmode import free_port
+from sidecar.errors import REASONS
 from tests.appfixtures import wait_until
-from tests.clients.conftest import skip_if_unimplemented
 
 
 @dataclass
@@ -205,6 +206,37 @@ async def test_errors_are_typed_and_carry_the_reason(cc: CacheCar) -> None:
     with pytest.raises(FailedPrecondition) as no_queue:
         await cc.enqueue_write("products-mc", "k", b"v")
     assert no_queue.value.reason in {"WRITE_BEHIND_NOT_CONFIGURED", "NOT_SUPPORTED_BY_BACKEND"}
+    # The same reasons as ErrorReason values, for == and match.
+    assert unknown.value.error_reason == ErrorReason.NAMESPACE_UNKNOWN
+    assert bad_key.value.error_reason == ErrorReason.KEY_INVALID
+    assert no_loader.value.error_reason == ErrorReason.LOADER_NOT_CONFIGURED
+    assert ErrorReason.Name(no_queue.value.error_reason) == no_queue.value.reason
+
+
+def test_error_reason_is_the_generated_enum_the_sidecar_uses() -> None:
+    assert ErrorReason is error_reason_pb2.ErrorReason
+    assert set(ErrorReason.keys()) - {"ERROR_REASON_UNSPECIFIED"} == REASONS
+
+
+def test_error_reason_of_errors_built_here_and_of_unknown_reasons() -> None:
+    built = Unavailable("db down", reason=ErrorReason.BACKEND_UNAVAILABLE)
+    assert (built.reason, built.error_reason) == (
+        "BACKEND_UNAVAILABLE",
+        ErrorReason.BACKEND_UNAVAILABLE,
+    )
+    assert str(built) == "UNAVAILABLE/BACKEND_UNAVAILABLE: db down"
+    # None, a newer sidecar's reason, another domain's: unspecified, the string kept.
+    assert Unavailable("refused").error_reason == ErrorReason.ERROR_REASON_UNSPECIFIED
+    newer = NotFound("m", reason="SOMETHING_NEW", domain="cachecar")
+    assert (newer.reason, newer.error_reason) == (
+        "SOMETHING_NEW",
+        ErrorReason.ERROR_REASON_UNSPECIFIED,
+    )
+    foreign = NotFound("m", reason="NOT_FOUND", domain="example.com")
+    assert foreign.error_reason == ErrorReason.ERROR_REASON_UNSPECIFIED
+    assert (
+        NotFound("m", reason="NOT_FOUND", domain="cachecar").error_reason == ErrorReason.NOT_FOUND
+    )
 
 
 async def test_every_call_has_a_deadline(cc: CacheCar, app: App) -> None:
@@ -267,114 +299,108 @@ async def test_retries_stop_at_the_deadline() -> None:
 
 @pytest.mark.parametrize("ns", ["sessions", "sessions-mc"])
 async def test_session_lifecycle(cc: CacheCar, ns: str) -> None:
-    with skip_if_unimplemented():
-        created = await cc.create_session(ns, "alice", {"role": b"admin"}, ttl=600)
-        sid = created.session_id
-        assert created.version == 1
-        got = await cc.get_session(ns, sid)
-        assert (dict(got.data), got.subject) == ({"role": b"admin"}, "alice")
-        updated = await cc.update_session(ns, sid, {"cart": b"[1]"}, ["role"], expected_version=1)
-        assert (dict(updated.data), updated.version) == ({"cart": b"[1]"}, 2)
-        with pytest.raises(Aborted) as stale:
-            await cc.update_session(ns, sid, {"cart": b"[]"}, expected_version=1)
-        assert stale.value.reason == "SESSION_VERSION_MISMATCH"
-        touched = await cc.touch_session(ns, sid)
-        assert touched.version == 2
-        assert await cc.delete_session(ns, sid)
-        assert not await cc.delete_session(ns, sid)
-        with pytest.raises(NotFound) as gone:
-            await cc.get_session(ns, sid)
-        assert gone.value.reason == "SESSION_NOT_FOUND"
+    created = await cc.create_session(ns, "alice", {"role": b"admin"}, ttl=600)
+    sid = created.session_id
+    assert created.version == 1
+    got = await cc.get_session(ns, sid)
+    assert (dict(got.data), got.subject) == ({"role": b"admin"}, "alice")
+    updated = await cc.update_session(ns, sid, {"cart": b"[1]"}, ["role"], expected_version=1)
+    assert (dict(updated.data), updated.version) == ({"cart": b"[1]"}, 2)
+    with pytest.raises(Aborted) as stale:
+        await cc.update_session(ns, sid, {"cart": b"[]"}, expected_version=1)
+    assert stale.value.reason == "SESSION_VERSION_MISMATCH"
+    touched = await cc.touch_session(ns, sid)
+    assert touched.version == 2
+    assert await cc.delete_session(ns, sid)
+    assert not await cc.delete_session(ns, sid)
+    with pytest.raises(NotFound) as gone:
+        await cc.get_session(ns, sid)
+    assert gone.value.reason == "SESSION_NOT_FOUND"
 
 
 async def test_subject_revocation_on_redis_only(cc: CacheCar) -> None:
-    with skip_if_unimplemented():
-        for _ in range(3):
-            await cc.create_session("sessions", "bob")
-        assert await cc.delete_subject_sessions("sessions", "bob") == 3
-        with pytest.raises(FailedPrecondition) as caught:
-            await cc.delete_subject_sessions("sessions-mc", "bob")
-        assert caught.value.reason == "NOT_SUPPORTED_BY_BACKEND"
+    for _ in range(3):
+        await cc.create_session("sessions", "bob")
+    assert await cc.delete_subject_sessions("sessions", "bob") == 3
+    with pytest.raises(FailedPrecondition) as caught:
+        await cc.delete_subject_sessions("sessions-mc", "bob")
+    assert caught.value.reason == "NOT_SUPPORTED_BY_BACKEND"
 
 
 # -- leaderboards and counters -----------------------------------------------------
 
 
 async def test_leaderboard(cc: CacheCar) -> None:
-    with skip_if_unimplemented():
-        for member, score in [("ann", 30), ("bo", 10), ("cy", 20)]:
-            await cc.add_score("games", "weekly", member, score)
-        bumped = await cc.add_score("games", "weekly", "bo", 25, mode="increment")
-        assert (bumped.score, bumped.rank) == (35, 1)
-        kept = await cc.add_score("games", "weekly", "ann", 5, mode="keep_greater")
-        assert (kept.updated, kept.score) == (False, 30)
-        top = await cc.get_top("games", "weekly", limit=2)
-        assert [(e.member, e.rank) for e in top.entries] == [("bo", 1), ("ann", 2)]
-        assert top.member_count == 3
-        rank = await cc.get_rank("games", "weekly", "cy")
-        assert (rank.entry.rank, rank.entry.score) == (3, 20)
-        around = await cc.get_around("games", "weekly", "ann", count=1)
-        assert [e.member for e in around.entries] == ["bo", "ann", "cy"]
-        assert await cc.remove_member("games", "weekly", "cy")
-        with pytest.raises(NotFound) as missing:
-            await cc.get_rank("games", "weekly", "cy")
-        assert missing.value.reason == "MEMBER_NOT_FOUND"
-        fastest = await cc.add_score("games", "fastest", "ann", 9.5, mode="keep_lower")
-        assert fastest.rank == 1
+    for member, score in [("ann", 30), ("bo", 10), ("cy", 20)]:
+        await cc.add_score("games", "weekly", member, score)
+    bumped = await cc.add_score("games", "weekly", "bo", 25, mode="increment")
+    assert (bumped.score, bumped.rank) == (35, 1)
+    kept = await cc.add_score("games", "weekly", "ann", 5, mode="keep_greater")
+    assert (kept.updated, kept.score) == (False, 30)
+    top = await cc.get_top("games", "weekly", limit=2)
+    assert [(e.member, e.rank) for e in top.entries] == [("bo", 1), ("ann", 2)]
+    assert top.member_count == 3
+    rank = await cc.get_rank("games", "weekly", "cy")
+    assert (rank.entry.rank, rank.entry.score) == (3, 20)
+    around = await cc.get_around("games", "weekly", "ann", count=1)
+    assert [e.member for e in around.entries] == ["bo", "ann", "cy"]
+    assert await cc.remove_member("games", "weekly", "cy")
+    with pytest.raises(NotFound) as missing:
+        await cc.get_rank("games", "weekly", "cy")
+    assert missing.value.reason == "MEMBER_NOT_FOUND"
+    fastest = await cc.add_score("games", "fastest", "ann", 9.5, mode="keep_lower")
+    assert fastest.rank == 1
 
 
 async def test_counters(cc: CacheCar) -> None:
-    with skip_if_unimplemented():
-        assert not (await cc.get_counter("games", "logins:al")).found
-        first = await cc.increment_counter("games", "logins:al", window=timedelta(minutes=1))
-        second = await cc.increment_counter("games", "logins:al", 2)
-        assert (first.value, second.value) == (1, 3)
-        assert first.HasField("window_ends_at")
-        counter = await cc.get_counter("games", "logins:al")
-        assert (counter.found, counter.value) == (True, 3)
-        with pytest.raises(InvalidArgument):
-            await cc.increment_counter("games", "logins:al", 0)
-        with pytest.raises(FailedPrecondition) as caught:
-            await cc.get_counter("products-mc", "c")
-        assert caught.value.reason == "NOT_SUPPORTED_BY_BACKEND"
+    assert not (await cc.get_counter("games", "logins:al")).found
+    first = await cc.increment_counter("games", "logins:al", window=timedelta(minutes=1))
+    second = await cc.increment_counter("games", "logins:al", 2)
+    assert (first.value, second.value) == (1, 3)
+    assert first.HasField("window_ends_at")
+    counter = await cc.get_counter("games", "logins:al")
+    assert (counter.found, counter.value) == (True, 3)
+    with pytest.raises(InvalidArgument):
+        await cc.increment_counter("games", "logins:al", 0)
+    with pytest.raises(FailedPrecondition) as caught:
+        await cc.get_counter("products-mc", "c")
+    assert caught.value.reason == "NOT_SUPPORTED_BY_BACKEND"
 
 
 # -- pub/sub -----------------------------------------------------------------------
 
 
 async def test_publish_reaches_an_active_subscription(cc: CacheCar) -> None:
-    with skip_if_unimplemented():
-        async with cc.subscribe("events", ["news"], patterns=["alerts.*"]) as sub:
-            assert sub.subscribed is not None
-            assert list(sub.subscribed.channels) == ["news"]
-            sent = await cc.publish("events", "news", b"hello")
-            assert sent.local_receiver_count == 1
-            await cc.publish("events", "alerts.fire", b"hot")
-            got: list[tuple[str, str, bytes]] = []
-            async for event in sub:
-                assert isinstance(event, pubsub_pb2.MessageEvent)
-                got.append((event.channel, event.pattern, event.payload))
-                if len(got) == 2:
-                    break
-        assert got == [("news", "", b"hello"), ("alerts.fire", "alerts.*", b"hot")]
+    async with cc.subscribe("events", ["news"], patterns=["alerts.*"]) as sub:
+        assert sub.subscribed is not None
+        assert list(sub.subscribed.channels) == ["news"]
+        sent = await cc.publish("events", "news", b"hello")
+        assert sent.local_receiver_count == 1
+        await cc.publish("events", "alerts.fire", b"hot")
+        got: list[tuple[str, str, bytes]] = []
+        async for event in sub:
+            assert isinstance(event, pubsub_pb2.MessageEvent)
+            got.append((event.channel, event.pattern, event.payload))
+            if len(got) == 2:
+                break
+    assert got == [("news", "", b"hello"), ("alerts.fire", "alerts.*", b"hot")]
 
 
 async def test_a_durable_subscriber_resumes_after_its_last_message(cc: CacheCar) -> None:
-    with skip_if_unimplemented():
-        ids = [(await cc.publish("events", "audit.log", b"m%d" % i)).message_id for i in range(3)]
-        assert all(ids)
-        async with cc.subscribe("events", ["audit.log"], resume_ids={"audit.log": ids[0]}) as sub:
-            got = []
-            async for event in sub:
-                assert isinstance(event, pubsub_pb2.MessageEvent)
-                got.append((event.message_id, event.payload))
-                if len(got) == 2:
-                    break
-        assert got == [(ids[1], b"m1"), (ids[2], b"m2")]
+    ids = [(await cc.publish("events", "audit.log", b"m%d" % i)).message_id for i in range(3)]
+    assert all(ids)
+    async with cc.subscribe("events", ["audit.log"], resume_ids={"audit.log": ids[0]}) as sub:
+        got = []
+        async for event in sub:
+            assert isinstance(event, pubsub_pb2.MessageEvent)
+            got.append((event.message_id, event.payload))
+            if len(got) == 2:
+                break
+    assert got == [(ids[1], b"m1"), (ids[2], b"m2")]
 
 
 async def test_subscription_errors_are_typed(cc: CacheCar) -> None:
-    with skip_if_unimplemented(), pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidArgument):
         async with cc.subscribe("events"):
             pass  # neither channels nor patterns
 

@@ -13,17 +13,19 @@
  *    ├── FailedPrecondition  FAILED_PRECONDITION NOT_SUPPORTED_BY_BACKEND, ...
  *    ├── Aborted             ABORTED             SESSION_VERSION_MISMATCH
  *    ├── OutOfRange          OUT_OF_RANGE        COUNTER_OVERFLOW
- *    ├── Unimplemented       UNIMPLEMENTED       NOT_IMPLEMENTED
+ *    ├── Unimplemented       UNIMPLEMENTED
  *    ├── Internal            INTERNAL
  *    ├── Unavailable         UNAVAILABLE         BACKEND_UNAVAILABLE, LOADER_UNAVAILABLE, ...
  *    └── Unauthenticated     UNAUTHENTICATED
  *
  * `reason` is the google.rpc.ErrorInfo reason from the grpc-status-details-bin
- * trailer; it is '' for statuses that did not come from cachecar (a refused
+ * trailer, one of ErrorReason's names (compare with ErrorReason.QUEUE_FULL);
+ * it is '' for statuses that did not come from cachecar (a refused
  * connection, a deadline that ran out in the client).
  */
 const { status: Status } = require('@grpc/grpc-js');
 const protobuf = require('protobufjs');
+const { ErrorReason } = require('./protos');
 
 const DOMAIN = 'cachecar';
 const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
@@ -139,4 +141,4 @@ function errorFromGrpc(err) {
   });
 }
 
-module.exports = { DOMAIN, CacheCarError, ...classes, errorFromGrpc };
+module.exports = { DOMAIN, CacheCarError, ErrorReason, ...classes, errorFromGrpc };

@@ -11,7 +11,7 @@ const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
 
-const FILES = ['cache', 'loader', 'writer', 'session', 'leaderboard', 'pubsub'].map(
+const FILES = ['cache', 'loader', 'writer', 'session', 'leaderboard', 'pubsub', 'error_reason'].map(
   (name) => `cachecar/v1/${name}.proto`,
 );
 
@@ -48,4 +48,15 @@ const OPTIONS = {
 const definition = protoLoader.loadSync(FILES, OPTIONS);
 const v1 = grpc.loadPackageDefinition(definition).cachecar.v1;
 
-module.exports = { v1, definition, protoRoot };
+/**
+ * ErrorReason from protos/cachecar/v1/error_reason.proto as name -> name
+ * (ErrorReason.KEY_INVALID === 'KEY_INVALID'): a value's name is the ErrorInfo
+ * reason string, and enums are their names in this client (enums: String).
+ */
+const ErrorReason = Object.freeze(
+  Object.fromEntries(
+    definition['cachecar.v1.ErrorReason'].type.value.map(({ name }) => [name, name]),
+  ),
+);
+
+module.exports = { v1, definition, protoRoot, ErrorReason };

@@ -5,8 +5,6 @@
  * the namespaces of tests/clients/conftest.py), whose loader/writer target is
  * CACHECAR_APP_ADDRESS: the test files that need the app serve it there.
  */
-const { Unimplemented } = require('..');
-
 const TARGET = process.env.CACHECAR_TARGET;
 const APP_ADDRESS = process.env.CACHECAR_APP_ADDRESS;
 if (!TARGET || !APP_ADDRESS) {
@@ -16,20 +14,4 @@ if (!TARGET || !APP_ADDRESS) {
   );
 }
 
-/**
- * Run `fn`, skipping (not failing) the test only if the sidecar answers
- * UNIMPLEMENTED, so the test starts running the moment the service lands.
- */
-async function skipIfUnimplemented(t, fn) {
-  try {
-    await fn();
-  } catch (err) {
-    if (err instanceof Unimplemented) {
-      t.skip(`the sidecar does not serve this RPC yet: ${err.message}`);
-      return;
-    }
-    throw err;
-  }
-}
-
-module.exports = { TARGET, APP_ADDRESS, skipIfUnimplemented };
+module.exports = { TARGET, APP_ADDRESS };

@@ -1,6 +1,6 @@
 // Compile-only check of index.d.ts (`npm run typecheck`): typical usage must
 // type-check under --strict.
-import { CacheCar, NotFound, serveApp, toDate } from '../..';
+import { CacheCar, ErrorReason, NotFound, serveApp, toDate } from '../..';
 
 async function main(): Promise<void> {
   const app = await serveApp({ load: async (_ns, key) => (key === '42' ? '{"name":"tea"}' : null) });
@@ -20,8 +20,12 @@ async function main(): Promise<void> {
     await cc.getSession('sessions', 'x');
   } catch (err) {
     if (err instanceof NotFound) console.log(err.reason);
+    if (err instanceof NotFound && err.reason === ErrorReason.SESSION_NOT_FOUND) console.log('gone');
   }
-  console.log(name, source, expires, ranks);
+  const full: ErrorReason = ErrorReason.QUEUE_FULL;
+  // @ts-expect-error: not a reason, so ErrorReason must not type it.
+  console.log(ErrorReason.NOT_A_REASON);
+  console.log(name, source, expires, ranks, full);
   cc.close();
   await app.close();
 }

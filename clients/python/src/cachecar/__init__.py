@@ -3,9 +3,10 @@
 :class:`CacheCar` is the async client (``async with CacheCar(target) as cc``);
 :func:`serve_app` serves the app's Loader/Writer from plain async functions;
 failures raise the typed exceptions below, each carrying the ErrorInfo
-``reason``. The generated gRPC stubs live in :mod:`cachecar.v1` (import path
-= proto package); the sidecar itself imports them from here, so they exist
-exactly once.
+``reason`` (and ``error_reason``, the same as an :class:`ErrorReason` value:
+the enum of every reason, generated from the protos). The generated gRPC
+stubs live in :mod:`cachecar.v1` (import path = proto package); the sidecar
+itself imports them from here, so they exist exactly once.
 """
 
 from cachecar._client import DEFAULT_TARGET, CacheCar
@@ -16,6 +17,7 @@ from cachecar._errors import (
     CacheCarError,
     Cancelled,
     DeadlineExceeded,
+    ErrorReason,
     FailedPrecondition,
     Internal,
     InvalidArgument,
@@ -44,6 +46,7 @@ __all__ = [
     "CacheCarError",
     "Cancelled",
     "DeadlineExceeded",
+    "ErrorReason",
     "ExponentialBackoff",
     "FailedPrecondition",
     "Internal",

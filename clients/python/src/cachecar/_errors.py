@@ -3,8 +3,10 @@
 cachecar answers errors as a gRPC status plus one ``google.rpc.ErrorInfo``
 (domain ``cachecar``) in the ``grpc-status-details-bin`` trailer. This module
 is the one place that turns a ``grpc.aio.AioRpcError`` into the tree below, so
-callers branch on an exception class (the status code) and on ``reason``
-(the ErrorInfo reason, such as ``NAMESPACE_UNKNOWN``) without touching gRPC:
+callers branch on an exception class (the status code) and on the ErrorInfo
+reason without touching gRPC: ``reason`` is its string (``NAMESPACE_UNKNOWN``),
+``error_reason`` the same as an :class:`ErrorReason` value, the enum generated
+from protos/cachecar/v1/error_reason.proto that lists every reason:
 
     CacheCarError                 any status; .code, .reason, .message, .metadata
      ├── Cancelled                CANCELLED
@@ -17,13 +19,15 @@ callers branch on an exception class (the status code) and on ``reason``
      ├── FailedPrecondition       FAILED_PRECONDITION NOT_SUPPORTED_BY_BACKEND, ...
      ├── Aborted                  ABORTED             SESSION_VERSION_MISMATCH
      ├── OutOfRange               OUT_OF_RANGE        COUNTER_OVERFLOW
-     ├── Unimplemented            UNIMPLEMENTED       NOT_IMPLEMENTED
+     ├── Unimplemented            UNIMPLEMENTED
      ├── Internal                 INTERNAL
      ├── Unavailable              UNAVAILABLE         BACKEND_UNAVAILABLE, LOADER_UNAVAILABLE, ...
      └── Unauthenticated          UNAUTHENTICATED
 
 Statuses that did not come from cachecar (a connection refused, a deadline
-that ran out in the client) have an empty ``reason``.
+that ran out in the client) have an empty ``reason``; their ``error_reason`` is
+``ERROR_REASON_UNSPECIFIED``, as is that of a reason this client does not know
+yet (sent by a newer sidecar).
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ from types import MappingProxyType
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 
+from cachecar.v1.error_reason_pb2 import ErrorReason
+
 __all__ = [
     "DOMAIN",
     "Aborted",
@@ -41,6 +47,7 @@ __all__ = [
     "CacheCarError",
     "Cancelled",
     "DeadlineExceeded",
+    "ErrorReason",
     "FailedPrecondition",
     "Internal",
     "InvalidArgument",
@@ -59,14 +66,24 @@ DOMAIN = "cachecar"
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
+# Reason string -> ErrorReason value, for error_reason (the names are the strings).
+_REASONS: dict[str, ErrorReason.ValueType] = {
+    value.name: ErrorReason.Value(value.name) for value in ErrorReason.DESCRIPTOR.values
+}
+
 
 class CacheCarError(Exception):
     """A failed cachecar call.
 
     ``code`` is the gRPC status code, ``reason`` the ErrorInfo reason
-    (UPPER_SNAKE, empty if the status carried none), ``message`` the status
+    (UPPER_SNAKE, empty if the status carried none; :attr:`error_reason` is
+    the same as an :class:`ErrorReason` value), ``message`` the status
     message (what went wrong and what to do), ``metadata`` the ErrorInfo's
     metadata map and ``domain`` its domain (``cachecar`` for sidecar errors).
+
+    ``reason`` may be given as an :class:`ErrorReason` value (an app raising
+    ``Unavailable(..., reason=ErrorReason.BACKEND_UNAVAILABLE)``, a test
+    building an expected error); it is kept as its name.
     """
 
     #: The status code this class stands for; the base class is used for codes
@@ -77,17 +94,29 @@ class CacheCarError(Exception):
         self,
         message: str,
         *,
-        reason: str = "",
+        reason: str | ErrorReason.ValueType = "",
         code: grpc.StatusCode | None = None,
         domain: str = "",
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason
+        self.reason: str = reason if isinstance(reason, str) else ErrorReason.Name(reason)
         self.code = code if code is not None else self.status_code
         self.domain = domain
         self.metadata: Mapping[str, str] = MappingProxyType(dict(metadata or {}))
+
+    @property
+    def error_reason(self) -> ErrorReason.ValueType:
+        """The reason as an :class:`ErrorReason` value, for ``==`` and ``match``.
+
+        ``ERROR_REASON_UNSPECIFIED`` when there is none, when it is not
+        cachecar's (another ``domain``), or when this client does not know it
+        (a newer sidecar's): branch on the exception class first.
+        """
+        if self.domain not in (DOMAIN, ""):
+            return ErrorReason.ERROR_REASON_UNSPECIFIED
+        return _REASONS.get(self.reason, ErrorReason.ERROR_REASON_UNSPECIFIED)
 
     def __str__(self) -> str:
         label = f"{self.code.name}/{self.reason}" if self.reason else self.code.name
