@@ -27,6 +27,7 @@ import argparse
 import contextlib
 import os
 import signal
+import statistics
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -76,30 +77,69 @@ class Plan:
     duration: float = 4.0
     seq_warmup: float = 0.5
     seq_duration: float = 2.0
+    #: Every row is measured this many times, interleaved; the table shows medians.
+    rounds: int = 1
 
 
-@dataclass(frozen=True)
+def _median(values: Sequence[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.median(known) if known else None
+
+
+@dataclass
 class Result:
-    """One stack x topology x operation: the loaded run and the one-in-flight run."""
+    """One stack x topology x operation over every round: loaded and one-in-flight runs.
+
+    Each figure is the median over the rounds: the machine is shared, and a
+    round that another process slowed should not decide a row on its own.
+    """
 
     stack: str
     topology: str
     op: str
-    loaded: Measured
-    sequential: Measured
+    loaded: list[Measured] = field(default_factory=list)
+    sequential: list[Measured] = field(default_factory=list)
+
+    @property
+    def cpus(self) -> list[float]:
+        return [c for m in self.loaded if (c := m.cpu_per_call(SERVER)) is not None]
 
     @property
     def cpu_us(self) -> float | None:
-        return self.loaded.cpu_per_call(SERVER)
+        return _median(self.cpus)
+
+    @property
+    def rate(self) -> float | None:
+        return _median([m.rate for m in self.loaded])
+
+    @property
+    def p50_us(self) -> float | None:
+        return _median([m.p50_us for m in self.sequential])
+
+    @property
+    def p99_us(self) -> float | None:
+        return _median([m.p99_us for m in self.sequential])
 
     @property
     def redis_us(self) -> float | None:
-        spent = sum(v for k, v in self.loaded.server_cpu_us.items() if k.startswith(REDIS))
-        return spent / self.loaded.calls if self.loaded.calls else None
+        per_call = [
+            sum(v for k, v in m.server_cpu_us.items() if k.startswith(REDIS)) / m.calls
+            for m in self.loaded
+            if m.calls
+        ]
+        return _median(per_call)
+
+    @property
+    def other_cores(self) -> float | None:
+        return max((m.other_cores or 0.0 for m in self.loaded), default=None)
 
     @property
     def failures(self) -> int:
-        return self.loaded.errors + self.sequential.errors
+        return sum(m.errors for m in [*self.loaded, *self.sequential])
+
+    @property
+    def first_error(self) -> str | None:
+        return next((m.first_error for m in [*self.loaded, *self.sequential] if m.errors), None)
 
 
 @dataclass
@@ -134,17 +174,16 @@ def _store(target: Target) -> None:
 
 
 def _measure(
-    workdir: Path, plan: Plan, target: Target, stack: str, ops: Sequence[str]
-) -> list[Result]:
+    workdir: Path, plan: Plan, target: Target, stack: str, into: dict[tuple[str, ...], Result]
+) -> None:
     argv = [sys.executable, "-m", "bench.redis_client_server", "--stack", stack]
     argv += ["--redis", target.url] + (["--cluster"] if target.cluster else [])
     name = f"{stack}-{target.topology}"
     child = Child(name, argv, logdir=workdir, env=clean_env(), ready_prefix=READY)
-    results = []
     with child:
         watch = {SERVER: child.pid}
         watch.update({f"{REDIS}{i}": pid for i, pid in enumerate(target.redis_pids)})
-        for op in ops:
+        for op in ("GET", "MGET"):
             method = GET_METHOD if op == "GET" else MGET_METHOD
 
             def load(
@@ -160,10 +199,9 @@ def _measure(
                     logdir=workdir,
                 )
 
-            loaded = load(plan.concurrency, plan.warmup, plan.duration)
-            sequential = load(1, plan.seq_warmup, plan.seq_duration)
-            results.append(Result(stack, target.topology, op, loaded, sequential))
-    return results
+            row = into.setdefault((stack, target.topology, op), Result(stack, target.topology, op))
+            row.loaded.append(load(plan.concurrency, plan.warmup, plan.duration))
+            row.sequential.append(load(1, plan.seq_warmup, plan.seq_duration))
 
 
 @contextlib.contextmanager
@@ -202,17 +240,20 @@ def run(
     if "glide" in stacks and not glide_installed():
         stacks.remove("glide")
         outcome.skipped.append(f"valkey-glide not installed: {GLIDE_INSTALL} (rows skipped)")
+    rows: dict[tuple[str, ...], Result] = {}
     with _targets() as (standalone, cluster, version):
         for target in (standalone, cluster):
             _store(target)
-        say("floor")
-        outcome.results += _measure(workdir, plan, standalone, "floor", ["GET", "MGET"])
-        for target in (standalone, cluster):
-            for stack in stacks:
-                if stack == "resp" and target.cluster:
-                    continue  # RespPool speaks to one standalone server only
-                say(f"{stack} on {target.topology}")
-                outcome.results += _measure(workdir, plan, target, stack, ["GET", "MGET"])
+        for turn in range(1, plan.rounds + 1):
+            say(f"round {turn}/{plan.rounds}: floor")
+            _measure(workdir, plan, standalone, "floor", rows)
+            for target in (standalone, cluster):
+                for stack in stacks:
+                    if stack == "resp" and target.cluster:
+                        continue  # RespPool speaks to one standalone server only
+                    say(f"round {turn}/{plan.rounds}: {stack} on {target.topology}")
+                    _measure(workdir, plan, target, stack, rows)
+        outcome.results = list(rows.values())
         outcome.machine = machine_lines([node_versions(), f"redis-server {version}", _versions()])
     return outcome
 
@@ -224,17 +265,20 @@ def _row(result: Result, floor: dict[str, float | None]) -> tuple[str, ...]:
     label = STACK_LABELS[result.stack]
     topology = "—" if result.stack == "floor" else result.topology
     op = result.op if result.op == "GET" else f"MGET {MGET_KEYS}"
+    cpus = result.cpus
+    spread = f"{min(cpus):,.0f}-{max(cpus):,.0f}" if len(cpus) > 1 else "—"
     return (
         label,
         topology,
         op,
         num(cpu),
+        spread,
         "—" if result.stack == "floor" else num(over),
-        num(result.loaded.rate),
-        num(result.sequential.p50_us),
-        num(result.sequential.p99_us),
+        num(result.rate),
+        num(result.p50_us),
+        num(result.p99_us),
         num(result.redis_us, ",.1f"),
-        num(result.loaded.other_cores, ".2f"),
+        num(result.other_cores, ".2f"),
         str(result.failures),
     )
 
@@ -248,6 +292,7 @@ def section(outcome: Outcome, plan: Plan) -> Section:
         "topology",
         "op",
         "server CPU µs/call",
+        "CPU range",
         "over floor µs",
         f"calls/s ({plan.concurrency} in flight)",
         "p50 µs (1 in flight)",
@@ -259,14 +304,16 @@ def section(outcome: Outcome, plan: Plan) -> Section:
     notes = [
         f"{plan.concurrency} in flight: {plan.warmup:g} s warm-up + {plan.duration:g} s measured "
         f"(CPU, calls/s); 1 in flight: {plan.seq_warmup:g} s + {plan.seq_duration:g} s "
-        f"(p50, p99); values of {VALUE_BYTES} B; one Node.js channel",
+        f"(p50, p99); values of {VALUE_BYTES} B; one Node.js channel; {plan.rounds} round(s), "
+        "interleaved: figures are medians, CPU range is min-max over the rounds, "
+        "other cores the worst round",
         "server CPU = utime+stime of the grpc.aio server process (all threads, so "
         "valkey-glide's Rust runtime counts) over the window / calls; over floor = that "
         "minus the floor row's (the client stack's own cost per call); redis CPU sums "
         "every redis-server of the topology",
         *outcome.skipped,
     ]
-    noisy = max((r.loaded.other_cores or 0.0 for r in outcome.results), default=0.0)
+    noisy = max((r.other_cores or 0.0 for r in outcome.results), default=0.0)
     if noisy > 0.2:
         notes.append(
             f"other processes kept up to {noisy:.2f} cores busy in a window: re-run on a "
@@ -274,7 +321,7 @@ def section(outcome: Outcome, plan: Plan) -> Section:
         )
     notes += [
         f"{STACK_LABELS[r.stack]} {r.topology} {r.op}: {r.failures} failed calls "
-        f"(first: {r.loaded.first_error or r.sequential.first_error})"
+        f"(first: {r.first_error})"
         for r in outcome.results
         if r.failures
     ]
@@ -305,6 +352,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seq-duration", type=float, default=2.0, help="measured seconds, 1 in flight (2)"
     )
     parser.add_argument(
+        "--rounds", type=int, default=3, help="measure every row this many times (3)"
+    )
+    parser.add_argument(
         "--stacks", nargs="+", choices=CLIENT_STACKS, default=CLIENT_STACKS, help="(all)"
     )
     args = parser.parse_args(argv)
@@ -312,7 +362,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         1 <= args.concurrency <= 256 and 0 < args.duration <= 30 and 0 < args.seq_duration <= 30
     ):
         parser.error("need 1 <= --concurrency <= 256 and durations in (0, 30] s")
-    plan = Plan(args.concurrency, 1.0, args.duration, 0.5, args.seq_duration)
+    if not 1 <= args.rounds <= 10:
+        parser.error("need 1 <= --rounds <= 10")
+    plan = Plan(args.concurrency, 1.0, args.duration, 0.5, args.seq_duration, args.rounds)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         ensure_node_modules()
