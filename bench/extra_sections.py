@@ -1,21 +1,24 @@
-"""The leaderboard and pub/sub benchmarks as sections of ``python -m bench``.
+"""The leaderboard, pub/sub and Redis-client benchmarks as sections of ``python -m bench``.
 
-``bench.leaderboard_bench`` and ``bench.pubsub_bench`` stand alone (each has
-its own ``python -m`` entry and starts its own redis-server); their ``run()``
-returns plain dicts. This module calls them and lays their rows out as
-:class:`bench.report.Section` tables. Neither has a target: their figures
-are reported for comparing runs on one machine.
+``bench.leaderboard_bench``, ``bench.pubsub_bench`` and ``bench.redis_clients``
+stand alone (each has its own ``python -m`` entry and starts its own
+redis-server); the first two's ``run()`` returns plain dicts. This module
+calls them and lays their rows out as :class:`bench.report.Section` tables.
+None has a target: their figures are reported for comparing runs on one
+machine.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from bench import leaderboard_bench, pubsub_bench
+from bench import leaderboard_bench, pubsub_bench, redis_clients
 from bench.report import Section, num
 
-__all__ = ["run_leaderboard", "run_pubsub"]
+__all__ = ["run_leaderboard", "run_pubsub", "run_redis_clients"]
 
 
 def _us_as_ms(value: Any) -> str:
@@ -102,3 +105,15 @@ def run_pubsub() -> Section:
         (),
         notes,
     )
+
+
+def run_redis_clients(
+    concurrency: int, warmup: float, duration: float, seq_duration: float, workdir: Path
+) -> Section:
+    """redis-py, resp.py and valkey-glide per GET / MGET (``bench.redis_clients``)."""
+    # Shorter windows than the hit path's: ten rows of two loads each.
+    plan = redis_clients.Plan(concurrency, warmup, min(duration, 4.0), 0.5, seq_duration)
+    outcome = redis_clients.run(
+        plan, workdir, lambda s: print(f"bench: redisclients: {s} ...", file=sys.stderr)
+    )
+    return redis_clients.section(outcome, plan)

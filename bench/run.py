@@ -20,7 +20,8 @@ Then one section per pattern scenario, each with its own table, next to the
 naive code where there is one: ``stampede`` and ``expiry`` (3 sidecars,
 ``bench.stampede``), ``writebehind`` (write-behind and write-through,
 ``bench.writebehind``), ``leaderboard`` and ``pubsub`` (the standalone
-``bench.leaderboard_bench`` and ``bench.pubsub_bench``).
+``bench.leaderboard_bench`` and ``bench.pubsub_bench``), and ``redisclients``
+(``bench.redis_clients``: redis-py, resp.py and valkey-glide per GET).
 
 The report is printed at the end; the exit code is 0 whatever the timings
 (130 when interrupted, 2 when the bench could not run at all).
@@ -50,7 +51,7 @@ import yaml
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
 from bench.echo_server import METHOD as ECHO_METHOD
-from bench.extra_sections import run_leaderboard, run_pubsub
+from bench.extra_sections import run_leaderboard, run_pubsub, run_redis_clients
 from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
 from bench.measure import Measured
 from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
@@ -302,6 +303,10 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     # These two start their own redis-server (they stand alone as python -m too).
     "leaderboard": lambda b: run_leaderboard(b.plan.concurrency, b.plan.warmup, b.plan.duration),
     "pubsub": lambda b: run_pubsub(),
+    # Its own standalone redis-server and 3-master cluster, one server per client stack.
+    "redisclients": lambda b: run_redis_clients(
+        b.plan.concurrency, b.plan.warmup, b.plan.duration, b.plan.seq_duration, b.workdir
+    ),
 }
 
 
