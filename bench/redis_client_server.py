@@ -15,7 +15,7 @@ cannot look good. Stacks:
   ``sidecar/backends/redis.py``'s ``_connect`` (a BlockingConnectionPool of
   64, or RedisCluster with ``reinitialize_steps=0``; MGET on a cluster is
   ``mget_nonatomic``, as the sidecar's get_many);
-- ``resp``: ``sidecar.backends.resp.RespPool`` (standalone only), as
+- ``resp``: ``sidecar.backends.redis.resp.RespPool`` (standalone only), as
   ``_fast_pool`` builds it;
 - ``glide``: valkey-glide's asyncio ``GlideClient`` / ``GlideClusterClient``
   (an optional, bench-only install; imported only here).
@@ -111,7 +111,7 @@ async def _redispy(url: str, cluster: bool) -> tuple[Get, MGet, Close]:
 async def _resp(url: str, cluster: bool) -> tuple[Get, MGet, Close]:
     if cluster:
         raise SystemExit("resp.py's RespPool serves standalone Redis only")
-    from sidecar.backends.resp import RespPool  # noqa: PLC0415
+    from sidecar.backends.redis.resp import RespPool  # noqa: PLC0415
 
     pool = RespPool(
         url,

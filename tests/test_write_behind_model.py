@@ -191,7 +191,15 @@ class WriteBehindMachine(RuleBasedStateMachine):
         running = self.nodes[node]
         if running is not None:
             request = cache_pb2.FlushWritesRequest(namespace="items")
-            self._run(_call(running.cache.FlushWrites, request, 1))
+            try:
+                self._run(_call(running.cache.FlushWrites, request, 1))
+            except grpc.aio.AioRpcError as exc:
+                # FlushWrites answers before its deadline when it can; on a
+                # loaded machine the answer may arrive after it. Either way the
+                # flush only hurries the flusher: what this model checks (order,
+                # nothing lost) is verified at teardown, whatever the timing.
+                if exc.code() != grpc.StatusCode.DEADLINE_EXCEEDED:
+                    raise
 
     @rule(seconds=st.sampled_from([0.0, 0.05, 0.3]))
     def pause(self, seconds: float) -> None:
