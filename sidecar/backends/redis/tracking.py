@@ -227,7 +227,9 @@ class RedisTracking:
     """:class:`~sidecar.backends.invalidation.InvalidationFeed` over RESP3 tracking."""
 
     #: Seconds between pings of a link; one unanswered for as long closes it.
-    ping_interval = 1.0
+    #: A silent link is noticed within two of these: the staleness bound of a
+    #: write acknowledged just before its server froze.
+    ping_interval = 0.5
     #: Seconds between CLUSTER SLOTS polls (Redis Cluster only).
     topology_interval = 1.0
 
