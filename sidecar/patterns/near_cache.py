@@ -42,7 +42,7 @@ __all__ = ["ENTRY_OVERHEAD", "NearCache", "Ticket"]
 
 #: Bytes one entry costs beyond its key and value: the key and value objects'
 #: headers, the Entry and _Item objects, and the OrderedDict's slot and link.
-ENTRY_OVERHEAD = 360
+ENTRY_OVERHEAD = 370
 _PROTECTED_SHARE = 0.8
 
 
