@@ -82,6 +82,16 @@ def test_a_flush_drops_everything_and_fences_reads_in_flight() -> None:
     assert near.bytes == 0
 
 
+def test_a_read_begun_while_the_feed_was_down_is_not_kept() -> None:
+    # Its reply may predate a write whose invalidation nobody was subscribed to hear.
+    near = _open()
+    near.flush(None, "link_lost")
+    ticket = near.begin(b"k")
+    near.resume(None)
+    near.finish(ticket, _entry(b"maybe old"), 0, NOW)
+    assert near.lookup(b"k", NOW) is None
+
+
 def test_a_slot_flush_drops_only_those_slots_until_they_resume() -> None:
     near = _open()  # slot = first byte % 4
     for key in (b"\x00a", b"\x01a", b"\x02a"):

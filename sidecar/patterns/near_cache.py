@@ -199,6 +199,9 @@ class NearCache:
                 self._drop(key)
 
     def resume(self, slots: Collection[int] | None) -> None:
+        # A read that began while the feed was down may have read a value whose
+        # invalidation nobody heard: only reads from now on may fill.
+        self._epoch += 1
         if slots is None:
             self._down_all = False
             self._down.clear()

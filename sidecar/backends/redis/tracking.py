@@ -192,6 +192,12 @@ class _Link:
                 backoff = 0.05
             except (OSError, ConnectionError, TimeoutError) as exc:
                 log.debug("tracking link down", extra={"node": self.address, "error": str(exc)})
+            except (hiredis.ProtocolError, ValueError, TypeError) as exc:
+                # A garbled stream or an unexpected reply must not
+                # end the task: the link stays down (near cache bypassed) and retries.
+                log.warning(
+                    "tracking link failed", extra={"node": self.address, "error": repr(exc)}
+                )
             finally:
                 if self.conn is not None:
                     self.conn.close("link stopped")
