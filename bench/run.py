@@ -10,7 +10,9 @@ d. GetOrLoad hit, tracing on, exporting to a dead endpoint;
 e. the same 1 KB GET straight to Redis from a Python asyncio client;
 f. GetOrLoadMany of 100 keys, all hits;
 g. GetOrLoad hit with the metrics in prometheus_client's multiprocess mode
-   (what every worker runs with ``workers: N``), to compare with b.
+   (what every worker runs with ``workers: N``), to compare with b;
+h. GetOrLoad hit served from the near cache (``bench.near_bench``), to
+   compare with b and the floor a.
 
 Each is loaded by the Node.js generator twice: at a fixed concurrency
 (throughput, tail latency, server CPU per RPC over the measured window) and
@@ -52,8 +54,10 @@ from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
 from bench.echo_server import METHOD as ECHO_METHOD
 from bench.extra_sections import run_leaderboard, run_pubsub, run_redis_clients
+from bench.html_report import write_report
 from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
 from bench.measure import Measured
+from bench.near_bench import ZIPF_RESULT, near_targets, run_nearcache, scenario_near
 from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
 from bench.redis_direct import find_entry_key, run_redis_get
 from bench.report import REDIS, SERVER, SINK, Row, Section, machine_lines, render
@@ -293,6 +297,7 @@ SCENARIOS: dict[str, Callable[[Bench], Row]] = {
     "redis": scenario_redis,
     "many": scenario_many,
     "mpmetrics": scenario_mpmetrics,
+    "near": scenario_near,
 }
 
 #: The pattern scenarios: each prints its own table (bench.report.Section).
@@ -307,6 +312,7 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     "redisclients": lambda b: run_redis_clients(
         b.plan.concurrency, b.plan.warmup, b.plan.duration, b.plan.seq_duration, b.workdir
     ),
+    "nearcache": lambda b: run_nearcache(b.redis.url, b.workdir),
 }
 
 
@@ -437,5 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{row.title}: {run.errors} errors, {run.check_failures} sampled non-hits "
                     f"at {run.concurrency} in flight (first: {run.first_error})"
                 )
+    by_key = {row.key: row for row in rows}
+    notes += near_targets(by_key.get("echo"), by_key.get("near"))
     print(render(rows, machine, notes, sections))
+    report = write_report(Path("bench-report.html"), rows, sections, ZIPF_RESULT.get("curve", []))
+    print(f"charts: {report.resolve()}")
     return 0

@@ -339,6 +339,19 @@ class Settings(Strict):
                         f"namespaces.{name}.write_behind: needs namespaces.{name}.writer, the "
                         "app's WriterService that the queue is flushed to"
                     )
+            near = ns.near_cache
+            if (
+                near is not None
+                and near.max_staleness is None
+                and self.backends[ns.backend].kind != "redis"
+            ):
+                # Memcached pushes no invalidations: without a bound a near
+                # copy could be stale for its whole TTL. Say so at start.
+                raise ValueError(
+                    f"namespaces.{name}.near_cache: {ns.backend!r} is Memcached, which "
+                    "cannot invalidate a near cache; set near_cache.max_staleness (how "
+                    "long a copy may outlive a write elsewhere, e.g. 1s) or use Redis"
+                )
         return self
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "BoardSettings",
     "ChannelSettings",
     "NamespaceSettings",
+    "NearCacheSettings",
     "WriteBehindSettings",
 ]
 
@@ -41,6 +42,24 @@ class WriteBehindSettings(Strict):
     #: must end inside the lease, so it gets at most 80% of owner_ttl (the
     #: lease is renewed just before it): keep writer_timeout below that.
     owner_ttl: Duration = timedelta(seconds=5)
+
+
+class NearCacheSettings(Strict):
+    """The namespace's near cache: hot entries kept in the sidecar's own memory."""
+
+    #: Memory bound per worker process, per-entry overhead included.
+    max_bytes: Size = Field(default=64 * 2**20, ge=64 * 1024)
+    #: Longest a near copy is served after it was read from the backend.
+    #: Required on Memcached (no invalidations: bounded staleness, not
+    #: coherent); optional on Redis, where invalidations keep copies current.
+    max_staleness: Duration | None = None
+
+    @field_validator("max_staleness")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
 
 
 BOARD_WINDOWS = ("none", "daily", "weekly", "monthly")
@@ -149,6 +168,8 @@ class NamespaceSettings(Strict):
     boards: dict[str, BoardSettings] = Field(default_factory=dict)
     #: Pub/Sub: durable channels, retention, slow-subscriber policy; Redis only.
     channels: ChannelSettings = Field(default_factory=ChannelSettings)
+    #: Off unless set: reads served from this sidecar's memory (docs/near-cache.md).
+    near_cache: NearCacheSettings | None = None
 
     @field_validator("loader", "writer")
     @classmethod

@@ -31,6 +31,7 @@ from sidecar.api.decode import service_handler
 from sidecar.api.leaderboard import LeaderboardServicer
 from sidecar.api.pubsub import PubSubServicer, pubsub_service
 from sidecar.api.sessions import SessionServicer
+from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.registry import BackendRegistry
 from sidecar.callbacks import CallbackClients
 from sidecar.config import Settings
@@ -138,7 +139,14 @@ class Sidecar:
         self.telemetry = telemetry or Telemetry.from_env()
         self.backends = BackendRegistry(settings.backends, self.telemetry)
         self.callbacks = CallbackClients(self.telemetry)
-        self.namespaces = Namespaces(settings, self.backends)
+        self.namespaces = Namespaces(settings, self.backends, self.telemetry)
+        #: Invalidation feeds some near cache subscribed to, by backend name.
+        self.feeds: dict[str, InvalidationFeed] = {
+            ns.backend.name: feed
+            for ns in self.namespaces.values()
+            if ns.near is not None
+            and (feed := ns.backend.capabilities.get(InvalidationFeed)) is not None
+        }
         #: The api layer's view: every call's caller is checked before its namespace.
         self.access = NamespaceAccess(
             self.namespaces, CallerAuth(settings.callers) if settings.callers else None
@@ -269,6 +277,8 @@ class Sidecar:
                 raise _busy("metrics_listen", listen, "CACHECAR_METRICS_LISTEN", exc) from None
         for service in ("", *self._services):
             await self.health.set(service, _SERVING)
+        for feed in self.feeds.values():
+            await feed.start()
         await self._check_backends()
         self._monitor = asyncio.create_task(self._monitor_backends(), name="health-monitor")
         self.flusher.start()
@@ -315,6 +325,14 @@ class Sidecar:
             self._last_status[name] = status
             await self.health.set(service, status)
             self.telemetry.metrics.backend_up.labels(name).set(1 if status == _SERVING else 0)
+        # The near cache's invalidation link, its own health entry: while it is
+        # down reads go to the backend (correct, slower), so the backend stays SERVING.
+        for name, feed in self.feeds.items():
+            linked = feed.healthy()
+            await self.health.set(
+                HEALTH_BACKEND_PREFIX + name + ".invalidation", _SERVING if linked else _NOT_SERVING
+            )
+            self.telemetry.metrics.near_link_up.labels(name).set(1 if linked else 0)
 
     async def _poll_backend_stats(self) -> None:
         # The backends' own memory use and evictions, as the seed's "monitor

@@ -119,7 +119,9 @@ function methodPlan(args) {
 // A sampled response is a hit when every value in it was found in the cache.
 function isHit(message) {
   const results = message.results !== undefined ? message.results : [message];
-  return results.length > 0 && results.every((r) => r.found && r.source === 'SOURCE_CACHE');
+  return results.length > 0 && results.every(
+    (r) => r.found && (r.source === 'SOURCE_CACHE' || r.source === 'SOURCE_NEAR_CACHE'),
+  );
 }
 
 function percentile(sorted, p) {

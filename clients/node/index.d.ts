@@ -98,7 +98,7 @@ export function errorFromGrpc(err: unknown): unknown;
 
 // -- messages -------------------------------------------------------------------
 
-export type Source = 'SOURCE_UNSPECIFIED' | 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE';
+export type Source = 'SOURCE_UNSPECIFIED' | 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE' | 'SOURCE_NEAR_CACHE';
 export interface GetOrLoadResponse { found: boolean; value: Buffer; source: Source }
 export interface KeyError { code: number; reason: string; message: string }
 export interface GetOrLoadResult { key: string; found: boolean; value: Buffer; source: Source; error: KeyError | null }

@@ -27,6 +27,7 @@ _SOURCE = {
     Source.CACHE: cache_pb2.SOURCE_CACHE,
     Source.LOADER: cache_pb2.SOURCE_LOADER,
     Source.STALE: cache_pb2.SOURCE_STALE,
+    Source.NEAR: cache_pb2.SOURCE_NEAR_CACHE,
 }
 
 
@@ -73,6 +74,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         span = current_span()
         span.set_attribute("cachecar.hit", got.source is not Source.LOADER if hit is None else hit)
         span.set_attribute("cachecar.source", got.source.name)
+        span.set_attribute("cachecar.near_hit", got.source is Source.NEAR)
         span.set_attribute("cachecar.found", got.found)
         if ns.settings.trace_keys:
             span.set_attribute("cachecar.key", key)

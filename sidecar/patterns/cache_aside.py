@@ -26,7 +26,7 @@ from datetime import timedelta
 
 from opentelemetry.util.types import AttributeValue
 
-from sidecar.backends.base import MISSING, Fence, Missing
+from sidecar.backends.base import Fence, Missing
 from sidecar.callbacks import CallbackClients, Loaded
 from sidecar.errors import (
     BackendUnavailable,
@@ -100,9 +100,49 @@ class CacheAside:
         if self._tracing:
             current_span().add_event(name, attributes)
 
+    async def _fetch(self, ns: Namespace, key: str) -> Entry | None:
+        """The backend's entry; kept in the near cache unless a write raced it."""
+        stored = ns.keys.value(key)
+        if ns.near is None:
+            raw = await ns.backend.get(stored)
+            return None if isinstance(raw, Missing) else decode(raw)
+        ticket, entry = ns.near.begin(stored), None
+        try:
+            raw = await ns.backend.get(stored)
+            entry = None if isinstance(raw, Missing) else decode(raw)
+        finally:
+            ns.near.finish(ticket, entry, ns.grace_ms, _now_ms())
+        return entry
+
+    async def _fetch_many(self, ns: Namespace, keys: list[str]) -> list[Entry | None]:
+        """The backend's entries (None: a miss, or the backend failed: read as misses)."""
+        if not keys:
+            return []
+        stored = [ns.keys.value(k) for k in keys]
+        tickets = [ns.near.begin(k) for k in stored] if ns.near is not None else []
+        entries: list[Entry | None] = [None] * len(keys)
+        try:
+            raws = await ns.backend.get_many(stored)
+            entries = [None if isinstance(raw, Missing) else decode(raw) for raw in raws]
+        except BackendUnavailable:
+            self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
+        finally:
+            if ns.near is not None:
+                now = _now_ms()
+                for ticket, entry in zip(tickets, entries, strict=True):
+                    ns.near.finish(ticket, entry, ns.grace_ms, now)
+        return entries
+
+    def _near(self, ns: Namespace, key: str, now_ms: int) -> Lookup | None:
+        """The answer from this sidecar's near cache, or None."""
+        if ns.near is None:
+            return None
+        entry = ns.near.lookup(ns.keys.value(key), now_ms)
+        return None if entry is None else self._served(ns, key, entry, now_ms, Source.NEAR)
+
     async def read(self, ns: Namespace, key: str) -> Entry | None:
         try:
-            raw = await ns.backend.get(ns.keys.value(key))
+            return await self._fetch(ns, key)
         except BackendUnavailable as exc:
             self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             # Debug only: during an outage this happens on every call; the
@@ -112,7 +152,6 @@ class CacheAside:
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
             return None
-        return None if isinstance(raw, Missing) else decode(raw)
 
     async def read_parked(self, ns: Namespace, key: str) -> Entry | None:
         """A lease waiter's second look: the value another sidecar's fill parked
@@ -125,10 +164,19 @@ class CacheAside:
 
     async def get_or_load(self, ns: Namespace, key: str, time_left: float | None) -> Lookup:
         """The cached value, or one load of it shared by every concurrent caller."""
+        if (near := self._near(ns, key, _now_ms())) is not None:
+            return near
         entry = await self.read(ns, key)
         return await self._resolve(ns, key, entry, _now_ms(), time_left)
 
-    def _served(self, ns: Namespace, key: str, entry: Entry | None, now_ms: int) -> Lookup | None:
+    def _served(
+        self,
+        ns: Namespace,
+        key: str,
+        entry: Entry | None,
+        now_ms: int,
+        source: Source = Source.CACHE,
+    ) -> Lookup | None:
         """The answer straight from the cache (fresh, or stale within grace), or None
         when the key must be loaded. Synchronous, so batches of hits pay no task each."""
         if entry is None:
@@ -139,7 +187,7 @@ class CacheAside:
             if self._refresh_early(ns, entry, now_ms):
                 counters.early.inc()
                 self._refresh_in_background(ns, key, entry)
-            return Lookup(entry.found, entry.value, Source.CACHE)
+            return Lookup(entry.found, entry.value, source)
         if ns.grace_ms > 0:
             counters.stale.inc()
             self.event("cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms})
@@ -160,18 +208,18 @@ class CacheAside:
         self, ns: Namespace, keys: list[str], time_left: float | None
     ) -> list[Lookup | CacheCarError]:
         """One outcome per key, in order; a failed key does not fail the batch."""
-        unique = list(dict.fromkeys(keys))
-        raws: list[bytes | Missing]
-        try:
-            raws = await ns.backend.get_many([ns.keys.value(k) for k in unique])
-        except BackendUnavailable:
-            self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
-            raws = [MISSING] * len(unique)
         now = _now_ms()
         found: dict[str, Lookup | CacheCarError] = {}
+        unique = []
+        for key in dict.fromkeys(keys):
+            if (near := self._near(ns, key, now)) is not None:
+                found[key] = near
+            else:
+                unique.append(key)
+        entries = await self._fetch_many(ns, unique)
         misses = []
-        for key, raw in zip(unique, raws, strict=True):
-            served = self._served(ns, key, None if isinstance(raw, Missing) else decode(raw), now)
+        for key, entry in zip(unique, entries, strict=True):
+            served = self._served(ns, key, entry, now)
             if served is None:
                 misses.append(key)
             else:
@@ -293,11 +341,13 @@ class CacheAside:
                 fence, ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
             )
         except BackendUnavailable as exc:
+            self.written(ns, [key])
             log.debug(
                 "backend write failed, value served uncached",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
             return
+        self.written(ns, [key])
         if not stored:
             # An Invalidate or Set landed during the load: it wins.
             self._count(ns).fenced.inc()
@@ -309,31 +359,48 @@ class CacheAside:
 
     async def get(self, ns: Namespace, key: str) -> Lookup:
         """The fresh cached value, never calling the loader."""
-        raw = await ns.backend.get(ns.keys.value(key))
-        entry = None if isinstance(raw, Missing) else decode(raw)
-        if entry is None or not entry.fresh(_now_ms()) or not entry.found:
+        now = _now_ms()
+        entry = None if ns.near is None else ns.near.lookup(ns.keys.value(key), now)
+        source = Source.NEAR
+        if entry is None:
+            entry, source = await self._fetch(ns, key), Source.CACHE
+        if entry is None or not entry.fresh(now) or not entry.found:
             return Lookup(False, b"", Source.CACHE)
-        return Lookup(True, entry.value, Source.CACHE)
+        return Lookup(True, entry.value, source)
 
     async def set(self, ns: Namespace, key: str, value: bytes, ttl: timedelta | None) -> None:
         """Store ``value`` (the cache only); it wins over any load in flight."""
         ttl_ms = ns.ttl_ms(ttl)
         entry = Entry(True, value, _now_ms() + ttl_ms)
-        await ns.backend.overwrite(
-            ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
-        )
+        try:
+            await ns.backend.overwrite(
+                ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
+            )
+        finally:
+            self.written(ns, [key])
         # Readers from now on must not join a load that started before the Set.
         self._flights.forget((ns.name, key))
 
     async def invalidate(self, ns: Namespace, keys: list[str]) -> int:
         """Remove keys; how many had an entry. Wins over any load in flight."""
         unique = list(dict.fromkeys(keys))
-        removed = await ns.backend.clear(
-            [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
-        )
+        try:
+            removed = await ns.backend.clear(
+                [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
+            )
+        finally:
+            self.written(ns, unique)
         for key in unique:
             self._flights.forget((ns.name, key))
         return removed
+
+    @staticmethod
+    def written(ns: Namespace, keys: list[str]) -> None:
+        """A write through this sidecar returned (or failed: its outcome is
+        unknown): drop the keys from the near cache, so the next read here sees
+        it (read-your-writes) and a read that raced it cannot put the old back."""
+        if ns.near is not None:
+            ns.near.discard([ns.keys.value(k) for k in keys])
 
     async def aclose(self) -> None:
         """Cancel background refreshes and loads whose callers gave up (shutdown)."""

@@ -38,6 +38,8 @@ class Source(enum.Enum):
     CACHE = 1
     LOADER = 2
     STALE = 3
+    #: From this sidecar's near cache (patterns/near_cache.py).
+    NEAR = 4
 
 
 @dataclass(frozen=True, slots=True)

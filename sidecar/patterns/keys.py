@@ -98,6 +98,11 @@ class KeyLayout:
     def value(self, key: str) -> bytes:
         return self.record(b"v", key)
 
+    def value_prefix(self) -> bytes:
+        """What every value key of the namespace starts with, whatever its
+        partitioning (the near cache's invalidation prefix)."""
+        return b"%sv{%s:" % (self.prefix, self.namespace.encode())
+
     def lease(self, key: str) -> bytes:
         return self.record(b"l", key)
 

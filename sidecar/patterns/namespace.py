@@ -23,11 +23,14 @@ from sidecar.backends.capabilities import (
     SessionStore,
     SubjectRevocation,
 )
+from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.pubsub import PubSubTransport
 from sidecar.backends.queue import WriteQueue
 from sidecar.config import NamespaceSettings, Settings
 from sidecar.errors import FailedPrecondition, InvalidArgument, NotFound
 from sidecar.patterns.keys import KeyLayout
+from sidecar.patterns.near_cache import NearCache
+from sidecar.telemetry import Telemetry
 
 __all__ = ["Namespace", "Namespaces"]
 
@@ -54,6 +57,10 @@ _WITHOUT: dict[type, str] = {
         "has no signed atomic counters; use a namespace on a Redis backend for leaderboards "
         "and counters"
     ),
+    InvalidationFeed: (
+        "pushes no invalidations, so a coherent near cache needs Redis; on Memcached set "
+        "near_cache.max_staleness (bounded staleness)"
+    ),
 }
 
 
@@ -65,6 +72,8 @@ class Namespace:
     settings: NamespaceSettings
     backend: Backend
     keys: KeyLayout = field(repr=False)
+    #: The namespace's near cache (``near_cache:``), or None.
+    near: NearCache | None = field(default=None, repr=False, compare=False)
 
     def require(self, interface: type[C]) -> C:
         """The backend's implementation of ``interface``, or the error that says
@@ -165,17 +174,20 @@ class Namespace:
 class Namespaces(Mapping[str, Namespace]):
     """Every declared namespace, resolved once at start."""
 
-    def __init__(self, settings: Settings, backends: Mapping[str, Backend]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        backends: Mapping[str, Backend],
+        telemetry: Telemetry | None = None,
+    ) -> None:
         prefix = settings.key_prefix.encode()
-        self._by_name = {
-            name: Namespace(
-                name,
-                ns,
-                backends[ns.backend],
-                KeyLayout(prefix, name, ns.write_behind.partitions if ns.write_behind else None),
+        self._by_name = {}
+        for name, ns in settings.namespaces.items():
+            backend = backends[ns.backend]
+            keys = KeyLayout(prefix, name, ns.write_behind.partitions if ns.write_behind else None)
+            self._by_name[name] = Namespace(
+                name, ns, backend, keys, _near_cache(name, ns, backend, keys, telemetry)
             )
-            for name, ns in settings.namespaces.items()
-        }
 
     def resolve(self, name: str) -> Namespace:
         """The namespace called ``name``, or NOT_FOUND / NAMESPACE_UNKNOWN."""
@@ -200,3 +212,27 @@ class Namespaces(Mapping[str, Namespace]):
 
     def __len__(self) -> int:
         return len(self._by_name)
+
+
+def _near_cache(
+    name: str, ns: NamespaceSettings, backend: Backend, keys: KeyLayout, telemetry: Telemetry | None
+) -> NearCache | None:
+    """The namespace's near cache, subscribed to its backend's invalidation feed."""
+    if ns.near_cache is None:
+        return None
+    staleness = ns.near_cache.max_staleness
+    feed = backend.capabilities.get(InvalidationFeed)
+    if feed is None and staleness is None:
+        # Config validation refuses this for Memcached; any other feedless
+        # component gets the same answer here, at start.
+        Namespace(name, ns, backend, keys).require(InvalidationFeed)
+    near = NearCache(
+        name,
+        ns.near_cache.max_bytes,
+        slot=feed.slot if feed is not None else None,
+        max_staleness_ms=None if staleness is None else int(staleness.total_seconds() * 1000),
+        telemetry=telemetry,
+    )
+    if feed is not None:
+        feed.subscribe(keys.value_prefix(), near)
+    return near

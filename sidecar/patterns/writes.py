@@ -111,20 +111,23 @@ class Writes:
         partition = ns.keys.partition(key)
         limit = -(-settings.max_pending // settings.partitions)
         traceparent = dict(inject_metadata()).get("traceparent", "")
-        await queue.enqueue(
-            value_key=ns.keys.value(key),
-            lease_key=ns.keys.lease(key),
-            queue=ns.keys.partition_key(b"q", partition),
-            entry=encode(entry),
-            ttl_ms=ttl_ms + ns.grace_ms,
-            limit=limit,
-            key=key,
-            value=value,
-            delete=delete,
-            write_id=write_id,
-            accepted_ms=now_ms,
-            traceparent=traceparent,
-        )
+        try:
+            await queue.enqueue(
+                value_key=ns.keys.value(key),
+                lease_key=ns.keys.lease(key),
+                queue=ns.keys.partition_key(b"q", partition),
+                entry=encode(entry),
+                ttl_ms=ttl_ms + ns.grace_ms,
+                limit=limit,
+                key=key,
+                value=value,
+                delete=delete,
+                write_id=write_id,
+                accepted_ms=now_ms,
+                traceparent=traceparent,
+            )
+        finally:
+            self._cache.written(ns, [key])  # read-your-writes on this sidecar's near cache
         self._telemetry.metrics.wb_enqueued.labels(ns.name).inc()
         return write_id
 

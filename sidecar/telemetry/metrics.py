@@ -255,6 +255,65 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        # The near cache (patterns/near_cache.py), per namespace.
+        self.near_hits = Counter(
+            "cachecar_near_hits",
+            "Reads answered from the sidecar's near cache.",
+            ["namespace"],
+            registry=r,
+        )
+        self.near_misses = Counter(
+            "cachecar_near_misses",
+            "Near-cache lookups that found nothing (the read went to the backend).",
+            ["namespace"],
+            registry=r,
+        )
+        self.near_invalidations = Counter(
+            "cachecar_near_invalidations",
+            "Key invalidations the near cache received from the backend's feed.",
+            ["namespace"],
+            registry=r,
+        )
+        self.near_flushes = Counter(
+            "cachecar_near_flushes",
+            "Times the near cache was emptied (whole or some slots), by cause: link_lost, "
+            "ping_timeout, server_flush, topology.",
+            ["namespace", "cause"],
+            registry=r,
+        )
+        self.near_evictions = Counter(
+            "cachecar_near_evictions",
+            "Entries the near cache evicted to stay within max_bytes.",
+            ["namespace"],
+            registry=r,
+        )
+        self.near_fills_dropped = Counter(
+            "cachecar_near_fills_dropped",
+            "Backend replies not kept because an invalidation or flush raced them.",
+            ["namespace"],
+            registry=r,
+        )
+        self.near_bytes = Gauge(
+            "cachecar_near_bytes",
+            "Bytes the near cache accounts for (entries incl. per-entry overhead).",
+            ["namespace"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.near_entries = Gauge(
+            "cachecar_near_entries",
+            "Entries in the near cache.",
+            ["namespace"],
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+        self.near_link_up = Gauge(
+            "cachecar_near_link_up",
+            "1 while the backend's invalidation feed vouches for every slot, else 0.",
+            ["backend"],
+            registry=r,
+            multiprocess_mode="livemin",
+        )
         self.backend_stats: BackendStats | SharedBackendStats
         if multiprocess.active():
             self.backend_stats = SharedBackendStats(r)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from redis.asyncio.cluster import RedisCluster
 
@@ -26,6 +27,7 @@ from sidecar.backends.capabilities import (
     SessionStore,
     SubjectRevocation,
 )
+from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.pubsub import PubSubTransport
 from sidecar.backends.queue import WriteQueue
 from sidecar.backends.redis.boards import RedisBoards
@@ -34,6 +36,8 @@ from sidecar.backends.redis.migration import StillMigrating, patience
 from sidecar.backends.redis.pubsub import RedisPubSub
 from sidecar.backends.redis.queue import RedisQueue
 from sidecar.backends.redis.sessions import RedisSessions
+from sidecar.backends.redis.tracking import RedisTracking
+from sidecar.backends.tls import client_context
 from sidecar.config import BackendSettings
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import observed
@@ -110,6 +114,17 @@ class RedisBackend:
         self._promote = link.script(_PROMOTE)
         sessions = RedisSessions(link)
         boards = RedisBoards(link)
+        # The near cache's invalidation feed: idle (no connection) unless a
+        # namespace with near_cache subscribes to it.
+        self.tracking = RedisTracking(
+            name,
+            link.address,
+            cluster=link.cluster,
+            username=settings.username or urlsplit(settings.url).username,
+            password=settings.password(),
+            ssl_context=client_context(settings),
+            connect_timeout=settings.connect_timeout.total_seconds(),
+        )
         self.capabilities = Capabilities(
             f"redis backend {name!r}",
             {
@@ -119,6 +134,7 @@ class RedisBackend:
                 CounterStore: boards,
                 WriteQueue: RedisQueue(link),
                 PubSubTransport: RedisPubSub(link),
+                InvalidationFeed: self.tracking,
             },
         )
 
@@ -235,4 +251,5 @@ class RedisBackend:
         }
 
     async def aclose(self) -> None:
+        await self.tracking.aclose()
         await self._link.aclose()

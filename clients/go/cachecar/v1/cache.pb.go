@@ -36,6 +36,9 @@ const (
 	// Served from the cache past its TTL but within the namespace's grace
 	// period, while a refresh runs (or because the loader failed).
 	Source_SOURCE_STALE Source = 3
+	// Served from this sidecar's own memory (the namespace's near cache),
+	// within its TTL; kept coherent by the backend's invalidations.
+	Source_SOURCE_NEAR_CACHE Source = 4
 )
 
 // Enum value maps for Source.
@@ -45,12 +48,14 @@ var (
 		1: "SOURCE_CACHE",
 		2: "SOURCE_LOADER",
 		3: "SOURCE_STALE",
+		4: "SOURCE_NEAR_CACHE",
 	}
 	Source_value = map[string]int32{
 		"SOURCE_UNSPECIFIED": 0,
 		"SOURCE_CACHE":       1,
 		"SOURCE_LOADER":      2,
 		"SOURCE_STALE":       3,
+		"SOURCE_NEAR_CACHE":  4,
 	}
 )
 
@@ -1408,12 +1413,13 @@ const file_cachecar_v1_cache_proto_rawDesc = "" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"B\n" +
 	"\x19ReplayDeadLettersResponse\x12%\n" +
-	"\x0ereplayed_count\x18\x01 \x01(\x04R\rreplayedCount*W\n" +
+	"\x0ereplayed_count\x18\x01 \x01(\x04R\rreplayedCount*n\n" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSOURCE_CACHE\x10\x01\x12\x11\n" +
 	"\rSOURCE_LOADER\x10\x02\x12\x10\n" +
-	"\fSOURCE_STALE\x10\x032\xad\x06\n" +
+	"\fSOURCE_STALE\x10\x03\x12\x15\n" +
+	"\x11SOURCE_NEAR_CACHE\x10\x042\xad\x06\n" +
 	"\fCacheService\x12J\n" +
 	"\tGetOrLoad\x12\x1d.cachecar.v1.GetOrLoadRequest\x1a\x1e.cachecar.v1.GetOrLoadResponse\x12V\n" +
 	"\rGetOrLoadMany\x12!.cachecar.v1.GetOrLoadManyRequest\x1a\".cachecar.v1.GetOrLoadManyResponse\x128\n" +

@@ -36,7 +36,7 @@ class CacheMethods(_Base):
         """The cached value of ``key``; on a miss the sidecar calls the app's
         loader once per key (however many callers miss at once) and caches it.
 
-        ``source`` says where the value came from (CACHE, LOADER, STALE).
+        ``source`` says where the value came from (CACHE, LOADER, STALE, NEAR_CACHE).
         Retried on UNAVAILABLE: reading is idempotent.
         """
         request = cache_pb2.GetOrLoadRequest(namespace=namespace, key=key)

@@ -39,6 +39,10 @@ class _SourceEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTyp
     """Served from the cache past its TTL but within the namespace's grace
     period, while a refresh runs (or because the loader failed).
     """
+    SOURCE_NEAR_CACHE: _Source.ValueType  # 4
+    """Served from this sidecar's own memory (the namespace's near cache),
+    within its TTL; kept coherent by the backend's invalidations.
+    """
 
 class Source(_Source, metaclass=_SourceEnumTypeWrapper):
     """Source says where a returned value came from."""
@@ -54,6 +58,10 @@ application's loader.
 SOURCE_STALE: Source.ValueType  # 3
 """Served from the cache past its TTL but within the namespace's grace
 period, while a refresh runs (or because the loader failed).
+"""
+SOURCE_NEAR_CACHE: Source.ValueType  # 4
+"""Served from this sidecar's own memory (the namespace's near cache),
+within its TTL; kept coherent by the backend's invalidations.
 """
 global___Source = Source
 

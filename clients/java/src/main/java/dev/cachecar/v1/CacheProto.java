@@ -184,32 +184,33 @@ public final class CacheProto {
       "ount\030\001 \001(\004\022\025\n\rpending_count\030\002 \001(\004\"<\n\030Rep" +
       "layDeadLettersRequest\022\021\n\tnamespace\030\001 \001(\t" +
       "\022\r\n\005limit\030\002 \001(\r\"3\n\031ReplayDeadLettersResp" +
-      "onse\022\026\n\016replayed_count\030\001 \001(\004*W\n\006Source\022\026" +
+      "onse\022\026\n\016replayed_count\030\001 \001(\004*n\n\006Source\022\026" +
       "\n\022SOURCE_UNSPECIFIED\020\000\022\020\n\014SOURCE_CACHE\020\001" +
-      "\022\021\n\rSOURCE_LOADER\020\002\022\020\n\014SOURCE_STALE\020\0032\255\006" +
-      "\n\014CacheService\022J\n\tGetOrLoad\022\035.cachecar.v" +
-      "1.GetOrLoadRequest\032\036.cachecar.v1.GetOrLo" +
-      "adResponse\022V\n\rGetOrLoadMany\022!.cachecar.v" +
-      "1.GetOrLoadManyRequest\032\".cachecar.v1.Get" +
-      "OrLoadManyResponse\0228\n\003Get\022\027.cachecar.v1." +
-      "GetRequest\032\030.cachecar.v1.GetResponse\0228\n\003" +
-      "Set\022\027.cachecar.v1.SetRequest\032\030.cachecar." +
-      "v1.SetResponse\022M\n\nInvalidate\022\036.cachecar." +
-      "v1.InvalidateRequest\032\037.cachecar.v1.Inval" +
-      "idateResponse\022S\n\014WriteThrough\022 .cachecar" +
-      ".v1.WriteThroughRequest\032!.cachecar.v1.Wr" +
-      "iteThroughResponse\022S\n\014EnqueueWrite\022 .cac" +
-      "hecar.v1.EnqueueWriteRequest\032!.cachecar." +
-      "v1.EnqueueWriteResponse\022V\n\rGetWriteQueue" +
-      "\022!.cachecar.v1.GetWriteQueueRequest\032\".ca" +
-      "checar.v1.GetWriteQueueResponse\022P\n\013Flush" +
-      "Writes\022\037.cachecar.v1.FlushWritesRequest\032" +
-      " .cachecar.v1.FlushWritesResponse\022b\n\021Rep" +
-      "layDeadLetters\022%.cachecar.v1.ReplayDeadL" +
-      "ettersRequest\032&.cachecar.v1.ReplayDeadLe" +
-      "ttersResponseB_\n\017dev.cachecar.v1B\nCacheP" +
-      "rotoP\001Z>github.com/cachecar/cachecar/cli" +
-      "ents/go/cachecar/v1;cachecarv1b\006proto3"
+      "\022\021\n\rSOURCE_LOADER\020\002\022\020\n\014SOURCE_STALE\020\003\022\025\n" +
+      "\021SOURCE_NEAR_CACHE\020\0042\255\006\n\014CacheService\022J\n" +
+      "\tGetOrLoad\022\035.cachecar.v1.GetOrLoadReques" +
+      "t\032\036.cachecar.v1.GetOrLoadResponse\022V\n\rGet" +
+      "OrLoadMany\022!.cachecar.v1.GetOrLoadManyRe" +
+      "quest\032\".cachecar.v1.GetOrLoadManyRespons" +
+      "e\0228\n\003Get\022\027.cachecar.v1.GetRequest\032\030.cach" +
+      "ecar.v1.GetResponse\0228\n\003Set\022\027.cachecar.v1" +
+      ".SetRequest\032\030.cachecar.v1.SetResponse\022M\n" +
+      "\nInvalidate\022\036.cachecar.v1.InvalidateRequ" +
+      "est\032\037.cachecar.v1.InvalidateResponse\022S\n\014" +
+      "WriteThrough\022 .cachecar.v1.WriteThroughR" +
+      "equest\032!.cachecar.v1.WriteThroughRespons" +
+      "e\022S\n\014EnqueueWrite\022 .cachecar.v1.EnqueueW" +
+      "riteRequest\032!.cachecar.v1.EnqueueWriteRe" +
+      "sponse\022V\n\rGetWriteQueue\022!.cachecar.v1.Ge" +
+      "tWriteQueueRequest\032\".cachecar.v1.GetWrit" +
+      "eQueueResponse\022P\n\013FlushWrites\022\037.cachecar" +
+      ".v1.FlushWritesRequest\032 .cachecar.v1.Flu" +
+      "shWritesResponse\022b\n\021ReplayDeadLetters\022%." +
+      "cachecar.v1.ReplayDeadLettersRequest\032&.c" +
+      "achecar.v1.ReplayDeadLettersResponseB_\n\017" +
+      "dev.cachecar.v1B\nCacheProtoP\001Z>github.co" +
+      "m/cachecar/cachecar/clients/go/cachecar/" +
+      "v1;cachecarv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -49,6 +49,15 @@ public enum Source
    * <code>SOURCE_STALE = 3;</code>
    */
   SOURCE_STALE(3),
+  /**
+   * <pre>
+   * Served from this sidecar's own memory (the namespace's near cache),
+   * within its TTL; kept coherent by the backend's invalidations.
+   * </pre>
+   *
+   * <code>SOURCE_NEAR_CACHE = 4;</code>
+   */
+  SOURCE_NEAR_CACHE(4),
   UNRECOGNIZED(-1),
   ;
 
@@ -95,6 +104,15 @@ public enum Source
    * <code>SOURCE_STALE = 3;</code>
    */
   public static final int SOURCE_STALE_VALUE = 3;
+  /**
+   * <pre>
+   * Served from this sidecar's own memory (the namespace's near cache),
+   * within its TTL; kept coherent by the backend's invalidations.
+   * </pre>
+   *
+   * <code>SOURCE_NEAR_CACHE = 4;</code>
+   */
+  public static final int SOURCE_NEAR_CACHE_VALUE = 4;
 
 
   public final int getNumber() {
@@ -125,6 +143,7 @@ public enum Source
       case 1: return SOURCE_CACHE;
       case 2: return SOURCE_LOADER;
       case 3: return SOURCE_STALE;
+      case 4: return SOURCE_NEAR_CACHE;
       default: return null;
     }
   }
