@@ -6,6 +6,7 @@ isort:skip_file
 import builtins
 import collections.abc
 import google.protobuf.descriptor
+import google.protobuf.duration_pb2
 import google.protobuf.internal.containers
 import google.protobuf.internal.enum_type_wrapper
 import google.protobuf.message
@@ -64,6 +65,11 @@ class _MissedReasonEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._E
     """A durable channel no longer retains messages after the resume id: they
     were trimmed by the channel's retention before the subscriber came back.
     """
+    MISSED_REASON_RESUBSCRIBED: _MissedReason.ValueType  # 3
+    """The Redis node that served the subscription went away (failover, slot
+    migration) and it was resubscribed on the new owner: fire-and-forget
+    messages published in between were missed; the count is unknown (zero).
+    """
 
 class MissedReason(_MissedReason, metaclass=_MissedReasonEnumTypeWrapper):
     """MissedReason says why a subscriber missed messages."""
@@ -77,6 +83,11 @@ oldest fire-and-forget messages were dropped to make room.
 MISSED_REASON_TRIMMED: MissedReason.ValueType  # 2
 """A durable channel no longer retains messages after the resume id: they
 were trimmed by the channel's retention before the subscriber came back.
+"""
+MISSED_REASON_RESUBSCRIBED: MissedReason.ValueType  # 3
+"""The Redis node that served the subscription went away (failover, slot
+migration) and it was resubscribed on the new owner: fire-and-forget
+messages published in between were missed; the count is unknown (zero).
 """
 global___MissedReason = MissedReason
 
@@ -231,6 +242,7 @@ class SubscribeResponse(google.protobuf.message.Message):
     SUBSCRIBED_FIELD_NUMBER: builtins.int
     MESSAGE_FIELD_NUMBER: builtins.int
     MISSED_FIELD_NUMBER: builtins.int
+    HEARTBEAT_FIELD_NUMBER: builtins.int
     @property
     def subscribed(self) -> global___SubscribedEvent:
         """The subscription is active; always the first event, sent once."""
@@ -243,18 +255,51 @@ class SubscribeResponse(google.protobuf.message.Message):
     def missed(self) -> global___MissedEvent:
         """Messages were missed; the stream goes on with the next ones."""
 
+    @property
+    def heartbeat(self) -> global___HeartbeatEvent:
+        """Nothing else was sent for heartbeat_interval (sidecar config): the
+        stream and the sidecar are alive. A client that sees no event at all
+        for two intervals can treat the stream as stalled and resubscribe.
+        """
+
     def __init__(
         self,
         *,
         subscribed: global___SubscribedEvent | None = ...,
         message: global___MessageEvent | None = ...,
         missed: global___MissedEvent | None = ...,
+        heartbeat: global___HeartbeatEvent | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["event", b"event", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["event", b"event", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["event", b"event"]) -> typing.Literal["subscribed", "message", "missed"] | None: ...
+    def HasField(self, field_name: typing.Literal["event", b"event", "heartbeat", b"heartbeat", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["event", b"event", "heartbeat", b"heartbeat", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["event", b"event"]) -> typing.Literal["subscribed", "message", "missed", "heartbeat"] | None: ...
 
 global___SubscribeResponse = SubscribeResponse
+
+@typing.final
+class HeartbeatEvent(google.protobuf.message.Message):
+    """HeartbeatEvent keeps an idle stream alive through proxies' idle timeouts
+    and tells the subscriber the stream is not dead, only quiet.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    INTERVAL_FIELD_NUMBER: builtins.int
+    @property
+    def interval(self) -> google.protobuf.duration_pb2.Duration:
+        """The interval the sidecar sends heartbeats at (when nothing else is
+        sent), so the client can tell how long a silence means "stalled".
+        """
+
+    def __init__(
+        self,
+        *,
+        interval: google.protobuf.duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["interval", b"interval"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["interval", b"interval"]) -> None: ...
+
+global___HeartbeatEvent = HeartbeatEvent
 
 @typing.final
 class SubscribedEvent(google.protobuf.message.Message):
