@@ -149,7 +149,18 @@ export class CacheCar {
 
 // -- serving the app's Loader / Writer ------------------------------------------------
 
-export interface Write { namespace: string; key: string; value: Buffer; writeId: string; delete: boolean; acceptedAt: Date | null }
+export interface Write {
+  namespace: string; key: string; value: Buffer; writeId: string; delete: boolean; acceptedAt: Date | null;
+  /** Write-behind only: the key's sequence (fixed-width; compare as strings) and the batch's owner epoch. */
+  sequence: string; ownerEpoch: number;
+}
+/** Per key, the highest (ownerEpoch, sequence) applied; admits only higher writes. */
+export class WriteFence {
+  refused: number;
+  appliedMark(namespace: string, key: string): [number, string] | undefined;
+  fresh(writes: Write[]): Write[];
+  applied(writes: Write[]): void;
+}
 export type LoadResult = Bytes | { value: Bytes; ttl?: number } | null | undefined;
 export interface AppServer { readonly target: string; close(graceMs?: number): Promise<void> }
 export function serveApp(options: {
@@ -157,6 +168,7 @@ export function serveApp(options: {
   write?: (write: Write) => Promise<void>;
   writeBatch?: (writes: Write[]) => Promise<void>;
   address?: string;
+  fence?: WriteFence;
 }): Promise<AppServer>;
 
 /** The grpc-js service constructors and message types of cachecar.v1, for direct use. */

@@ -28,6 +28,7 @@ from cachecar._errors import (
     Unimplemented,
     error_from_rpc,
 )
+from cachecar._fence import WriteFence
 from cachecar._leaderboard import ScoreMode
 from cachecar._pubsub import StartPosition, Subscription
 from cachecar._retry import Backoff, ExponentialBackoff, NoRetry
@@ -63,6 +64,7 @@ __all__ = [
     "Unimplemented",
     "Write",
     "WriteBatchFn",
+    "WriteFence",
     "WriteFn",
     "error_from_rpc",
     "serve_app",
