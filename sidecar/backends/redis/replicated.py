@@ -48,10 +48,10 @@ _ATTEMPTS = 4
 _REDIRECTS = (MovedError, AskError, TryAgainError, ClusterDownError)
 
 
-async def _reply(connection: Any, timeout: float) -> Any:
+async def _reply(connection: Any, seconds: float) -> Any:
     """One reply; an error reply is returned, not raised (the pair is read whole)."""
     try:
-        return await connection.read_response(timeout=timeout)
+        return await connection.read_response(timeout=seconds)
     except ResponseError as exc:
         return exc
 
