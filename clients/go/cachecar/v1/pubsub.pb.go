@@ -307,6 +307,11 @@ type SubscribeRequest struct {
 	// Where durable channels without a resume id start. Fire-and-forget
 	// channels always start now.
 	StartPosition StartPosition `protobuf:"varint,5,opt,name=start_position,json=startPosition,proto3,enum=cachecar.v1.StartPosition" json:"start_position,omitempty"`
+	// Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+	// heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+	// existed never receives an event it cannot read; cachecar's own clients
+	// set it.
+	Heartbeats    bool `protobuf:"varint,6,opt,name=heartbeats,proto3" json:"heartbeats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -374,6 +379,13 @@ func (x *SubscribeRequest) GetStartPosition() StartPosition {
 		return x.StartPosition
 	}
 	return StartPosition_START_POSITION_UNSPECIFIED
+}
+
+func (x *SubscribeRequest) GetHeartbeats() bool {
+	if x != nil {
+		return x.Heartbeats
+	}
+	return false
 }
 
 // SubscribeResponse is one event of a subscription stream.
@@ -559,9 +571,13 @@ type SubscribedEvent struct {
 	// resume id, or the id the start position resolved to ("0-0" for
 	// START_POSITION_OLDEST or a channel with no messages yet). Storing it
 	// right away means a reconnect before the first message loses nothing.
-	ResumeIds     map[string]string `protobuf:"bytes,3,rep,name=resume_ids,json=resumeIds,proto3" json:"resume_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ResumeIds map[string]string `protobuf:"bytes,3,rep,name=resume_ids,json=resumeIds,proto3" json:"resume_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Set when the request asked for heartbeats: the sidecar's
+	// heartbeat_interval. No event at all for two intervals means the stream
+	// stalled (a frozen sidecar, a dead connection a proxy still holds open).
+	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,4,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SubscribedEvent) Reset() {
@@ -611,6 +627,13 @@ func (x *SubscribedEvent) GetPatterns() []string {
 func (x *SubscribedEvent) GetResumeIds() map[string]string {
 	if x != nil {
 		return x.ResumeIds
+	}
+	return nil
+}
+
+func (x *SubscribedEvent) GetHeartbeatInterval() *durationpb.Duration {
+	if x != nil {
+		return x.HeartbeatInterval
 	}
 	return nil
 }
@@ -786,14 +809,17 @@ const file_cachecar_v1_pubsub_proto_rawDesc = "" +
 	"\x14local_receiver_count\x18\x02 \x01(\x04R\x12localReceiverCount\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x03 \x01(\tR\tmessageId\x12=\n" +
-	"\fpublished_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xb6\x02\n" +
+	"\fpublished_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xd6\x02\n" +
 	"\x10SubscribeRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1a\n" +
 	"\bchannels\x18\x02 \x03(\tR\bchannels\x12\x1a\n" +
 	"\bpatterns\x18\x03 \x03(\tR\bpatterns\x12K\n" +
 	"\n" +
 	"resume_ids\x18\x04 \x03(\v2,.cachecar.v1.SubscribeRequest.ResumeIdsEntryR\tresumeIds\x12A\n" +
-	"\x0estart_position\x18\x05 \x01(\x0e2\x1a.cachecar.v1.StartPositionR\rstartPosition\x1a<\n" +
+	"\x0estart_position\x18\x05 \x01(\x0e2\x1a.cachecar.v1.StartPositionR\rstartPosition\x12\x1e\n" +
+	"\n" +
+	"heartbeats\x18\x06 \x01(\bR\n" +
+	"heartbeats\x1a<\n" +
 	"\x0eResumeIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x02\n" +
@@ -806,12 +832,13 @@ const file_cachecar_v1_pubsub_proto_rawDesc = "" +
 	"\theartbeat\x18\x04 \x01(\v2\x1b.cachecar.v1.HeartbeatEventH\x00R\theartbeatB\a\n" +
 	"\x05event\"G\n" +
 	"\x0eHeartbeatEvent\x125\n" +
-	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\"\xd3\x01\n" +
+	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\"\x9d\x02\n" +
 	"\x0fSubscribedEvent\x12\x1a\n" +
 	"\bchannels\x18\x01 \x03(\tR\bchannels\x12\x1a\n" +
 	"\bpatterns\x18\x02 \x03(\tR\bpatterns\x12J\n" +
 	"\n" +
-	"resume_ids\x18\x03 \x03(\v2+.cachecar.v1.SubscribedEvent.ResumeIdsEntryR\tresumeIds\x1a<\n" +
+	"resume_ids\x18\x03 \x03(\v2+.cachecar.v1.SubscribedEvent.ResumeIdsEntryR\tresumeIds\x12H\n" +
+	"\x12heartbeat_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\x1a<\n" +
 	"\x0eResumeIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x01\n" +
@@ -880,17 +907,18 @@ var file_cachecar_v1_pubsub_proto_depIdxs = []int32{
 	6,  // 6: cachecar.v1.SubscribeResponse.heartbeat:type_name -> cachecar.v1.HeartbeatEvent
 	13, // 7: cachecar.v1.HeartbeatEvent.interval:type_name -> google.protobuf.Duration
 	11, // 8: cachecar.v1.SubscribedEvent.resume_ids:type_name -> cachecar.v1.SubscribedEvent.ResumeIdsEntry
-	12, // 9: cachecar.v1.MessageEvent.published_at:type_name -> google.protobuf.Timestamp
-	1,  // 10: cachecar.v1.MissedEvent.reason:type_name -> cachecar.v1.MissedReason
-	2,  // 11: cachecar.v1.PubSubService.Publish:input_type -> cachecar.v1.PublishRequest
-	4,  // 12: cachecar.v1.PubSubService.Subscribe:input_type -> cachecar.v1.SubscribeRequest
-	3,  // 13: cachecar.v1.PubSubService.Publish:output_type -> cachecar.v1.PublishResponse
-	5,  // 14: cachecar.v1.PubSubService.Subscribe:output_type -> cachecar.v1.SubscribeResponse
-	13, // [13:15] is the sub-list for method output_type
-	11, // [11:13] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 9: cachecar.v1.SubscribedEvent.heartbeat_interval:type_name -> google.protobuf.Duration
+	12, // 10: cachecar.v1.MessageEvent.published_at:type_name -> google.protobuf.Timestamp
+	1,  // 11: cachecar.v1.MissedEvent.reason:type_name -> cachecar.v1.MissedReason
+	2,  // 12: cachecar.v1.PubSubService.Publish:input_type -> cachecar.v1.PublishRequest
+	4,  // 13: cachecar.v1.PubSubService.Subscribe:input_type -> cachecar.v1.SubscribeRequest
+	3,  // 14: cachecar.v1.PubSubService.Publish:output_type -> cachecar.v1.PublishResponse
+	5,  // 15: cachecar.v1.PubSubService.Subscribe:output_type -> cachecar.v1.SubscribeResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cachecar_v1_pubsub_proto_init() }

@@ -30,7 +30,7 @@ from cachecar._errors import (
 )
 from cachecar._fence import WriteFence
 from cachecar._leaderboard import ScoreMode
-from cachecar._pubsub import StartPosition, Subscription
+from cachecar._pubsub import StartPosition, StreamStalled, Subscription
 from cachecar._retry import Backoff, ExponentialBackoff, NoRetry
 from cachecar._serve import AppServer, Loaded, LoadFn, Write, WriteBatchFn, WriteFn, serve_app
 
@@ -58,6 +58,7 @@ __all__ = [
     "ResourceExhausted",
     "ScoreMode",
     "StartPosition",
+    "StreamStalled",
     "Subscription",
     "Unauthenticated",
     "Unavailable",

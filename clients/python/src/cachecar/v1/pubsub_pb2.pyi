@@ -191,11 +191,18 @@ class SubscribeRequest(google.protobuf.message.Message):
     PATTERNS_FIELD_NUMBER: builtins.int
     RESUME_IDS_FIELD_NUMBER: builtins.int
     START_POSITION_FIELD_NUMBER: builtins.int
+    HEARTBEATS_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """A namespace declared in cachecar's config, on a Redis backend."""
     start_position: global___StartPosition.ValueType
     """Where durable channels without a resume id start. Fire-and-forget
     channels always start now.
+    """
+    heartbeats: builtins.bool
+    """Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+    heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+    existed never receives an event it cannot read; cachecar's own clients
+    set it.
     """
     @property
     def channels(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
@@ -228,8 +235,9 @@ class SubscribeRequest(google.protobuf.message.Message):
         patterns: collections.abc.Iterable[builtins.str] | None = ...,
         resume_ids: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
         start_position: global___StartPosition.ValueType = ...,
+        heartbeats: builtins.bool = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["channels", b"channels", "namespace", b"namespace", "patterns", b"patterns", "resume_ids", b"resume_ids", "start_position", b"start_position"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["channels", b"channels", "heartbeats", b"heartbeats", "namespace", b"namespace", "patterns", b"patterns", "resume_ids", b"resume_ids", "start_position", b"start_position"]) -> None: ...
 
 global___SubscribeRequest = SubscribeRequest
 
@@ -328,6 +336,7 @@ class SubscribedEvent(google.protobuf.message.Message):
     CHANNELS_FIELD_NUMBER: builtins.int
     PATTERNS_FIELD_NUMBER: builtins.int
     RESUME_IDS_FIELD_NUMBER: builtins.int
+    HEARTBEAT_INTERVAL_FIELD_NUMBER: builtins.int
     @property
     def channels(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """The channels subscribed, as requested."""
@@ -344,14 +353,23 @@ class SubscribedEvent(google.protobuf.message.Message):
         right away means a reconnect before the first message loses nothing.
         """
 
+    @property
+    def heartbeat_interval(self) -> google.protobuf.duration_pb2.Duration:
+        """Set when the request asked for heartbeats: the sidecar's
+        heartbeat_interval. No event at all for two intervals means the stream
+        stalled (a frozen sidecar, a dead connection a proxy still holds open).
+        """
+
     def __init__(
         self,
         *,
         channels: collections.abc.Iterable[builtins.str] | None = ...,
         patterns: collections.abc.Iterable[builtins.str] | None = ...,
         resume_ids: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
+        heartbeat_interval: google.protobuf.duration_pb2.Duration | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["channels", b"channels", "patterns", b"patterns", "resume_ids", b"resume_ids"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["heartbeat_interval", b"heartbeat_interval"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["channels", b"channels", "heartbeat_interval", b"heartbeat_interval", "patterns", b"patterns", "resume_ids", b"resume_ids"]) -> None: ...
 
 global___SubscribedEvent = SubscribedEvent
 
