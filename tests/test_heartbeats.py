@@ -91,6 +91,7 @@ async def test_the_client_reports_a_frozen_sidecar_as_a_stalled_stream(
             assert not reading.done()
             await cc.publish("events", "news", b"hello")
             message = await asyncio.wait_for(reading, 10)
+            assert isinstance(message, pubsub_pb2.MessageEvent)
             assert message.payload == b"hello"
             proc.send_signal(signal.SIGSTOP)  # frozen: the TCP connection stays open
             with pytest.raises(StreamStalled) as stalled:
