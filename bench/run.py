@@ -49,6 +49,7 @@ import redis
 import yaml
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
+from bench.ack_modes import run_ack_modes
 from bench.echo_server import METHOD as ECHO_METHOD
 from bench.extra_sections import run_leaderboard, run_pubsub
 from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
@@ -302,6 +303,7 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     # These two start their own redis-server (they stand alone as python -m too).
     "leaderboard": lambda b: run_leaderboard(b.plan.concurrency, b.plan.warmup, b.plan.duration),
     "pubsub": lambda b: run_pubsub(),
+    "ack_modes": lambda b: run_ack_modes(),  # its own primary + replica
 }
 
 
