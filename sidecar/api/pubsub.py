@@ -49,6 +49,7 @@ _ENCODED_MAX, _ENCODED_MAX_BYTES = 256, 16 * 1024 * 1024
 _MISSED_REASON = {
     "slow_subscriber": pubsub_pb2.MISSED_REASON_SLOW_SUBSCRIBER,
     "trimmed": pubsub_pb2.MISSED_REASON_TRIMMED,
+    "resubscribed": pubsub_pb2.MISSED_REASON_RESUBSCRIBED,
 }
 _START_POSITIONS = {
     pubsub_pb2.START_POSITION_UNSPECIFIED,
