@@ -137,14 +137,25 @@ return 0
 """
 # KEYS: owner lease, owner epoch. ARGV: token, ttl ms. The epoch moves on
 # every takeover, in the same step as the lease: no owner ever flushes under
-# an epoch another owner has had too.
+# an epoch another owner has had too. It is never below the server's clock in
+# ms, so it keeps rising even if its key is lost (eviction, a restart without
+# persistence): an app's fence, which remembers the highest epoch it saw,
+# would otherwise refuse every write of the restarted count.
 _TAKE = """
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
-  return redis.call('INCR', KEYS[2])
+local function bump()
+  local now = redis.call('TIME')
+  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local epoch = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
+  if epoch < ms then epoch = ms end
+  redis.call('SET', KEYS[2], string.format('%d', epoch))
+  return epoch
 end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return bump() end
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return tonumber(redis.call('GET', KEYS[2]) or '0')
+  local epoch = redis.call('GET', KEYS[2])
+  if epoch then return tonumber(epoch) end
+  return bump()
 end
 return 0
 """

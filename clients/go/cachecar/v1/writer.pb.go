@@ -224,7 +224,8 @@ type WriteBatchRequest struct {
 	// The owner epoch of the write-behind partition these writes come from:
 	// bumped every time a sidecar takes the partition over, so a batch sent
 	// late by a former owner (paused past its lease) carries a lower epoch than
-	// its successor's. Fencing: keep per key the highest (owner_epoch,
+	// its successor's. It never goes down, even if Redis loses the counter
+	// (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
 	// sequence) applied, compared as a pair (epoch first), and skip a write
 	// that is not higher; the Python and Node clients' writer helpers do this.
 	OwnerEpoch uint64 `protobuf:"varint,2,opt,name=owner_epoch,json=ownerEpoch,proto3" json:"owner_epoch,omitempty"`
