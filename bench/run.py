@@ -52,6 +52,7 @@ import redis
 import yaml
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
+from bench.ack_modes import run_ack_modes
 from bench.echo_server import METHOD as ECHO_METHOD
 from bench.extra_sections import run_leaderboard, run_pubsub, run_redis_clients
 from bench.html_report import write_report
@@ -313,6 +314,7 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
         b.plan.concurrency, b.plan.warmup, b.plan.duration, b.plan.seq_duration, b.workdir
     ),
     "nearcache": lambda b: run_nearcache(b.redis.url, b.workdir),
+    "ack_modes": lambda b: run_ack_modes(),  # its own primary + replica
 }
 
 

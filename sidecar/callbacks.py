@@ -220,6 +220,8 @@ class Write:
     delete: bool
     write_id: str
     accepted_ms: int
+    #: Write-behind: the write's place in its key's history (see writer.proto).
+    sequence: str = ""
 
     def to_proto(self) -> writer_pb2.WriteRequest:
         request = writer_pb2.WriteRequest(
@@ -228,6 +230,7 @@ class Write:
             value=b"" if self.delete else self.value,
             write_id=self.write_id,
             kind=writer_pb2.WRITE_KIND_DELETE if self.delete else writer_pb2.WRITE_KIND_PUT,
+            sequence=self.sequence,
         )
         request.accepted_at.FromMilliseconds(self.accepted_ms)
         return request
@@ -252,9 +255,17 @@ class WriterClient(_AppClient):
         await self._invoke("Write", write.namespace, call)
 
     async def write_batch(
-        self, namespace: str, writes: list[Write], time_left: float | None
+        self,
+        namespace: str,
+        writes: list[Write],
+        time_left: float | None,
+        *,
+        owner_epoch: int = 0,
+        partition: int = 0,
     ) -> None:
-        request = writer_pb2.WriteBatchRequest(writes=[w.to_proto() for w in writes])
+        request = writer_pb2.WriteBatchRequest(
+            writes=[w.to_proto() for w in writes], owner_epoch=owner_epoch, partition=partition
+        )
 
         async def call(metadata: list[tuple[str, str]] | None) -> None:
             await self._stub.WriteBatch(request, timeout=time_left, metadata=metadata)

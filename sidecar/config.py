@@ -207,6 +207,11 @@ class Settings(Strict):
     #: Set: only these callers may use the data API (health stays open).
     callers: dict[str, CallerSettings] = Field(default_factory=dict)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    #: A Subscribe stream with nothing to deliver gets a HeartbeatEvent this
+    #: often. 15s stays under common L7 idle timeouts (GCP load balancers 30s,
+    #: AWS ALB / nginx 60s, Cloudflare 100s) with room to spare, and lets a
+    #: client call a stream stalled after 2 silent intervals (30s).
+    heartbeat_interval: Duration = timedelta(seconds=15)
     backends: dict[str, BackendSettings]
     namespaces: dict[str, NamespaceSettings]
 

@@ -12,12 +12,33 @@ from sidecar.config_urls import check_target
 
 __all__ = [
     "BOARD_WINDOWS",
+    "AckReplicas",
     "BoardSettings",
     "ChannelSettings",
     "NamespaceSettings",
     "NearCacheSettings",
     "WriteBehindSettings",
 ]
+
+
+class AckReplicas(Strict):
+    """``ack: {replicas: N, timeout: 1s}``: EnqueueWrite answers only once the
+    queued write reached ``replicas`` replicas (Redis WAIT on the same
+    connection as the append), so a primary failover cannot lose it."""
+
+    replicas: int = Field(ge=1, le=16)
+    #: How long WAIT may take. Past it the write stays queued (it is on the
+    #: primary and will be flushed) but the caller gets DEADLINE_EXCEEDED /
+    #: WRITE_NOT_REPLICATED with how many replicas acknowledged it.
+    timeout: Duration = timedelta(seconds=1)
+
+    @field_validator("timeout")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        # WAIT 0 would block forever: a zero timeout is never what one means.
+        if value < timedelta(milliseconds=1):
+            raise ValueError("must be at least 1ms")
+        return value
 
 
 class WriteBehindSettings(Strict):
@@ -42,6 +63,19 @@ class WriteBehindSettings(Strict):
     #: must end inside the lease, so it gets at most 80% of owner_ttl (the
     #: lease is renewed just before it): keep writer_timeout below that.
     owner_ttl: Duration = timedelta(seconds=5)
+    #: When EnqueueWrite is acknowledged: "leader" once the primary has the
+    #: write (asynchronous replication: a failover right after can lose it), or
+    #: {replicas: N, timeout: ...} once N replicas have it too.
+    ack: Literal["leader"] | AckReplicas = "leader"
+
+    @property
+    def ack_replicas(self) -> int:
+        """Replicas an enqueue waits for (0: the leader alone)."""
+        return 0 if isinstance(self.ack, str) else self.ack.replicas
+
+    @property
+    def ack_timeout_ms(self) -> int:
+        return 0 if isinstance(self.ack, str) else int(self.ack.timeout.total_seconds() * 1000)
 
 
 class NearCacheSettings(Strict):

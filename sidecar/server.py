@@ -207,7 +207,15 @@ class Sidecar:
                     service_handler(descriptor, servicer, max_request_size=limit)
                     for descriptor, servicer in servicers
                 ),
-                pubsub_service(PubSubServicer(self.access, self.pubsub, self.telemetry), limit),
+                pubsub_service(
+                    PubSubServicer(
+                        self.access,
+                        self.pubsub,
+                        self.telemetry,
+                        heartbeat_interval=self.settings.heartbeat_interval.total_seconds(),
+                    ),
+                    limit,
+                ),
             )
         )
         services = [

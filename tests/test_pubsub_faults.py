@@ -82,6 +82,8 @@ async def test_redis_restart_mid_stream_resubscribes_and_durable_loses_nothing(
     await publish(sc.channel, "news.eu", b"after, by pattern")
     assert [m.payload for m in await news.take(2)] == [b"after", b"after, by pattern"]
     assert _reconnects(sc) >= 1
+    # The fire-and-forget stream says where it has a hole, once, before "after".
+    assert [(m.reason, m.missed_count) for m in news.missed] == [(pb.MISSED_REASON_RESUBSCRIBED, 0)]
 
 
 async def test_a_redis_that_stops_answering_is_noticed_by_the_keepalive(

@@ -92,6 +92,8 @@ export class OutOfRange extends CacheCarError {}
 export class Unimplemented extends CacheCarError {}
 export class Internal extends CacheCarError {}
 export class Unavailable extends CacheCarError {}
+/** A subscription received nothing, not even a heartbeat, for two heartbeat intervals. */
+export class StreamStalled extends Unavailable {}
 export class Unauthenticated extends CacheCarError {}
 /** The typed error for a failed grpc-js call (other values are returned as they are). */
 export function errorFromGrpc(err: unknown): unknown;
@@ -123,13 +125,15 @@ export interface CounterResponse { value: number; windowEndsAt: Timestamp | null
 export interface GetCounterResponse extends CounterResponse { found: boolean }
 
 export interface PublishResponse { receiverCount: number; localReceiverCount: number; messageId: string; publishedAt: Timestamp | null }
-export interface SubscribedEvent { channels: string[]; patterns: string[]; resumeIds: Record<string, string> }
+export interface SubscribedEvent { channels: string[]; patterns: string[]; resumeIds: Record<string, string>; heartbeatInterval: { seconds: number; nanos: number } | null }
 export interface MessageEvent { type: 'message'; channel: string; pattern: string; payload: Buffer; messageId: string; publishedAt: Timestamp | null }
 export interface MissedEvent { type: 'missed'; reason: 'MISSED_REASON_SLOW_SUBSCRIBER' | 'MISSED_REASON_TRIMMED' | 'MISSED_REASON_UNSPECIFIED'; missedCount: number; channel: string }
 
 export class Subscription implements AsyncIterable<MessageEvent | MissedEvent> {
   /** The SubscribedEvent, once ready() resolved. */
   subscribed: SubscribedEvent | null;
+  /** Milliseconds of silence after which iteration throws StreamStalled; null without heartbeats. */
+  stallAfterMs: number | null;
   /** Resolves once every subscription is active (within the client's timeout). */
   ready(): Promise<SubscribedEvent>;
   [Symbol.asyncIterator](): AsyncGenerator<MessageEvent | MissedEvent, void, undefined>;
@@ -177,7 +181,18 @@ export class CacheCar {
 
 // -- serving the app's Loader / Writer ------------------------------------------------
 
-export interface Write { namespace: string; key: string; value: Buffer; writeId: string; delete: boolean; acceptedAt: Date | null }
+export interface Write {
+  namespace: string; key: string; value: Buffer; writeId: string; delete: boolean; acceptedAt: Date | null;
+  /** Write-behind only: the key's sequence (fixed-width; compare as strings) and the batch's owner epoch. */
+  sequence: string; ownerEpoch: number;
+}
+/** Per key, the highest (ownerEpoch, sequence) applied; admits only higher writes. */
+export class WriteFence {
+  refused: number;
+  appliedMark(namespace: string, key: string): [number, string] | undefined;
+  fresh(writes: Write[]): Write[];
+  applied(writes: Write[]): void;
+}
 export type LoadResult = Bytes | { value: Bytes; ttl?: number } | null | undefined;
 export interface AppServer { readonly target: string; close(graceMs?: number): Promise<void> }
 export function serveApp(options: {
@@ -185,6 +200,7 @@ export function serveApp(options: {
   write?: (write: Write) => Promise<void>;
   writeBatch?: (writes: Write[]) => Promise<void>;
   address?: string;
+  fence?: WriteFence;
 }): Promise<AppServer>;
 
 /** The grpc-js service constructors and message types of cachecar.v1, for direct use. */

@@ -10,6 +10,7 @@ const { CacheCar, DEFAULT_TARGET } = require('./lib/client');
 const errors = require('./lib/errors');
 const { ExponentialBackoff, NoRetry } = require('./lib/retry');
 const { serveApp } = require('./lib/serve');
+const { WriteFence } = require('./lib/fence');
 const { Subscription } = require('./lib/subscription');
 const { toDate, toMillis } = require('./lib/values');
 const { v1 } = require('./lib/protos');
@@ -20,6 +21,7 @@ module.exports = {
   ExponentialBackoff,
   NoRetry,
   Subscription,
+  WriteFence,
   serveApp,
   toDate,
   toMillis,

@@ -12,8 +12,10 @@ stream that lives for days never becomes one endless span.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from contextlib import AbstractContextManager
+from datetime import timedelta
 
 import grpc
 from cachecar.v1 import pubsub_pb2, pubsub_pb2_grpc
@@ -48,6 +50,7 @@ _ENCODED_MAX, _ENCODED_MAX_BYTES = 256, 16 * 1024 * 1024
 _MISSED_REASON = {
     "slow_subscriber": pubsub_pb2.MISSED_REASON_SLOW_SUBSCRIBER,
     "trimmed": pubsub_pb2.MISSED_REASON_TRIMMED,
+    "resubscribed": pubsub_pb2.MISSED_REASON_RESUBSCRIBED,
 }
 _START_POSITIONS = {
     pubsub_pb2.START_POSITION_UNSPECIFIED,
@@ -190,10 +193,21 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
 
     SERVICE = "cachecar.v1.PubSubService"
 
-    def __init__(self, namespaces: NamespaceAccess, pubsub: PubSub, telemetry: Telemetry) -> None:
+    def __init__(
+        self,
+        namespaces: NamespaceAccess,
+        pubsub: PubSub,
+        telemetry: Telemetry,
+        *,
+        heartbeat_interval: float = 15.0,
+    ) -> None:
         self.namespaces = namespaces
         self._pubsub = pubsub
         self.telemetry = telemetry
+        self._heartbeat_interval = heartbeat_interval
+        beat = pubsub_pb2.HeartbeatEvent()
+        beat.interval.FromTimedelta(timedelta(seconds=heartbeat_interval))
+        self._heartbeat = pubsub_pb2.SubscribeResponse(heartbeat=beat).SerializeToString()
         # id(message) -> (message, its encoded response). Holding the message
         # keeps its id from being reused while the entry lives.
         self._encoded: dict[int, tuple[Message, bytes]] = {}
@@ -254,18 +268,37 @@ class PubSubServicer(pubsub_pb2_grpc.PubSubServiceServicer):
                 patterns=subscribed.patterns,
                 resume_ids=subscribed.resume_ids,
             )
+            if request.heartbeats:
+                confirmed.heartbeat_interval.FromTimedelta(
+                    timedelta(seconds=self._heartbeat_interval)
+                )
             await context.write(pubsub_pb2.SubscribeResponse(subscribed=confirmed))
             call.started()
             tracer = call.tracer
             # The stream's life: it ends with the client (cancellation), a
             # slow-subscriber disconnect or shutdown (raised by next_events).
-            while True:
-                for event in await subscription.next_events(_BATCH):
-                    if tracer is None or isinstance(event, Missed):
-                        await context.write(self._encode(event))
+            # A read outlives a heartbeat: cancelling it instead could drop
+            # the events it had just taken.
+            reading: asyncio.Future[list[Message | Missed]] | None = None
+            beat = self._heartbeat_interval if request.heartbeats else None
+            try:
+                while True:
+                    if reading is None:
+                        reading = asyncio.ensure_future(subscription.next_events(_BATCH))
+                    done, _ = await asyncio.wait({reading}, timeout=beat)
+                    if not done:
+                        await context.write(self._heartbeat)
                         continue
-                    with self._delivery_span(tracer, call, ns, event):
-                        await context.write(self._encode(event))
+                    events, reading = reading.result(), None
+                    for event in events:
+                        if tracer is None or isinstance(event, Missed):
+                            await context.write(self._encode(event))
+                            continue
+                        with self._delivery_span(tracer, call, ns, event):
+                            await context.write(self._encode(event))
+            finally:
+                if reading is not None:
+                    reading.cancel()
 
     def _delivery_span(
         self, tracer: Tracer, call: StreamCall, ns: Namespace, message: Message

@@ -17,7 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Page", "QueueStats", "QueuedWrite", "WriteQueue", "sequence_order"]
+__all__ = [
+    "NotReplicated",
+    "Page",
+    "QueueStats",
+    "QueuedWrite",
+    "WriteQueue",
+    "sequence_order",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,17 @@ class QueueStats:
     dead_letters: int
 
 
+class NotReplicated(Exception):
+    """The write is queued on the primary, but fewer replicas than asked for
+    confirmed it before the wait ran out (``ack: {replicas: N}``)."""
+
+    def __init__(self, entry_id: bytes, acked: int, wanted: int) -> None:
+        super().__init__(f"{acked} of {wanted} replicas acknowledged entry {entry_id!r}")
+        self.entry_id = entry_id
+        self.acked = acked
+        self.wanted = wanted
+
+
 def sequence_order(sequence: bytes) -> tuple[int, int]:
     """A stream id (``<ms>-<n>``) as numbers, for ordering."""
     ms, _, n = sequence.partition(b"-")
@@ -86,9 +104,14 @@ class WriteQueue(Protocol):
         write_id: str,
         accepted_ms: int,
         traceparent: str,
+        replicas: int = 0,
+        wait_ms: int = 0,
     ) -> bytes:
         """Store the cache entry, break its load lease and append the write, all or
-        nothing; the new entry's id. ResourceExhausted (QUEUE_FULL) past ``limit``."""
+        nothing; the new entry's id. ResourceExhausted (QUEUE_FULL) past ``limit``.
+
+        ``replicas`` > 0: then wait (up to ``wait_ms``) until that many replicas
+        have the write; :class:`NotReplicated` if fewer did (it stays queued)."""
         ...
 
     async def ensure_group(self, queue: bytes) -> None:
@@ -132,8 +155,10 @@ class WriteQueue(Protocol):
 
     async def stats(self, queue: bytes, dead: bytes) -> QueueStats: ...
 
-    async def take(self, owner_key: bytes, token: bytes, ttl_ms: int) -> bool:
-        """Become the partition's flusher for ``ttl_ms`` unless someone is."""
+    async def take(self, owner_key: bytes, token: bytes, ttl_ms: int, epoch_key: bytes) -> int:
+        """Become the partition's flusher for ``ttl_ms`` unless someone is: 0 when
+        not, else the owner epoch (``epoch_key``), bumped by every takeover in the
+        same step, so a former owner's late WriteBatch carries a lower one."""
         ...
 
     async def renew(self, owner_key: bytes, token: bytes, ttl_ms: int) -> bool:

@@ -34,7 +34,7 @@ class Message:
 class Missed:
     """Messages the subscriber did not receive; ``count`` 0 means unknown."""
 
-    reason: Literal["slow_subscriber", "trimmed"]
+    reason: Literal["slow_subscriber", "trimmed", "resubscribed"]
     count: int
     channel: str = ""
 

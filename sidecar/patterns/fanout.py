@@ -76,6 +76,11 @@ class Listener(Protocol):
         """Redis confirmed the topic (again, after a reconnect)."""
         ...
 
+    def on_lost(self) -> None:
+        """The connection that carried the topic died: until it is confirmed
+        again, its messages are not received."""
+        ...
+
 
 @dataclass(eq=False)
 class _Interest:
@@ -305,6 +310,12 @@ class Hub:
                 if interest.active.done():
                     interest.active = asyncio.get_running_loop().create_future()
         self._unconfirmed.clear()
+        told: set[Listener] = set()
+        for topics in self._wanted.values():
+            for interest in topics.values():
+                for listener in interest.listeners - told:
+                    told.add(listener)
+                    listener.on_lost()
 
     # -- reconciling wanted and sent --------------------------------------------------
 

@@ -71,6 +71,8 @@ class _Partition:
     attempts: dict[bytes, int] = field(default_factory=dict)
     #: Loop time the ownership lease runs out, as of the last take/renew.
     lease_until: float = 0.0
+    #: The owner epoch of our current ownership, sent with every WriteBatch.
+    epoch: int = 0
 
     def writer_budget(self, writer_timeout: float, owner_ttl: float) -> float:
         """How long a WriteBatch may take: it must end while the lease is ours.
@@ -280,7 +282,9 @@ class Flusher:
         settings = part.ns.settings.write_behind
         assert settings is not None
         started = asyncio.get_running_loop().time()
-        part.owned = await queue.take(owner, self._token, owner_ms)
+        epoch_key = part.ns.keys.partition_key(b"e", part.index)
+        part.epoch = await queue.take(owner, self._token, owner_ms, epoch_key)
+        part.owned = part.epoch > 0
         part.lease_until = started + owner_ms / 1000
         if not part.owned:
             await self._wait(part, settings.owner_ttl.total_seconds() / 2)
@@ -330,7 +334,13 @@ class Flusher:
         _link_enqueuers(latest)
         timeout = await self._budget(part, queue)
         try:
-            await writer.write_batch(ns.name, [_write(ns, w) for w in latest], timeout)
+            await writer.write_batch(
+                ns.name,
+                [_write(ns, w) for w in latest],
+                timeout,
+                owner_epoch=part.epoch,
+                partition=part.index,
+            )
         except CallbackFailed as exc:
             self._metrics.wb_batches.labels(ns.name, "rejected").inc()
             return await self._isolate(part, queue, batch.writes, latest, exc)
@@ -402,7 +412,11 @@ class Flusher:
             superseded = [w for w in batch if w.key == write.key]
             try:
                 await writer.write_batch(
-                    ns.name, [_write(ns, write)], await self._budget(part, queue)
+                    ns.name,
+                    [_write(ns, write)],
+                    await self._budget(part, queue),
+                    owner_epoch=part.epoch,
+                    partition=part.index,
                 )
             except CallbackFailed as exc:
                 tries = part.attempts.get(write.entry_id, 0) + 1
@@ -476,6 +490,14 @@ def _link_enqueuers(writes: list[QueuedWrite]) -> None:
 
 
 def _write(ns: Namespace, queued: QueuedWrite) -> Write:
+    ms, n = queued.order
     return Write(
-        ns.name, queued.key, queued.value, queued.delete, queued.write_id, queued.accepted_ms
+        ns.name,
+        queued.key,
+        queued.value,
+        queued.delete,
+        queued.write_id,
+        queued.accepted_ms,
+        # Fixed width, so the app orders two writes of a key by string comparison.
+        sequence=f"{ms:016d}-{n:010d}",
     )

@@ -81,7 +81,8 @@ class KeyLayout:
         return zlib.crc32(key.encode()) % self.partitions
 
     def partition_key(self, kind: bytes, partition: int) -> bytes:
-        """A partition-wide record: ``q`` queue, ``d`` dead letters, ``o`` flusher lease."""
+        """A partition-wide record: ``q`` queue, ``d`` dead letters, ``o`` flusher lease,
+        ``e`` owner epoch, ``h`` history."""
         return b"%s%s{%s:#%02d}" % (self.prefix, kind, self.namespace.encode(), partition)
 
     def tagged(self, kind: bytes, tag: str, suffix: bytes = b"") -> bytes:

@@ -86,6 +86,9 @@ class StreamTail:
     def on_subscribed(self) -> None:
         self._dirty.set()
 
+    def on_lost(self) -> None:
+        pass  # nothing is lost: the stream is re-read once confirmed again
+
     def begin(self, position: StreamId) -> None:
         """Start reading after ``position`` (the stream's newest id at open time)."""
         if self._closed:  # closed while opening (a cancellation can be swallowed)

@@ -133,7 +133,11 @@ class Subscription:
         self._patterns = dict(patterns)  # insertion order = request order
         self._dropped = dropped
         self._delivered = delivered
-        self._buffer: deque[Incoming] = deque()
+        #: Messages, and a ``None`` where the connection was lost and resubscribed
+        #: (fire-and-forget messages published in between are gone: a gap).
+        self._buffer: deque[Incoming | None] = deque()
+        self._lost = False
+        self._confirmed = False
         self._missed = 0
         self._wake = asyncio.Event()
         self._failure: CacheCarError | None = None
@@ -200,7 +204,17 @@ class Subscription:
         return True  # no local match (cannot happen); better twice than never
 
     def on_subscribed(self) -> None:
-        pass
+        self._confirmed = True
+        if self._lost and self._failure is None:
+            # Confirmed again after the connection died (failover, restart,
+            # slot migration): say where the stream has a hole, in order.
+            self._lost = False
+            self._buffer.append(None)
+            self._wake.set()
+
+    def on_lost(self) -> None:
+        # Before the first confirmation nothing was promised: no gap to report.
+        self._lost = self._confirmed
 
     def wake(self) -> None:
         self._wake.set()
@@ -235,7 +249,10 @@ class Subscription:
                 events.append(Missed("slow_subscriber", self._missed))
                 self._missed = 0
             while self._buffer and len(events) < limit:
-                events.append(self._message(self._buffer.popleft()))
+                incoming = self._buffer.popleft()
+                events.append(
+                    Missed("resubscribed", 0) if incoming is None else self._message(incoming)
+                )
             now = time.monotonic()
             for cursor in self.cursors:
                 if len(events) >= limit:

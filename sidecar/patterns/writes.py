@@ -17,9 +17,9 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sidecar.backends.queue import WriteQueue
+from sidecar.backends.queue import NotReplicated, WriteQueue
 from sidecar.callbacks import CallbackClients, Write
-from sidecar.errors import BackendUnavailable, FailedPrecondition
+from sidecar.errors import BackendUnavailable, DeadlineExceeded, FailedPrecondition
 from sidecar.patterns.cache_aside import CacheAside
 from sidecar.patterns.entry import Entry, encode
 from sidecar.patterns.namespace import Namespace
@@ -125,7 +125,12 @@ class Writes:
                 write_id=write_id,
                 accepted_ms=now_ms,
                 traceparent=traceparent,
+                replicas=settings.ack_replicas,
+                wait_ms=settings.ack_timeout_ms,
             )
+        except NotReplicated as exc:
+            self._telemetry.metrics.wb_enqueued.labels(ns.name).inc()
+            raise _not_replicated(ns, write_id, exc) from exc
         finally:
             self._cache.written(ns, [key])  # read-your-writes on this sidecar's near cache
         self._telemetry.metrics.wb_enqueued.labels(ns.name).inc()
@@ -163,3 +168,25 @@ class Writes:
                 ns.keys.partition_key(b"q", p), ns.keys.partition_key(b"d", p), left
             )
         return replayed
+
+
+def _not_replicated(ns: Namespace, write_id: str, exc: NotReplicated) -> DeadlineExceeded:
+    """``ack: {replicas: N}`` ran out of time. The write is queued on the primary
+    and will be written (it is not taken back: a retry would only queue it
+    again), but a failover before it replicates can lose it: the caller is told
+    exactly that, with the write id and how many replicas had it."""
+    settings = ns.settings.write_behind
+    assert settings is not None
+    return DeadlineExceeded(
+        f"write {write_id} is queued but not replicated: {exc.acked} of {exc.wanted} "
+        f"replica(s) acknowledged it within {settings.ack_timeout_ms} ms "
+        f"(namespaces.{ns.name}.write_behind.ack). It stays queued and will be written "
+        "unless the primary fails before a replica has it",
+        reason="WRITE_NOT_REPLICATED",
+        metadata={
+            "namespace": ns.name,
+            "write_id": write_id,
+            "replicas_acked": str(exc.acked),
+            "replicas_wanted": str(exc.wanted),
+        },
+    )

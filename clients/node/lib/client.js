@@ -264,6 +264,7 @@ class CacheCar {
       patterns: [...(opts.patterns ?? [])],
       resumeIds: { ...(opts.resumeIds ?? {}) },
       startPosition: STARTS[opts.start ?? 'latest'],
+      heartbeats: true,
     };
     const callOptions = opts.timeout ? { deadline: Date.now() + opts.timeout } : {};
     return new Subscription(this._pubsub.Subscribe(request, callOptions), this.timeout);

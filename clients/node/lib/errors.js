@@ -141,4 +141,7 @@ function errorFromGrpc(err) {
   });
 }
 
-module.exports = { DOMAIN, CacheCarError, ErrorReason, ...classes, errorFromGrpc };
+/** A subscription received nothing, not even a heartbeat, for two intervals. */
+class StreamStalled extends classes.Unavailable {}
+
+module.exports = { DOMAIN, CacheCarError, ErrorReason, ...classes, StreamStalled, errorFromGrpc };

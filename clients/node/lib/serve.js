@@ -22,7 +22,7 @@ const { v1 } = require('./protos');
 const { CacheCarError } = require('./errors');
 const { toBytes, duration, toDate } = require('./values');
 
-function toWrite(w) {
+function toWrite(w, ownerEpoch = 0) {
   return {
     namespace: w.namespace,
     key: w.key,
@@ -30,6 +30,9 @@ function toWrite(w) {
     writeId: w.writeId,
     delete: w.kind === 'WRITE_KIND_DELETE',
     acceptedAt: toDate(w.acceptedAt),
+    // Write-behind only: see ./fence.js.
+    sequence: w.sequence,
+    ownerEpoch,
   };
 }
 
@@ -59,11 +62,13 @@ const unimplemented = (what) => (_call, callback) =>
 /**
  * Start a Loader/Writer server. `write` serves write-through; `writeBatch`
  * serves write-behind flushes (without it each write of a batch goes to
- * `write`, in order). Resolves to {target, close()} once listening.
+ * `write`, in order). With `fence` (a WriteFence), a batch's writes that are
+ * not newer (owner epoch, then sequence) than what was applied for their key
+ * are skipped. Resolves to {target, close()} once listening.
  *
- * @param {{load?: Function, write?: Function, writeBatch?: Function, address?: string}} options
+ * @param {{load?: Function, write?: Function, writeBatch?: Function, address?: string, fence?: object}} options
  */
-async function serveApp({ load, write, writeBatch, address = '127.0.0.1:0' } = {}) {
+async function serveApp({ load, write, writeBatch, address = '127.0.0.1:0', fence } = {}) {
   if (!load && !write && !writeBatch) throw new TypeError('serveApp needs load, write or writeBatch');
   const server = new grpc.Server();
   server.addService(v1.LoaderService.service, {
@@ -84,6 +89,20 @@ async function serveApp({ load, write, writeBatch, address = '127.0.0.1:0' } = {
     // retries whole, so write must be idempotent per writeId.
     for (const w of writes) await write(w);
   };
+  // Fenced: check, apply and record one batch at a time, so two batches'
+  // checks cannot both pass before either is recorded.
+  let fenced = Promise.resolve();
+  const applyFenced = (writes) => {
+    const run = fenced.then(async () => {
+      const fresh = fence.fresh(writes);
+      if (fresh.length) {
+        await applyBatch(fresh);
+        fence.applied(fresh);
+      }
+    });
+    fenced = run.catch(() => {});
+    return run;
+  };
   server.addService(v1.WriterService.service, {
     Write: write || writeBatch
       ? handler(async (req) => {
@@ -93,7 +112,8 @@ async function serveApp({ load, write, writeBatch, address = '127.0.0.1:0' } = {
       : unimplemented('writer'),
     WriteBatch: write || writeBatch
       ? handler(async (req) => {
-          await applyBatch(req.writes.map(toWrite));
+          const writes = req.writes.map((w) => toWrite(w, Number(req.ownerEpoch)));
+          await (fence ? applyFenced(writes) : applyBatch(writes));
           return {};
         }, 'writer')
       : unimplemented('writer'),

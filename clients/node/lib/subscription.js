@@ -5,8 +5,14 @@
  * sidecar's SubscribedEvent, within the client's default timeout: a message
  * published after ready() resolved is delivered. Breaking out of the loop,
  * or cancel(), ends the stream.
+ *
+ * Heartbeats (sent by the sidecar while the stream is idle) are consumed
+ * here. No event at all for two heartbeat intervals ends the stream with
+ * StreamStalled (reason STREAM_STALLED): the sidecar is frozen or the
+ * connection is dead though a proxy holds it open. Subscribe again, with
+ * resumeIds for durable channels.
  */
-const { errorFromGrpc, DeadlineExceeded, Internal } = require('./errors');
+const { errorFromGrpc, DeadlineExceeded, Internal, StreamStalled } = require('./errors');
 
 class Subscription {
   constructor(call, readyTimeoutMs) {
@@ -17,8 +23,34 @@ class Subscription {
     this._iterator = call[Symbol.asyncIterator]();
     this._readyTimeoutMs = readyTimeoutMs;
     this._ready = null;
-    /** The SubscribedEvent once ready: {channels, patterns, resumeIds}. */
+    /** The SubscribedEvent once ready: {channels, patterns, resumeIds, heartbeatInterval}. */
     this.subscribed = null;
+    /** Milliseconds without any event after which the stream is stalled; null without heartbeats. */
+    this.stallAfterMs = null;
+  }
+
+  /** The next response, or StreamStalled after stallAfterMs of silence. */
+  async _nextWithin() {
+    if (this.stallAfterMs === null) return this._next();
+    let timer;
+    const stalled = new Promise((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StreamStalled(
+              `no event, heartbeat included, for ${this.stallAfterMs} ms (two heartbeat intervals): ` +
+                'the sidecar is frozen or the connection is dead; subscribe again (with resumeIds for durable channels)',
+              { reason: 'STREAM_STALLED' },
+            ),
+          ),
+        this.stallAfterMs,
+      );
+    });
+    try {
+      return await Promise.race([this._next(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async _next() {
@@ -55,6 +87,11 @@ class Subscription {
         throw new Internal("the sidecar's first Subscribe event was not SubscribedEvent");
       }
       this.subscribed = first.subscribed;
+      const beat = first.subscribed.heartbeatInterval;
+      if (beat) {
+        const ms = Number(beat.seconds) * 1000 + Math.round(Number(beat.nanos) / 1e6);
+        if (ms > 0) this.stallAfterMs = 2 * ms;
+      }
       return this.subscribed;
     } catch (err) {
       this.cancel();
@@ -69,9 +106,10 @@ class Subscription {
     await this.ready();
     try {
       for (;;) {
-        const response = await this._next();
+        const response = await this._nextWithin();
         if (response === null) return;
         const type = response.event;
+        if (type === 'heartbeat') continue; // alive, only quiet
         yield { type, ...response[type] };
       }
     } finally {

@@ -29,8 +29,9 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from sidecar.backends.breaker import guarded
-from sidecar.backends.queue import Page, QueuedWrite, QueueStats
+from sidecar.backends.queue import NotReplicated, Page, QueuedWrite, QueueStats
 from sidecar.backends.redis.link import RedisLink
+from sidecar.backends.redis.replicated import ReplicatedAppend
 from sidecar.errors import ResourceExhausted
 from sidecar.telemetry.commands import observed
 
@@ -134,6 +135,30 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0
 """
+# KEYS: owner lease, owner epoch. ARGV: token, ttl ms. The epoch moves on
+# every takeover, in the same step as the lease: no owner ever flushes under
+# an epoch another owner has had too. It is never below the server's clock in
+# ms, so it keeps rising even if its key is lost (eviction, a restart without
+# persistence): an app's fence, which remembers the highest epoch it saw,
+# would otherwise refuse every write of the restarted count.
+_TAKE = """
+local function bump()
+  local now = redis.call('TIME')
+  local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local epoch = tonumber(redis.call('GET', KEYS[2]) or '0') + 1
+  if epoch < ms then epoch = ms end
+  redis.call('SET', KEYS[2], string.format('%d', epoch))
+  return epoch
+end
+if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return bump() end
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  local epoch = redis.call('GET', KEYS[2])
+  if epoch then return tonumber(epoch) end
+  return bump()
+end
+return 0
+"""
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -178,6 +203,8 @@ class RedisQueue:
         self._dead = link.script(_DEAD_LETTER)
         self._replay = link.script(_REPLAY)
         self._renew = link.script(_RENEW)
+        self._take = link.script(_TAKE)
+        self._replicated = ReplicatedAppend(link, self._enqueue)
         self._release = link.script(_RELEASE)
 
     @observed("ENQUEUE")
@@ -197,29 +224,37 @@ class RedisQueue:
         write_id: str,
         accepted_ms: int,
         traceparent: str,
+        replicas: int = 0,
+        wait_ms: int = 0,
     ) -> bytes:
-        """Update the cache and append the write atomically; the stream entry id."""
+        """Update the cache and append the write atomically; the stream entry id.
+        With ``replicas``, WAIT for them on the connection that ran the script."""
+        keys = [value_key, lease_key, queue]
+        args = [
+            entry,
+            max(1, ttl_ms),
+            limit,
+            key,
+            value,
+            b"del" if delete else b"put",
+            write_id,
+            accepted_ms,
+            traceparent,
+        ]
+        acked = 0
         with self.translate_errors():
-            entry_id = await self._enqueue(
-                keys=[value_key, lease_key, queue],
-                args=[
-                    entry,
-                    max(1, ttl_ms),
-                    limit,
-                    key,
-                    value,
-                    b"del" if delete else b"put",
-                    write_id,
-                    accepted_ms,
-                    traceparent,
-                ],
-            )
+            if replicas:
+                entry_id, acked = await self._replicated.run(keys, args, replicas, wait_ms)
+            else:
+                entry_id = await self._enqueue(keys=keys, args=args)
         if entry_id is None:
             raise ResourceExhausted(
                 "the write-behind queue is full (max_pending reached): the writer is not "
                 "keeping up or is down; retry with backoff, or raise write_behind.max_pending",
                 reason="QUEUE_FULL",
             )
+        if acked < replicas:
+            raise NotReplicated(bytes(entry_id), acked, replicas)
         return bytes(entry_id)
 
     @observed("XGROUP CREATE")
@@ -340,13 +375,12 @@ class RedisQueue:
 
     @observed("OWNER TAKE")
     @guarded
-    async def take(self, owner_key: bytes, token: bytes, ttl_ms: int) -> bool:
+    async def take(self, owner_key: bytes, token: bytes, ttl_ms: int, epoch_key: bytes) -> int:
+        # Still ours (the script's second branch): a Redis hiccup made the flusher
+        # let go, but the lease never lapsed; it keeps its epoch. Without this the
+        # owner waited out its own lease (owner_ttl).
         with self.translate_errors():
-            if await self._client.set(owner_key, token, px=ttl_ms, nx=True):
-                return True
-            # Still ours: a Redis hiccup made the flusher let go, but the lease never
-            # lapsed. Without this the owner waited out its own lease (owner_ttl).
-            return bool(await self._renew(keys=[owner_key], args=[token, ttl_ms]))
+            return int(await self._take(keys=[owner_key, epoch_key], args=[token, ttl_ms]))
 
     @observed("OWNER RENEW")
     @guarded

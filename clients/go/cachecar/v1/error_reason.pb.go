@@ -270,6 +270,16 @@ const (
 	// INTERNAL. A bug in cachecar; the sidecar's log has the details. Report
 	// it with the sidecar's log line for the call.
 	ErrorReason_INTERNAL ErrorReason = 61
+	// DEADLINE_EXCEEDED. EnqueueWrite with `ack: {replicas: N}`: the write is
+	// queued on the primary (and will be flushed), but fewer than N replicas
+	// confirmed it within the ack timeout. Metadata: "namespace", "write_id",
+	// "replicas_acked", "replicas_wanted". Do not retry (a retry queues it
+	// twice); check the replicas' health.
+	ErrorReason_WRITE_NOT_REPLICATED ErrorReason = 62
+	// UNAVAILABLE. Raised by the cachecar clients, never sent by the sidecar:
+	// a Subscribe stream received nothing, not even a heartbeat, for two
+	// heartbeat intervals. Subscribe again with the last ids in resume_ids.
+	ErrorReason_STREAM_STALLED ErrorReason = 63
 )
 
 // Enum value maps for ErrorReason.
@@ -337,6 +347,8 @@ var (
 		59: "LOADER_FAILED",
 		60: "WRITER_FAILED",
 		61: "INTERNAL",
+		62: "WRITE_NOT_REPLICATED",
+		63: "STREAM_STALLED",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":    0,
@@ -401,6 +413,8 @@ var (
 		"LOADER_FAILED":               59,
 		"WRITER_FAILED":               60,
 		"INTERNAL":                    61,
+		"WRITE_NOT_REPLICATED":        62,
+		"STREAM_STALLED":              63,
 	}
 )
 
@@ -435,8 +449,7 @@ var File_cachecar_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecachecar/v1/error_reason.proto\x12\vcachecar.v1*\xd7\n" +
-	"\n" +
+	"\x1ecachecar/v1/error_reason.proto\x12\vcachecar.v1*\x85\v\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ARGUMENT_INVALID\x10\x01\x12\x15\n" +
@@ -502,7 +515,9 @@ const file_cachecar_v1_error_reason_proto_rawDesc = "" +
 	"\rSHUTTING_DOWN\x10:\x12\x11\n" +
 	"\rLOADER_FAILED\x10;\x12\x11\n" +
 	"\rWRITER_FAILED\x10<\x12\f\n" +
-	"\bINTERNAL\x10=Be\n" +
+	"\bINTERNAL\x10=\x12\x18\n" +
+	"\x14WRITE_NOT_REPLICATED\x10>\x12\x12\n" +
+	"\x0eSTREAM_STALLED\x10?Be\n" +
 	"\x0fdev.cachecar.v1B\x10ErrorReasonProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (

@@ -9,6 +9,7 @@ package cachecarv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -88,6 +89,10 @@ const (
 	// A durable channel no longer retains messages after the resume id: they
 	// were trimmed by the channel's retention before the subscriber came back.
 	MissedReason_MISSED_REASON_TRIMMED MissedReason = 2
+	// The Redis node that served the subscription went away (failover, slot
+	// migration) and it was resubscribed on the new owner: fire-and-forget
+	// messages published in between were missed; the count is unknown (zero).
+	MissedReason_MISSED_REASON_RESUBSCRIBED MissedReason = 3
 )
 
 // Enum value maps for MissedReason.
@@ -96,11 +101,13 @@ var (
 		0: "MISSED_REASON_UNSPECIFIED",
 		1: "MISSED_REASON_SLOW_SUBSCRIBER",
 		2: "MISSED_REASON_TRIMMED",
+		3: "MISSED_REASON_RESUBSCRIBED",
 	}
 	MissedReason_value = map[string]int32{
 		"MISSED_REASON_UNSPECIFIED":     0,
 		"MISSED_REASON_SLOW_SUBSCRIBER": 1,
 		"MISSED_REASON_TRIMMED":         2,
+		"MISSED_REASON_RESUBSCRIBED":    3,
 	}
 )
 
@@ -300,6 +307,11 @@ type SubscribeRequest struct {
 	// Where durable channels without a resume id start. Fire-and-forget
 	// channels always start now.
 	StartPosition StartPosition `protobuf:"varint,5,opt,name=start_position,json=startPosition,proto3,enum=cachecar.v1.StartPosition" json:"start_position,omitempty"`
+	// Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+	// heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+	// existed never receives an event it cannot read; cachecar's own clients
+	// set it.
+	Heartbeats    bool `protobuf:"varint,6,opt,name=heartbeats,proto3" json:"heartbeats,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -369,6 +381,13 @@ func (x *SubscribeRequest) GetStartPosition() StartPosition {
 	return StartPosition_START_POSITION_UNSPECIFIED
 }
 
+func (x *SubscribeRequest) GetHeartbeats() bool {
+	if x != nil {
+		return x.Heartbeats
+	}
+	return false
+}
+
 // SubscribeResponse is one event of a subscription stream.
 type SubscribeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -379,6 +398,7 @@ type SubscribeResponse struct {
 	//	*SubscribeResponse_Subscribed
 	//	*SubscribeResponse_Message
 	//	*SubscribeResponse_Missed
+	//	*SubscribeResponse_Heartbeat
 	Event         isSubscribeResponse_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -448,6 +468,15 @@ func (x *SubscribeResponse) GetMissed() *MissedEvent {
 	return nil
 }
 
+func (x *SubscribeResponse) GetHeartbeat() *HeartbeatEvent {
+	if x != nil {
+		if x, ok := x.Event.(*SubscribeResponse_Heartbeat); ok {
+			return x.Heartbeat
+		}
+	}
+	return nil
+}
+
 type isSubscribeResponse_Event interface {
 	isSubscribeResponse_Event()
 }
@@ -467,11 +496,68 @@ type SubscribeResponse_Missed struct {
 	Missed *MissedEvent `protobuf:"bytes,3,opt,name=missed,proto3,oneof"`
 }
 
+type SubscribeResponse_Heartbeat struct {
+	// Nothing else was sent for heartbeat_interval (sidecar config): the
+	// stream and the sidecar are alive. A client that sees no event at all
+	// for two intervals can treat the stream as stalled and resubscribe.
+	Heartbeat *HeartbeatEvent `protobuf:"bytes,4,opt,name=heartbeat,proto3,oneof"`
+}
+
 func (*SubscribeResponse_Subscribed) isSubscribeResponse_Event() {}
 
 func (*SubscribeResponse_Message) isSubscribeResponse_Event() {}
 
 func (*SubscribeResponse_Missed) isSubscribeResponse_Event() {}
+
+func (*SubscribeResponse_Heartbeat) isSubscribeResponse_Event() {}
+
+// HeartbeatEvent keeps an idle stream alive through proxies' idle timeouts
+// and tells the subscriber the stream is not dead, only quiet.
+type HeartbeatEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The interval the sidecar sends heartbeats at (when nothing else is
+	// sent), so the client can tell how long a silence means "stalled".
+	Interval      *durationpb.Duration `protobuf:"bytes,1,opt,name=interval,proto3" json:"interval,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HeartbeatEvent) Reset() {
+	*x = HeartbeatEvent{}
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HeartbeatEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HeartbeatEvent) ProtoMessage() {}
+
+func (x *HeartbeatEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HeartbeatEvent.ProtoReflect.Descriptor instead.
+func (*HeartbeatEvent) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HeartbeatEvent) GetInterval() *durationpb.Duration {
+	if x != nil {
+		return x.Interval
+	}
+	return nil
+}
 
 // SubscribedEvent confirms that every requested subscription is active, so
 // that any message published from now on will be delivered.
@@ -485,14 +571,18 @@ type SubscribedEvent struct {
 	// resume id, or the id the start position resolved to ("0-0" for
 	// START_POSITION_OLDEST or a channel with no messages yet). Storing it
 	// right away means a reconnect before the first message loses nothing.
-	ResumeIds     map[string]string `protobuf:"bytes,3,rep,name=resume_ids,json=resumeIds,proto3" json:"resume_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ResumeIds map[string]string `protobuf:"bytes,3,rep,name=resume_ids,json=resumeIds,proto3" json:"resume_ids,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// Set when the request asked for heartbeats: the sidecar's
+	// heartbeat_interval. No event at all for two intervals means the stream
+	// stalled (a frozen sidecar, a dead connection a proxy still holds open).
+	HeartbeatInterval *durationpb.Duration `protobuf:"bytes,4,opt,name=heartbeat_interval,json=heartbeatInterval,proto3" json:"heartbeat_interval,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *SubscribedEvent) Reset() {
 	*x = SubscribedEvent{}
-	mi := &file_cachecar_v1_pubsub_proto_msgTypes[4]
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -504,7 +594,7 @@ func (x *SubscribedEvent) String() string {
 func (*SubscribedEvent) ProtoMessage() {}
 
 func (x *SubscribedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cachecar_v1_pubsub_proto_msgTypes[4]
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -517,7 +607,7 @@ func (x *SubscribedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribedEvent.ProtoReflect.Descriptor instead.
 func (*SubscribedEvent) Descriptor() ([]byte, []int) {
-	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{4}
+	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *SubscribedEvent) GetChannels() []string {
@@ -537,6 +627,13 @@ func (x *SubscribedEvent) GetPatterns() []string {
 func (x *SubscribedEvent) GetResumeIds() map[string]string {
 	if x != nil {
 		return x.ResumeIds
+	}
+	return nil
+}
+
+func (x *SubscribedEvent) GetHeartbeatInterval() *durationpb.Duration {
+	if x != nil {
+		return x.HeartbeatInterval
 	}
 	return nil
 }
@@ -568,7 +665,7 @@ type MessageEvent struct {
 
 func (x *MessageEvent) Reset() {
 	*x = MessageEvent{}
-	mi := &file_cachecar_v1_pubsub_proto_msgTypes[5]
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +677,7 @@ func (x *MessageEvent) String() string {
 func (*MessageEvent) ProtoMessage() {}
 
 func (x *MessageEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cachecar_v1_pubsub_proto_msgTypes[5]
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +690,7 @@ func (x *MessageEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageEvent.ProtoReflect.Descriptor instead.
 func (*MessageEvent) Descriptor() ([]byte, []int) {
-	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{5}
+	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MessageEvent) GetChannel() string {
@@ -649,7 +746,7 @@ type MissedEvent struct {
 
 func (x *MissedEvent) Reset() {
 	*x = MissedEvent{}
-	mi := &file_cachecar_v1_pubsub_proto_msgTypes[6]
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -661,7 +758,7 @@ func (x *MissedEvent) String() string {
 func (*MissedEvent) ProtoMessage() {}
 
 func (x *MissedEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_cachecar_v1_pubsub_proto_msgTypes[6]
+	mi := &file_cachecar_v1_pubsub_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -674,7 +771,7 @@ func (x *MissedEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MissedEvent.ProtoReflect.Descriptor instead.
 func (*MissedEvent) Descriptor() ([]byte, []int) {
-	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{6}
+	return file_cachecar_v1_pubsub_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MissedEvent) GetReason() MissedReason {
@@ -702,7 +799,7 @@ var File_cachecar_v1_pubsub_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_pubsub_proto_rawDesc = "" +
 	"\n" +
-	"\x18cachecar/v1/pubsub.proto\x12\vcachecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n" +
+	"\x18cachecar/v1/pubsub.proto\x12\vcachecar.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n" +
 	"\x0ePublishRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x18\n" +
 	"\achannel\x18\x02 \x01(\tR\achannel\x12\x18\n" +
@@ -712,29 +809,36 @@ const file_cachecar_v1_pubsub_proto_rawDesc = "" +
 	"\x14local_receiver_count\x18\x02 \x01(\x04R\x12localReceiverCount\x12\x1d\n" +
 	"\n" +
 	"message_id\x18\x03 \x01(\tR\tmessageId\x12=\n" +
-	"\fpublished_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xb6\x02\n" +
+	"\fpublished_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\"\xd6\x02\n" +
 	"\x10SubscribeRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x1a\n" +
 	"\bchannels\x18\x02 \x03(\tR\bchannels\x12\x1a\n" +
 	"\bpatterns\x18\x03 \x03(\tR\bpatterns\x12K\n" +
 	"\n" +
 	"resume_ids\x18\x04 \x03(\v2,.cachecar.v1.SubscribeRequest.ResumeIdsEntryR\tresumeIds\x12A\n" +
-	"\x0estart_position\x18\x05 \x01(\x0e2\x1a.cachecar.v1.StartPositionR\rstartPosition\x1a<\n" +
+	"\x0estart_position\x18\x05 \x01(\x0e2\x1a.cachecar.v1.StartPositionR\rstartPosition\x12\x1e\n" +
+	"\n" +
+	"heartbeats\x18\x06 \x01(\bR\n" +
+	"heartbeats\x1a<\n" +
 	"\x0eResumeIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xc7\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x84\x02\n" +
 	"\x11SubscribeResponse\x12>\n" +
 	"\n" +
 	"subscribed\x18\x01 \x01(\v2\x1c.cachecar.v1.SubscribedEventH\x00R\n" +
 	"subscribed\x125\n" +
 	"\amessage\x18\x02 \x01(\v2\x19.cachecar.v1.MessageEventH\x00R\amessage\x122\n" +
-	"\x06missed\x18\x03 \x01(\v2\x18.cachecar.v1.MissedEventH\x00R\x06missedB\a\n" +
-	"\x05event\"\xd3\x01\n" +
+	"\x06missed\x18\x03 \x01(\v2\x18.cachecar.v1.MissedEventH\x00R\x06missed\x12;\n" +
+	"\theartbeat\x18\x04 \x01(\v2\x1b.cachecar.v1.HeartbeatEventH\x00R\theartbeatB\a\n" +
+	"\x05event\"G\n" +
+	"\x0eHeartbeatEvent\x125\n" +
+	"\binterval\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\binterval\"\x9d\x02\n" +
 	"\x0fSubscribedEvent\x12\x1a\n" +
 	"\bchannels\x18\x01 \x03(\tR\bchannels\x12\x1a\n" +
 	"\bpatterns\x18\x02 \x03(\tR\bpatterns\x12J\n" +
 	"\n" +
-	"resume_ids\x18\x03 \x03(\v2+.cachecar.v1.SubscribedEvent.ResumeIdsEntryR\tresumeIds\x1a<\n" +
+	"resume_ids\x18\x03 \x03(\v2+.cachecar.v1.SubscribedEvent.ResumeIdsEntryR\tresumeIds\x12H\n" +
+	"\x12heartbeat_interval\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x11heartbeatInterval\x1a<\n" +
 	"\x0eResumeIdsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xba\x01\n" +
@@ -752,11 +856,12 @@ const file_cachecar_v1_pubsub_proto_rawDesc = "" +
 	"\rStartPosition\x12\x1e\n" +
 	"\x1aSTART_POSITION_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15START_POSITION_LATEST\x10\x01\x12\x19\n" +
-	"\x15START_POSITION_OLDEST\x10\x02*k\n" +
+	"\x15START_POSITION_OLDEST\x10\x02*\x8b\x01\n" +
 	"\fMissedReason\x12\x1d\n" +
 	"\x19MISSED_REASON_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dMISSED_REASON_SLOW_SUBSCRIBER\x10\x01\x12\x19\n" +
-	"\x15MISSED_REASON_TRIMMED\x10\x022\xa3\x01\n" +
+	"\x15MISSED_REASON_TRIMMED\x10\x02\x12\x1e\n" +
+	"\x1aMISSED_REASON_RESUBSCRIBED\x10\x032\xa3\x01\n" +
 	"\rPubSubService\x12D\n" +
 	"\aPublish\x12\x1b.cachecar.v1.PublishRequest\x1a\x1c.cachecar.v1.PublishResponse\x12L\n" +
 	"\tSubscribe\x12\x1d.cachecar.v1.SubscribeRequest\x1a\x1e.cachecar.v1.SubscribeResponse0\x01B`\n" +
@@ -775,7 +880,7 @@ func file_cachecar_v1_pubsub_proto_rawDescGZIP() []byte {
 }
 
 var file_cachecar_v1_pubsub_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_cachecar_v1_pubsub_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_cachecar_v1_pubsub_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_cachecar_v1_pubsub_proto_goTypes = []any{
 	(StartPosition)(0),            // 0: cachecar.v1.StartPosition
 	(MissedReason)(0),             // 1: cachecar.v1.MissedReason
@@ -783,32 +888,37 @@ var file_cachecar_v1_pubsub_proto_goTypes = []any{
 	(*PublishResponse)(nil),       // 3: cachecar.v1.PublishResponse
 	(*SubscribeRequest)(nil),      // 4: cachecar.v1.SubscribeRequest
 	(*SubscribeResponse)(nil),     // 5: cachecar.v1.SubscribeResponse
-	(*SubscribedEvent)(nil),       // 6: cachecar.v1.SubscribedEvent
-	(*MessageEvent)(nil),          // 7: cachecar.v1.MessageEvent
-	(*MissedEvent)(nil),           // 8: cachecar.v1.MissedEvent
-	nil,                           // 9: cachecar.v1.SubscribeRequest.ResumeIdsEntry
-	nil,                           // 10: cachecar.v1.SubscribedEvent.ResumeIdsEntry
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*HeartbeatEvent)(nil),        // 6: cachecar.v1.HeartbeatEvent
+	(*SubscribedEvent)(nil),       // 7: cachecar.v1.SubscribedEvent
+	(*MessageEvent)(nil),          // 8: cachecar.v1.MessageEvent
+	(*MissedEvent)(nil),           // 9: cachecar.v1.MissedEvent
+	nil,                           // 10: cachecar.v1.SubscribeRequest.ResumeIdsEntry
+	nil,                           // 11: cachecar.v1.SubscribedEvent.ResumeIdsEntry
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 13: google.protobuf.Duration
 }
 var file_cachecar_v1_pubsub_proto_depIdxs = []int32{
-	11, // 0: cachecar.v1.PublishResponse.published_at:type_name -> google.protobuf.Timestamp
-	9,  // 1: cachecar.v1.SubscribeRequest.resume_ids:type_name -> cachecar.v1.SubscribeRequest.ResumeIdsEntry
+	12, // 0: cachecar.v1.PublishResponse.published_at:type_name -> google.protobuf.Timestamp
+	10, // 1: cachecar.v1.SubscribeRequest.resume_ids:type_name -> cachecar.v1.SubscribeRequest.ResumeIdsEntry
 	0,  // 2: cachecar.v1.SubscribeRequest.start_position:type_name -> cachecar.v1.StartPosition
-	6,  // 3: cachecar.v1.SubscribeResponse.subscribed:type_name -> cachecar.v1.SubscribedEvent
-	7,  // 4: cachecar.v1.SubscribeResponse.message:type_name -> cachecar.v1.MessageEvent
-	8,  // 5: cachecar.v1.SubscribeResponse.missed:type_name -> cachecar.v1.MissedEvent
-	10, // 6: cachecar.v1.SubscribedEvent.resume_ids:type_name -> cachecar.v1.SubscribedEvent.ResumeIdsEntry
-	11, // 7: cachecar.v1.MessageEvent.published_at:type_name -> google.protobuf.Timestamp
-	1,  // 8: cachecar.v1.MissedEvent.reason:type_name -> cachecar.v1.MissedReason
-	2,  // 9: cachecar.v1.PubSubService.Publish:input_type -> cachecar.v1.PublishRequest
-	4,  // 10: cachecar.v1.PubSubService.Subscribe:input_type -> cachecar.v1.SubscribeRequest
-	3,  // 11: cachecar.v1.PubSubService.Publish:output_type -> cachecar.v1.PublishResponse
-	5,  // 12: cachecar.v1.PubSubService.Subscribe:output_type -> cachecar.v1.SubscribeResponse
-	11, // [11:13] is the sub-list for method output_type
-	9,  // [9:11] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	7,  // 3: cachecar.v1.SubscribeResponse.subscribed:type_name -> cachecar.v1.SubscribedEvent
+	8,  // 4: cachecar.v1.SubscribeResponse.message:type_name -> cachecar.v1.MessageEvent
+	9,  // 5: cachecar.v1.SubscribeResponse.missed:type_name -> cachecar.v1.MissedEvent
+	6,  // 6: cachecar.v1.SubscribeResponse.heartbeat:type_name -> cachecar.v1.HeartbeatEvent
+	13, // 7: cachecar.v1.HeartbeatEvent.interval:type_name -> google.protobuf.Duration
+	11, // 8: cachecar.v1.SubscribedEvent.resume_ids:type_name -> cachecar.v1.SubscribedEvent.ResumeIdsEntry
+	13, // 9: cachecar.v1.SubscribedEvent.heartbeat_interval:type_name -> google.protobuf.Duration
+	12, // 10: cachecar.v1.MessageEvent.published_at:type_name -> google.protobuf.Timestamp
+	1,  // 11: cachecar.v1.MissedEvent.reason:type_name -> cachecar.v1.MissedReason
+	2,  // 12: cachecar.v1.PubSubService.Publish:input_type -> cachecar.v1.PublishRequest
+	4,  // 13: cachecar.v1.PubSubService.Subscribe:input_type -> cachecar.v1.SubscribeRequest
+	3,  // 14: cachecar.v1.PubSubService.Publish:output_type -> cachecar.v1.PublishResponse
+	5,  // 15: cachecar.v1.PubSubService.Subscribe:output_type -> cachecar.v1.SubscribeResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_cachecar_v1_pubsub_proto_init() }
@@ -820,6 +930,7 @@ func file_cachecar_v1_pubsub_proto_init() {
 		(*SubscribeResponse_Subscribed)(nil),
 		(*SubscribeResponse_Message)(nil),
 		(*SubscribeResponse_Missed)(nil),
+		(*SubscribeResponse_Heartbeat)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -827,7 +938,7 @@ func file_cachecar_v1_pubsub_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cachecar_v1_pubsub_proto_rawDesc), len(file_cachecar_v1_pubsub_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -90,7 +90,12 @@ type WriteRequest struct {
 	// Whether this write stores or removes the key.
 	Kind WriteKind `protobuf:"varint,5,opt,name=kind,proto3,enum=cachecar.v1.WriteKind" json:"kind,omitempty"`
 	// When cachecar accepted the write from the caller.
-	AcceptedAt    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	AcceptedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	// Write-behind only (empty for write-through): the write's place in its
+	// key's history, as a fixed-width string ("<16-digit ms>-<10-digit n>"),
+	// so plain string comparison orders two writes of one key. A write keeps
+	// its sequence through retries, redelivery and dead-letter replay.
+	Sequence      string `protobuf:"bytes,7,opt,name=sequence,proto3" json:"sequence,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -167,6 +172,13 @@ func (x *WriteRequest) GetAcceptedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *WriteRequest) GetSequence() string {
+	if x != nil {
+		return x.Sequence
+	}
+	return ""
+}
+
 // WriteResponse is empty for now; it exists so that fields can be added.
 type WriteResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -208,7 +220,18 @@ func (*WriteResponse) Descriptor() ([]byte, []int) {
 type WriteBatchRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The writes, in queue order, at most one per key.
-	Writes        []*WriteRequest `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
+	Writes []*WriteRequest `protobuf:"bytes,1,rep,name=writes,proto3" json:"writes,omitempty"`
+	// The owner epoch of the write-behind partition these writes come from:
+	// bumped every time a sidecar takes the partition over, so a batch sent
+	// late by a former owner (paused past its lease) carries a lower epoch than
+	// its successor's. It never goes down, even if Redis loses the counter
+	// (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+	// sequence) applied, compared as a pair (epoch first), and skip a write
+	// that is not higher; the Python and Node clients' writer helpers do this.
+	OwnerEpoch uint64 `protobuf:"varint,2,opt,name=owner_epoch,json=ownerEpoch,proto3" json:"owner_epoch,omitempty"`
+	// The partition (0-based) of the namespace's write-behind queue; owner
+	// epochs are per partition.
+	Partition     uint32 `protobuf:"varint,3,opt,name=partition,proto3" json:"partition,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +271,20 @@ func (x *WriteBatchRequest) GetWrites() []*WriteRequest {
 		return x.Writes
 	}
 	return nil
+}
+
+func (x *WriteBatchRequest) GetOwnerEpoch() uint64 {
+	if x != nil {
+		return x.OwnerEpoch
+	}
+	return 0
+}
+
+func (x *WriteBatchRequest) GetPartition() uint32 {
+	if x != nil {
+		return x.Partition
+	}
+	return 0
 }
 
 // WriteBatchResponse is empty for now; it exists so that fields can be added.
@@ -291,7 +328,7 @@ var File_cachecar_v1_writer_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_writer_proto_rawDesc = "" +
 	"\n" +
-	"\x18cachecar/v1/writer.proto\x12\vcachecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd8\x01\n" +
+	"\x18cachecar/v1/writer.proto\x12\vcachecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x01\n" +
 	"\fWriteRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -299,10 +336,14 @@ const file_cachecar_v1_writer_proto_rawDesc = "" +
 	"\bwrite_id\x18\x04 \x01(\tR\awriteId\x12*\n" +
 	"\x04kind\x18\x05 \x01(\x0e2\x16.cachecar.v1.WriteKindR\x04kind\x12;\n" +
 	"\vaccepted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"acceptedAt\"\x0f\n" +
-	"\rWriteResponse\"F\n" +
+	"acceptedAt\x12\x1a\n" +
+	"\bsequence\x18\a \x01(\tR\bsequence\"\x0f\n" +
+	"\rWriteResponse\"\x85\x01\n" +
 	"\x11WriteBatchRequest\x121\n" +
-	"\x06writes\x18\x01 \x03(\v2\x19.cachecar.v1.WriteRequestR\x06writes\"\x14\n" +
+	"\x06writes\x18\x01 \x03(\v2\x19.cachecar.v1.WriteRequestR\x06writes\x12\x1f\n" +
+	"\vowner_epoch\x18\x02 \x01(\x04R\n" +
+	"ownerEpoch\x12\x1c\n" +
+	"\tpartition\x18\x03 \x01(\rR\tpartition\"\x14\n" +
 	"\x12WriteBatchResponse*R\n" +
 	"\tWriteKind\x12\x1a\n" +
 	"\x16WRITE_KIND_UNSPECIFIED\x10\x00\x12\x12\n" +

@@ -30,8 +30,9 @@ from cachecar._errors import (
     Unimplemented,
     error_from_rpc,
 )
+from cachecar._fence import WriteFence
 from cachecar._leaderboard import ScoreMode
-from cachecar._pubsub import StartPosition, Subscription
+from cachecar._pubsub import StartPosition, StreamStalled, Subscription
 from cachecar._retry import Backoff, ExponentialBackoff, NoRetry
 from cachecar._serve import AppServer, Loaded, LoadFn, Write, WriteBatchFn, WriteFn, serve_app
 
@@ -60,12 +61,14 @@ __all__ = [
     "ResourceExhausted",
     "ScoreMode",
     "StartPosition",
+    "StreamStalled",
     "Subscription",
     "Unauthenticated",
     "Unavailable",
     "Unimplemented",
     "Write",
     "WriteBatchFn",
+    "WriteFence",
     "WriteFn",
     "error_from_rpc",
     "serve_app",

@@ -16,10 +16,10 @@ from typing import Any, Literal, Self
 import grpc
 
 from cachecar._base import _Base
-from cachecar._errors import DeadlineExceeded, Internal, error_from_rpc
+from cachecar._errors import DeadlineExceeded, Internal, Unavailable, error_from_rpc
 from cachecar.v1 import pubsub_pb2
 
-__all__ = ["StartPosition", "Subscription"]
+__all__ = ["StartPosition", "StreamStalled", "Subscription"]
 
 #: Where a new subscriber of a durable channel starts.
 StartPosition = Literal["latest", "oldest"]
@@ -30,12 +30,23 @@ _STARTS: dict[str, pubsub_pb2.StartPosition.ValueType] = {
 }
 
 
+class StreamStalled(Unavailable):
+    """A subscription received nothing, not even a heartbeat, for two intervals."""
+
+
 class Subscription:
     """An open Subscribe stream: ``async for event in sub`` yields
     :class:`MessageEvent` and :class:`MissedEvent` messages.
 
     Store each durable channel's last processed ``message_id`` and pass it in
     ``resume_ids`` when subscribing again: nothing after it is lost.
+
+    The sidecar sends a heartbeat whenever the stream is otherwise idle for its
+    ``heartbeat_interval`` (heartbeats are consumed here, never yielded). When
+    no event at all arrives for two intervals, iteration raises
+    :class:`StreamStalled` (and the stream is cancelled): the sidecar is frozen
+    or the connection is dead while a proxy holds it open. Subscribe again,
+    with ``resume_ids`` for durable channels.
     """
 
     def __init__(self, call: Any, ready_timeout: float) -> None:
@@ -44,6 +55,9 @@ class Subscription:
         #: The sidecar's confirmation, set once :meth:`start` returned: the
         #: channels and patterns subscribed and each durable channel's start id.
         self.subscribed: pubsub_pb2.SubscribedEvent | None = None
+        #: Seconds without any event after which the stream counts as stalled
+        #: (two heartbeat intervals); None when the sidecar sends no heartbeats.
+        self.stall_after: float | None = None
 
     async def _read(self) -> pubsub_pb2.SubscribeResponse | None:
         try:
@@ -75,6 +89,9 @@ class Subscription:
             self.cancel()
             raise Internal("the sidecar's first Subscribe event was not SubscribedEvent")
         self.subscribed = first.subscribed
+        if first.subscribed.HasField("heartbeat_interval"):
+            interval = first.subscribed.heartbeat_interval.ToTimedelta().total_seconds()
+            self.stall_after = 2 * interval if interval > 0 else None
         return self.subscribed
 
     def __aiter__(self) -> Self:
@@ -82,12 +99,30 @@ class Subscription:
 
     async def __anext__(self) -> pubsub_pb2.MessageEvent | pubsub_pb2.MissedEvent:
         await self.start()
-        response = await self._read()
-        if response is None:
-            raise StopAsyncIteration
-        if response.WhichOneof("event") == "missed":
-            return response.missed
-        return response.message
+        while True:
+            response = await self._next()
+            if response is None:
+                raise StopAsyncIteration
+            kind = response.WhichOneof("event")
+            if kind == "heartbeat":
+                continue  # alive, only quiet
+            if kind == "missed":
+                return response.missed
+            return response.message
+
+    async def _next(self) -> pubsub_pb2.SubscribeResponse | None:
+        if self.stall_after is None:
+            return await self._read()
+        try:
+            return await asyncio.wait_for(self._read(), self.stall_after)
+        except TimeoutError:
+            self.cancel()
+            raise StreamStalled(
+                f"no event, heartbeat included, for {self.stall_after:g}s (two heartbeat "
+                "intervals): the sidecar is frozen or the connection is dead; subscribe "
+                "again (with resume_ids for durable channels)",
+                reason="STREAM_STALLED",
+            ) from None
 
     def cancel(self) -> None:
         """End the stream (idempotent)."""
@@ -144,6 +179,7 @@ class PubSubMethods(_Base):
             patterns=list(patterns),
             resume_ids=dict(resume_ids or {}),
             start_position=_STARTS[start],
+            heartbeats=True,
         )
         call = self._pubsub.Subscribe(request, timeout=timeout)
         return Subscription(call, self._timeout)

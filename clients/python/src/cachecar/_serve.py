@@ -18,6 +18,7 @@ exception is logged here and reported as INTERNAL, without its message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ import grpc
 
 from cachecar._base import duration
 from cachecar._errors import CacheCarError
+from cachecar._fence import WriteFence
 from cachecar.v1 import loader_pb2, loader_pb2_grpc, writer_pb2, writer_pb2_grpc
 
 __all__ = ["AppServer", "LoadFn", "Loaded", "Write", "WriteBatchFn", "WriteFn", "serve_app"]
@@ -58,10 +60,14 @@ class Write:
     write_id: str
     delete: bool
     accepted_at: datetime
+    #: Write-behind only: the key's sequence (fixed-width, ordered as strings)
+    #: and the owner epoch of the batch; see :class:`cachecar.WriteFence`.
+    sequence: str = ""
+    owner_epoch: int = 0
 
     @classmethod
-    def from_proto(cls, request: writer_pb2.WriteRequest) -> Write:
-        """The Write for a generated ``WriteRequest``."""
+    def from_proto(cls, request: writer_pb2.WriteRequest, owner_epoch: int = 0) -> Write:
+        """The Write for a generated ``WriteRequest`` (of a batch from ``owner_epoch``)."""
         return cls(
             namespace=request.namespace,
             key=request.key,
@@ -69,6 +75,8 @@ class Write:
             write_id=request.write_id,
             delete=request.kind == writer_pb2.WRITE_KIND_DELETE,
             accepted_at=request.accepted_at.ToDatetime(),
+            sequence=request.sequence,
+            owner_epoch=owner_epoch,
         )
 
 
@@ -92,11 +100,18 @@ async def _fail(context: Any, exc: Exception, what: str) -> None:
 
 class _Servicer(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServiceServicer):
     def __init__(
-        self, load: LoadFn | None, write: WriteFn | None, write_batch: WriteBatchFn | None
+        self,
+        load: LoadFn | None,
+        write: WriteFn | None,
+        write_batch: WriteBatchFn | None,
+        fence: WriteFence | None = None,
     ) -> None:
         self._load = load
         self._write = write
         self._write_batch = write_batch
+        self._fence = fence
+        # Check-apply-record must not interleave between two batches.
+        self._fenced = asyncio.Lock()
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         if self._load is None:
@@ -122,7 +137,15 @@ class _Servicer(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterSer
     async def WriteBatch(
         self, request: writer_pb2.WriteBatchRequest, context: Any
     ) -> writer_pb2.WriteBatchResponse:
-        await self._apply(context, [_AppWrite.from_proto(w) for w in request.writes], batch=True)
+        writes = [_AppWrite.from_proto(w, request.owner_epoch) for w in request.writes]
+        if self._fence is None:
+            await self._apply(context, writes, batch=True)
+            return writer_pb2.WriteBatchResponse()
+        async with self._fenced:
+            fresh = self._fence.fresh(writes)
+            if fresh:
+                await self._apply(context, fresh, batch=True)
+                self._fence.applied(fresh)
         return writer_pb2.WriteBatchResponse()
 
     async def _apply(self, context: Any, writes: list[_AppWrite], *, batch: bool) -> None:
@@ -183,13 +206,17 @@ def serve_app(
     write: WriteFn | None = None,
     write_batch: WriteBatchFn | None = None,
     address: str = "127.0.0.1:0",
+    fence: WriteFence | None = None,
 ) -> AppServer:
     """A LoaderService/WriterService server calling these functions.
 
     ``write`` serves write-through; ``write_batch`` serves write-behind
     flushes (without it, each write of a batch goes to ``write`` in order).
+    With ``fence``, a batch's writes that are not newer (owner epoch, then
+    sequence) than what was applied for their key are skipped: a late batch
+    from a sidecar that lost its partition cannot overwrite newer values.
     Use as ``async with serve_app(...) as app`` or ``await app.start()``.
     """
     if load is None and write is None and write_batch is None:
         raise ValueError("serve_app needs at least one of load, write, write_batch")
-    return AppServer(_Servicer(load, write, write_batch), address)
+    return AppServer(_Servicer(load, write, write_batch, fence), address)

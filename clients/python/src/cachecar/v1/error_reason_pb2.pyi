@@ -318,6 +318,18 @@ class _ErrorReasonEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._En
     """INTERNAL. A bug in cachecar; the sidecar's log has the details. Report
     it with the sidecar's log line for the call.
     """
+    WRITE_NOT_REPLICATED: _ErrorReason.ValueType  # 62
+    """DEADLINE_EXCEEDED. EnqueueWrite with `ack: {replicas: N}`: the write is
+    queued on the primary (and will be flushed), but fewer than N replicas
+    confirmed it within the ack timeout. Metadata: "namespace", "write_id",
+    "replicas_acked", "replicas_wanted". Do not retry (a retry queues it
+    twice); check the replicas' health.
+    """
+    STREAM_STALLED: _ErrorReason.ValueType  # 63
+    """UNAVAILABLE. Raised by the cachecar clients, never sent by the sidecar:
+    a Subscribe stream received nothing, not even a heartbeat, for two
+    heartbeat intervals. Subscribe again with the last ids in resume_ids.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason lists every value of `google.rpc.ErrorInfo.reason` for the
@@ -629,5 +641,17 @@ answered with an error of its own, whose message is passed on. Metadata:
 INTERNAL: ErrorReason.ValueType  # 61
 """INTERNAL. A bug in cachecar; the sidecar's log has the details. Report
 it with the sidecar's log line for the call.
+"""
+WRITE_NOT_REPLICATED: ErrorReason.ValueType  # 62
+"""DEADLINE_EXCEEDED. EnqueueWrite with `ack: {replicas: N}`: the write is
+queued on the primary (and will be flushed), but fewer than N replicas
+confirmed it within the ack timeout. Metadata: "namespace", "write_id",
+"replicas_acked", "replicas_wanted". Do not retry (a retry queues it
+twice); check the replicas' health.
+"""
+STREAM_STALLED: ErrorReason.ValueType  # 63
+"""UNAVAILABLE. Raised by the cachecar clients, never sent by the sidecar:
+a Subscribe stream received nothing, not even a heartbeat, for two
+heartbeat intervals. Subscribe again with the last ids in resume_ids.
 """
 global___ErrorReason = ErrorReason

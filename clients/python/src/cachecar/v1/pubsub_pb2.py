@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61\x63hecar/v1/pubsub.proto\x12\x0b\x63\x61\x63hecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x0ePublishRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\"\x8d\x01\n\x0fPublishResponse\x12\x16\n\x0ereceiver_count\x18\x01 \x01(\x04\x12\x1c\n\x14local_receiver_count\x18\x02 \x01(\x04\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x30\n\x0cpublished_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\x01\n\x10SubscribeRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x10\n\x08\x63hannels\x18\x02 \x03(\t\x12\x10\n\x08patterns\x18\x03 \x03(\t\x12@\n\nresume_ids\x18\x04 \x03(\x0b\x32,.cachecar.v1.SubscribeRequest.ResumeIdsEntry\x12\x32\n\x0estart_position\x18\x05 \x01(\x0e\x32\x1a.cachecar.v1.StartPosition\x1a\x30\n\x0eResumeIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xaa\x01\n\x11SubscribeResponse\x12\x32\n\nsubscribed\x18\x01 \x01(\x0b\x32\x1c.cachecar.v1.SubscribedEventH\x00\x12,\n\x07message\x18\x02 \x01(\x0b\x32\x19.cachecar.v1.MessageEventH\x00\x12*\n\x06missed\x18\x03 \x01(\x0b\x32\x18.cachecar.v1.MissedEventH\x00\x42\x07\n\x05\x65vent\"\xa8\x01\n\x0fSubscribedEvent\x12\x10\n\x08\x63hannels\x18\x01 \x03(\t\x12\x10\n\x08patterns\x18\x02 \x03(\t\x12?\n\nresume_ids\x18\x03 \x03(\x0b\x32+.cachecar.v1.SubscribedEvent.ResumeIdsEntry\x1a\x30\n\x0eResumeIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x0cMessageEvent\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x30\n\x0cpublished_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x0bMissedEvent\x12)\n\x06reason\x18\x01 \x01(\x0e\x32\x19.cachecar.v1.MissedReason\x12\x14\n\x0cmissed_count\x18\x02 \x01(\x04\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t*e\n\rStartPosition\x12\x1e\n\x1aSTART_POSITION_UNSPECIFIED\x10\x00\x12\x19\n\x15START_POSITION_LATEST\x10\x01\x12\x19\n\x15START_POSITION_OLDEST\x10\x02*k\n\x0cMissedReason\x12\x1d\n\x19MISSED_REASON_UNSPECIFIED\x10\x00\x12!\n\x1dMISSED_REASON_SLOW_SUBSCRIBER\x10\x01\x12\x19\n\x15MISSED_REASON_TRIMMED\x10\x02\x32\xa3\x01\n\rPubSubService\x12\x44\n\x07Publish\x12\x1b.cachecar.v1.PublishRequest\x1a\x1c.cachecar.v1.PublishResponse\x12L\n\tSubscribe\x12\x1d.cachecar.v1.SubscribeRequest\x1a\x1e.cachecar.v1.SubscribeResponse0\x01\x42`\n\x0f\x64\x65v.cachecar.v1B\x0bPubsubProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61\x63hecar/v1/pubsub.proto\x12\x0b\x63\x61\x63hecar.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n\x0ePublishRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\"\x8d\x01\n\x0fPublishResponse\x12\x16\n\x0ereceiver_count\x18\x01 \x01(\x04\x12\x1c\n\x14local_receiver_count\x18\x02 \x01(\x04\x12\x12\n\nmessage_id\x18\x03 \x01(\t\x12\x30\n\x0cpublished_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x85\x02\n\x10SubscribeRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x10\n\x08\x63hannels\x18\x02 \x03(\t\x12\x10\n\x08patterns\x18\x03 \x03(\t\x12@\n\nresume_ids\x18\x04 \x03(\x0b\x32,.cachecar.v1.SubscribeRequest.ResumeIdsEntry\x12\x32\n\x0estart_position\x18\x05 \x01(\x0e\x32\x1a.cachecar.v1.StartPosition\x12\x12\n\nheartbeats\x18\x06 \x01(\x08\x1a\x30\n\x0eResumeIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xdc\x01\n\x11SubscribeResponse\x12\x32\n\nsubscribed\x18\x01 \x01(\x0b\x32\x1c.cachecar.v1.SubscribedEventH\x00\x12,\n\x07message\x18\x02 \x01(\x0b\x32\x19.cachecar.v1.MessageEventH\x00\x12*\n\x06missed\x18\x03 \x01(\x0b\x32\x18.cachecar.v1.MissedEventH\x00\x12\x30\n\theartbeat\x18\x04 \x01(\x0b\x32\x1b.cachecar.v1.HeartbeatEventH\x00\x42\x07\n\x05\x65vent\"=\n\x0eHeartbeatEvent\x12+\n\x08interval\x18\x01 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xdf\x01\n\x0fSubscribedEvent\x12\x10\n\x08\x63hannels\x18\x01 \x03(\t\x12\x10\n\x08patterns\x18\x02 \x03(\t\x12?\n\nresume_ids\x18\x03 \x03(\x0b\x32+.cachecar.v1.SubscribedEvent.ResumeIdsEntry\x12\x35\n\x12heartbeat_interval\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x1a\x30\n\x0eResumeIdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x87\x01\n\x0cMessageEvent\x12\x0f\n\x07\x63hannel\x18\x01 \x01(\t\x12\x0f\n\x07pattern\x18\x02 \x01(\t\x12\x0f\n\x07payload\x18\x03 \x01(\x0c\x12\x12\n\nmessage_id\x18\x04 \x01(\t\x12\x30\n\x0cpublished_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"_\n\x0bMissedEvent\x12)\n\x06reason\x18\x01 \x01(\x0e\x32\x19.cachecar.v1.MissedReason\x12\x14\n\x0cmissed_count\x18\x02 \x01(\x04\x12\x0f\n\x07\x63hannel\x18\x03 \x01(\t*e\n\rStartPosition\x12\x1e\n\x1aSTART_POSITION_UNSPECIFIED\x10\x00\x12\x19\n\x15START_POSITION_LATEST\x10\x01\x12\x19\n\x15START_POSITION_OLDEST\x10\x02*\x8b\x01\n\x0cMissedReason\x12\x1d\n\x19MISSED_REASON_UNSPECIFIED\x10\x00\x12!\n\x1dMISSED_REASON_SLOW_SUBSCRIBER\x10\x01\x12\x19\n\x15MISSED_REASON_TRIMMED\x10\x02\x12\x1e\n\x1aMISSED_REASON_RESUBSCRIBED\x10\x03\x32\xa3\x01\n\rPubSubService\x12\x44\n\x07Publish\x12\x1b.cachecar.v1.PublishRequest\x1a\x1c.cachecar.v1.PublishResponse\x12L\n\tSubscribe\x12\x1d.cachecar.v1.SubscribeRequest\x1a\x1e.cachecar.v1.SubscribeResponse0\x01\x42`\n\x0f\x64\x65v.cachecar.v1B\x0bPubsubProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,28 +38,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_SUBSCRIBEREQUEST_RESUMEIDSENTRY']._serialized_options = b'8\001'
   _globals['_SUBSCRIBEDEVENT_RESUMEIDSENTRY']._loaded_options = None
   _globals['_SUBSCRIBEDEVENT_RESUMEIDSENTRY']._serialized_options = b'8\001'
-  _globals['_STARTPOSITION']._serialized_start=1112
-  _globals['_STARTPOSITION']._serialized_end=1213
-  _globals['_MISSEDREASON']._serialized_start=1215
-  _globals['_MISSEDREASON']._serialized_end=1322
-  _globals['_PUBLISHREQUEST']._serialized_start=74
-  _globals['_PUBLISHREQUEST']._serialized_end=143
-  _globals['_PUBLISHRESPONSE']._serialized_start=146
-  _globals['_PUBLISHRESPONSE']._serialized_end=287
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=290
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=531
-  _globals['_SUBSCRIBEREQUEST_RESUMEIDSENTRY']._serialized_start=483
-  _globals['_SUBSCRIBEREQUEST_RESUMEIDSENTRY']._serialized_end=531
-  _globals['_SUBSCRIBERESPONSE']._serialized_start=534
-  _globals['_SUBSCRIBERESPONSE']._serialized_end=704
-  _globals['_SUBSCRIBEDEVENT']._serialized_start=707
-  _globals['_SUBSCRIBEDEVENT']._serialized_end=875
-  _globals['_SUBSCRIBEDEVENT_RESUMEIDSENTRY']._serialized_start=483
-  _globals['_SUBSCRIBEDEVENT_RESUMEIDSENTRY']._serialized_end=531
-  _globals['_MESSAGEEVENT']._serialized_start=878
-  _globals['_MESSAGEEVENT']._serialized_end=1013
-  _globals['_MISSEDEVENT']._serialized_start=1015
-  _globals['_MISSEDEVENT']._serialized_end=1110
-  _globals['_PUBSUBSERVICE']._serialized_start=1325
-  _globals['_PUBSUBSERVICE']._serialized_end=1488
+  _globals['_STARTPOSITION']._serialized_start=1332
+  _globals['_STARTPOSITION']._serialized_end=1433
+  _globals['_MISSEDREASON']._serialized_start=1436
+  _globals['_MISSEDREASON']._serialized_end=1575
+  _globals['_PUBLISHREQUEST']._serialized_start=106
+  _globals['_PUBLISHREQUEST']._serialized_end=175
+  _globals['_PUBLISHRESPONSE']._serialized_start=178
+  _globals['_PUBLISHRESPONSE']._serialized_end=319
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=322
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=583
+  _globals['_SUBSCRIBEREQUEST_RESUMEIDSENTRY']._serialized_start=535
+  _globals['_SUBSCRIBEREQUEST_RESUMEIDSENTRY']._serialized_end=583
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=586
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=806
+  _globals['_HEARTBEATEVENT']._serialized_start=808
+  _globals['_HEARTBEATEVENT']._serialized_end=869
+  _globals['_SUBSCRIBEDEVENT']._serialized_start=872
+  _globals['_SUBSCRIBEDEVENT']._serialized_end=1095
+  _globals['_SUBSCRIBEDEVENT_RESUMEIDSENTRY']._serialized_start=535
+  _globals['_SUBSCRIBEDEVENT_RESUMEIDSENTRY']._serialized_end=583
+  _globals['_MESSAGEEVENT']._serialized_start=1098
+  _globals['_MESSAGEEVENT']._serialized_end=1233
+  _globals['_MISSEDEVENT']._serialized_start=1235
+  _globals['_MISSEDEVENT']._serialized_end=1330
+  _globals['_PUBSUBSERVICE']._serialized_start=1578
+  _globals['_PUBSUBSERVICE']._serialized_end=1741
 # @@protoc_insertion_point(module_scope)

@@ -6,6 +6,7 @@ isort:skip_file
 import builtins
 import collections.abc
 import google.protobuf.descriptor
+import google.protobuf.duration_pb2
 import google.protobuf.internal.containers
 import google.protobuf.internal.enum_type_wrapper
 import google.protobuf.message
@@ -64,6 +65,11 @@ class _MissedReasonEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._E
     """A durable channel no longer retains messages after the resume id: they
     were trimmed by the channel's retention before the subscriber came back.
     """
+    MISSED_REASON_RESUBSCRIBED: _MissedReason.ValueType  # 3
+    """The Redis node that served the subscription went away (failover, slot
+    migration) and it was resubscribed on the new owner: fire-and-forget
+    messages published in between were missed; the count is unknown (zero).
+    """
 
 class MissedReason(_MissedReason, metaclass=_MissedReasonEnumTypeWrapper):
     """MissedReason says why a subscriber missed messages."""
@@ -77,6 +83,11 @@ oldest fire-and-forget messages were dropped to make room.
 MISSED_REASON_TRIMMED: MissedReason.ValueType  # 2
 """A durable channel no longer retains messages after the resume id: they
 were trimmed by the channel's retention before the subscriber came back.
+"""
+MISSED_REASON_RESUBSCRIBED: MissedReason.ValueType  # 3
+"""The Redis node that served the subscription went away (failover, slot
+migration) and it was resubscribed on the new owner: fire-and-forget
+messages published in between were missed; the count is unknown (zero).
 """
 global___MissedReason = MissedReason
 
@@ -180,11 +191,18 @@ class SubscribeRequest(google.protobuf.message.Message):
     PATTERNS_FIELD_NUMBER: builtins.int
     RESUME_IDS_FIELD_NUMBER: builtins.int
     START_POSITION_FIELD_NUMBER: builtins.int
+    HEARTBEATS_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """A namespace declared in cachecar's config, on a Redis backend."""
     start_position: global___StartPosition.ValueType
     """Where durable channels without a resume id start. Fire-and-forget
     channels always start now.
+    """
+    heartbeats: builtins.bool
+    """Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+    heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+    existed never receives an event it cannot read; cachecar's own clients
+    set it.
     """
     @property
     def channels(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
@@ -217,8 +235,9 @@ class SubscribeRequest(google.protobuf.message.Message):
         patterns: collections.abc.Iterable[builtins.str] | None = ...,
         resume_ids: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
         start_position: global___StartPosition.ValueType = ...,
+        heartbeats: builtins.bool = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["channels", b"channels", "namespace", b"namespace", "patterns", b"patterns", "resume_ids", b"resume_ids", "start_position", b"start_position"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["channels", b"channels", "heartbeats", b"heartbeats", "namespace", b"namespace", "patterns", b"patterns", "resume_ids", b"resume_ids", "start_position", b"start_position"]) -> None: ...
 
 global___SubscribeRequest = SubscribeRequest
 
@@ -231,6 +250,7 @@ class SubscribeResponse(google.protobuf.message.Message):
     SUBSCRIBED_FIELD_NUMBER: builtins.int
     MESSAGE_FIELD_NUMBER: builtins.int
     MISSED_FIELD_NUMBER: builtins.int
+    HEARTBEAT_FIELD_NUMBER: builtins.int
     @property
     def subscribed(self) -> global___SubscribedEvent:
         """The subscription is active; always the first event, sent once."""
@@ -243,18 +263,51 @@ class SubscribeResponse(google.protobuf.message.Message):
     def missed(self) -> global___MissedEvent:
         """Messages were missed; the stream goes on with the next ones."""
 
+    @property
+    def heartbeat(self) -> global___HeartbeatEvent:
+        """Nothing else was sent for heartbeat_interval (sidecar config): the
+        stream and the sidecar are alive. A client that sees no event at all
+        for two intervals can treat the stream as stalled and resubscribe.
+        """
+
     def __init__(
         self,
         *,
         subscribed: global___SubscribedEvent | None = ...,
         message: global___MessageEvent | None = ...,
         missed: global___MissedEvent | None = ...,
+        heartbeat: global___HeartbeatEvent | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["event", b"event", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["event", b"event", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> None: ...
-    def WhichOneof(self, oneof_group: typing.Literal["event", b"event"]) -> typing.Literal["subscribed", "message", "missed"] | None: ...
+    def HasField(self, field_name: typing.Literal["event", b"event", "heartbeat", b"heartbeat", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["event", b"event", "heartbeat", b"heartbeat", "message", b"message", "missed", b"missed", "subscribed", b"subscribed"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["event", b"event"]) -> typing.Literal["subscribed", "message", "missed", "heartbeat"] | None: ...
 
 global___SubscribeResponse = SubscribeResponse
+
+@typing.final
+class HeartbeatEvent(google.protobuf.message.Message):
+    """HeartbeatEvent keeps an idle stream alive through proxies' idle timeouts
+    and tells the subscriber the stream is not dead, only quiet.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    INTERVAL_FIELD_NUMBER: builtins.int
+    @property
+    def interval(self) -> google.protobuf.duration_pb2.Duration:
+        """The interval the sidecar sends heartbeats at (when nothing else is
+        sent), so the client can tell how long a silence means "stalled".
+        """
+
+    def __init__(
+        self,
+        *,
+        interval: google.protobuf.duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["interval", b"interval"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["interval", b"interval"]) -> None: ...
+
+global___HeartbeatEvent = HeartbeatEvent
 
 @typing.final
 class SubscribedEvent(google.protobuf.message.Message):
@@ -283,6 +336,7 @@ class SubscribedEvent(google.protobuf.message.Message):
     CHANNELS_FIELD_NUMBER: builtins.int
     PATTERNS_FIELD_NUMBER: builtins.int
     RESUME_IDS_FIELD_NUMBER: builtins.int
+    HEARTBEAT_INTERVAL_FIELD_NUMBER: builtins.int
     @property
     def channels(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """The channels subscribed, as requested."""
@@ -299,14 +353,23 @@ class SubscribedEvent(google.protobuf.message.Message):
         right away means a reconnect before the first message loses nothing.
         """
 
+    @property
+    def heartbeat_interval(self) -> google.protobuf.duration_pb2.Duration:
+        """Set when the request asked for heartbeats: the sidecar's
+        heartbeat_interval. No event at all for two intervals means the stream
+        stalled (a frozen sidecar, a dead connection a proxy still holds open).
+        """
+
     def __init__(
         self,
         *,
         channels: collections.abc.Iterable[builtins.str] | None = ...,
         patterns: collections.abc.Iterable[builtins.str] | None = ...,
         resume_ids: collections.abc.Mapping[builtins.str, builtins.str] | None = ...,
+        heartbeat_interval: google.protobuf.duration_pb2.Duration | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["channels", b"channels", "patterns", b"patterns", "resume_ids", b"resume_ids"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["heartbeat_interval", b"heartbeat_interval"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["channels", b"channels", "heartbeat_interval", b"heartbeat_interval", "patterns", b"patterns", "resume_ids", b"resume_ids"]) -> None: ...
 
 global___SubscribedEvent = SubscribedEvent
 

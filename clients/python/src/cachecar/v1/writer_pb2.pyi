@@ -56,6 +56,7 @@ class WriteRequest(google.protobuf.message.Message):
     WRITE_ID_FIELD_NUMBER: builtins.int
     KIND_FIELD_NUMBER: builtins.int
     ACCEPTED_AT_FIELD_NUMBER: builtins.int
+    SEQUENCE_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """The namespace the write belongs to, as declared in cachecar's config."""
     key: builtins.str
@@ -68,6 +69,12 @@ class WriteRequest(google.protobuf.message.Message):
     """
     kind: global___WriteKind.ValueType
     """Whether this write stores or removes the key."""
+    sequence: builtins.str
+    """Write-behind only (empty for write-through): the write's place in its
+    key's history, as a fixed-width string ("<16-digit ms>-<10-digit n>"),
+    so plain string comparison orders two writes of one key. A write keeps
+    its sequence through retries, redelivery and dead-letter replay.
+    """
     @property
     def accepted_at(self) -> google.protobuf.timestamp_pb2.Timestamp:
         """When cachecar accepted the write from the caller."""
@@ -81,9 +88,10 @@ class WriteRequest(google.protobuf.message.Message):
         write_id: builtins.str = ...,
         kind: global___WriteKind.ValueType = ...,
         accepted_at: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+        sequence: builtins.str = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["accepted_at", b"accepted_at"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["accepted_at", b"accepted_at", "key", b"key", "kind", b"kind", "namespace", b"namespace", "value", b"value", "write_id", b"write_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["accepted_at", b"accepted_at", "key", b"key", "kind", b"kind", "namespace", b"namespace", "sequence", b"sequence", "value", b"value", "write_id", b"write_id"]) -> None: ...
 
 global___WriteRequest = WriteRequest
 
@@ -106,6 +114,21 @@ class WriteBatchRequest(google.protobuf.message.Message):
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     WRITES_FIELD_NUMBER: builtins.int
+    OWNER_EPOCH_FIELD_NUMBER: builtins.int
+    PARTITION_FIELD_NUMBER: builtins.int
+    owner_epoch: builtins.int
+    """The owner epoch of the write-behind partition these writes come from:
+    bumped every time a sidecar takes the partition over, so a batch sent
+    late by a former owner (paused past its lease) carries a lower epoch than
+    its successor's. It never goes down, even if Redis loses the counter
+    (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+    sequence) applied, compared as a pair (epoch first), and skip a write
+    that is not higher; the Python and Node clients' writer helpers do this.
+    """
+    partition: builtins.int
+    """The partition (0-based) of the namespace's write-behind queue; owner
+    epochs are per partition.
+    """
     @property
     def writes(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___WriteRequest]:
         """The writes, in queue order, at most one per key."""
@@ -114,8 +137,10 @@ class WriteBatchRequest(google.protobuf.message.Message):
         self,
         *,
         writes: collections.abc.Iterable[global___WriteRequest] | None = ...,
+        owner_epoch: builtins.int = ...,
+        partition: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["writes", b"writes"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["owner_epoch", b"owner_epoch", "partition", b"partition", "writes", b"writes"]) -> None: ...
 
 global___WriteBatchRequest = WriteBatchRequest
 

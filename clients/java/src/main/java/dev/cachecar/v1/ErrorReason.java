@@ -632,6 +632,28 @@ public enum ErrorReason
    * <code>INTERNAL = 61;</code>
    */
   INTERNAL(61),
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. EnqueueWrite with `ack: {replicas: N}`: the write is
+   * queued on the primary (and will be flushed), but fewer than N replicas
+   * confirmed it within the ack timeout. Metadata: "namespace", "write_id",
+   * "replicas_acked", "replicas_wanted". Do not retry (a retry queues it
+   * twice); check the replicas' health.
+   * </pre>
+   *
+   * <code>WRITE_NOT_REPLICATED = 62;</code>
+   */
+  WRITE_NOT_REPLICATED(62),
+  /**
+   * <pre>
+   * UNAVAILABLE. Raised by the cachecar clients, never sent by the sidecar:
+   * a Subscribe stream received nothing, not even a heartbeat, for two
+   * heartbeat intervals. Subscribe again with the last ids in resume_ids.
+   * </pre>
+   *
+   * <code>STREAM_STALLED = 63;</code>
+   */
+  STREAM_STALLED(63),
   UNRECOGNIZED(-1),
   ;
 
@@ -1250,6 +1272,28 @@ public enum ErrorReason
    * <code>INTERNAL = 61;</code>
    */
   public static final int INTERNAL_VALUE = 61;
+  /**
+   * <pre>
+   * DEADLINE_EXCEEDED. EnqueueWrite with `ack: {replicas: N}`: the write is
+   * queued on the primary (and will be flushed), but fewer than N replicas
+   * confirmed it within the ack timeout. Metadata: "namespace", "write_id",
+   * "replicas_acked", "replicas_wanted". Do not retry (a retry queues it
+   * twice); check the replicas' health.
+   * </pre>
+   *
+   * <code>WRITE_NOT_REPLICATED = 62;</code>
+   */
+  public static final int WRITE_NOT_REPLICATED_VALUE = 62;
+  /**
+   * <pre>
+   * UNAVAILABLE. Raised by the cachecar clients, never sent by the sidecar:
+   * a Subscribe stream received nothing, not even a heartbeat, for two
+   * heartbeat intervals. Subscribe again with the last ids in resume_ids.
+   * </pre>
+   *
+   * <code>STREAM_STALLED = 63;</code>
+   */
+  public static final int STREAM_STALLED_VALUE = 63;
 
 
   public final int getNumber() {
@@ -1338,6 +1382,8 @@ public enum ErrorReason
       case 59: return LOADER_FAILED;
       case 60: return WRITER_FAILED;
       case 61: return INTERNAL;
+      case 62: return WRITE_NOT_REPLICATED;
+      case 63: return STREAM_STALLED;
       default: return null;
     }
   }

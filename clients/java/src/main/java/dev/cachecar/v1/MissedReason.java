@@ -41,6 +41,16 @@ public enum MissedReason
    * <code>MISSED_REASON_TRIMMED = 2;</code>
    */
   MISSED_REASON_TRIMMED(2),
+  /**
+   * <pre>
+   * The Redis node that served the subscription went away (failover, slot
+   * migration) and it was resubscribed on the new owner: fire-and-forget
+   * messages published in between were missed; the count is unknown (zero).
+   * </pre>
+   *
+   * <code>MISSED_REASON_RESUBSCRIBED = 3;</code>
+   */
+  MISSED_REASON_RESUBSCRIBED(3),
   UNRECOGNIZED(-1),
   ;
 
@@ -79,6 +89,16 @@ public enum MissedReason
    * <code>MISSED_REASON_TRIMMED = 2;</code>
    */
   public static final int MISSED_REASON_TRIMMED_VALUE = 2;
+  /**
+   * <pre>
+   * The Redis node that served the subscription went away (failover, slot
+   * migration) and it was resubscribed on the new owner: fire-and-forget
+   * messages published in between were missed; the count is unknown (zero).
+   * </pre>
+   *
+   * <code>MISSED_REASON_RESUBSCRIBED = 3;</code>
+   */
+  public static final int MISSED_REASON_RESUBSCRIBED_VALUE = 3;
 
 
   public final int getNumber() {
@@ -108,6 +128,7 @@ public enum MissedReason
       case 0: return MISSED_REASON_UNSPECIFIED;
       case 1: return MISSED_REASON_SLOW_SUBSCRIBER;
       case 2: return MISSED_REASON_TRIMMED;
+      case 3: return MISSED_REASON_RESUBSCRIBED;
       default: return null;
     }
   }

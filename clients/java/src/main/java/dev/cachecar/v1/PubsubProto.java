@@ -52,6 +52,11 @@ public final class PubsubProto {
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_cachecar_v1_SubscribeResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_HeartbeatEvent_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_HeartbeatEvent_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_cachecar_v1_SubscribedEvent_descriptor;
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
@@ -81,49 +86,57 @@ public final class PubsubProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\030cachecar/v1/pubsub.proto\022\013cachecar.v1\032" +
-      "\037google/protobuf/timestamp.proto\"E\n\016Publ" +
-      "ishRequest\022\021\n\tnamespace\030\001 \001(\t\022\017\n\007channel" +
-      "\030\002 \001(\t\022\017\n\007payload\030\003 \001(\014\"\215\001\n\017PublishRespo" +
-      "nse\022\026\n\016receiver_count\030\001 \001(\004\022\034\n\024local_rec" +
-      "eiver_count\030\002 \001(\004\022\022\n\nmessage_id\030\003 \001(\t\0220\n" +
-      "\014published_at\030\004 \001(\0132\032.google.protobuf.Ti" +
-      "mestamp\"\361\001\n\020SubscribeRequest\022\021\n\tnamespac" +
-      "e\030\001 \001(\t\022\020\n\010channels\030\002 \003(\t\022\020\n\010patterns\030\003 " +
-      "\003(\t\022@\n\nresume_ids\030\004 \003(\0132,.cachecar.v1.Su" +
-      "bscribeRequest.ResumeIdsEntry\0222\n\016start_p" +
-      "osition\030\005 \001(\0162\032.cachecar.v1.StartPositio" +
-      "n\0320\n\016ResumeIdsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005valu" +
-      "e\030\002 \001(\t:\0028\001\"\252\001\n\021SubscribeResponse\0222\n\nsub" +
-      "scribed\030\001 \001(\0132\034.cachecar.v1.SubscribedEv" +
-      "entH\000\022,\n\007message\030\002 \001(\0132\031.cachecar.v1.Mes" +
-      "sageEventH\000\022*\n\006missed\030\003 \001(\0132\030.cachecar.v" +
-      "1.MissedEventH\000B\007\n\005event\"\250\001\n\017SubscribedE" +
-      "vent\022\020\n\010channels\030\001 \003(\t\022\020\n\010patterns\030\002 \003(\t" +
-      "\022?\n\nresume_ids\030\003 \003(\0132+.cachecar.v1.Subsc" +
-      "ribedEvent.ResumeIdsEntry\0320\n\016ResumeIdsEn" +
-      "try\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"\207\001\n\014" +
-      "MessageEvent\022\017\n\007channel\030\001 \001(\t\022\017\n\007pattern" +
-      "\030\002 \001(\t\022\017\n\007payload\030\003 \001(\014\022\022\n\nmessage_id\030\004 " +
-      "\001(\t\0220\n\014published_at\030\005 \001(\0132\032.google.proto" +
-      "buf.Timestamp\"_\n\013MissedEvent\022)\n\006reason\030\001" +
-      " \001(\0162\031.cachecar.v1.MissedReason\022\024\n\014misse" +
-      "d_count\030\002 \001(\004\022\017\n\007channel\030\003 \001(\t*e\n\rStartP" +
-      "osition\022\036\n\032START_POSITION_UNSPECIFIED\020\000\022" +
-      "\031\n\025START_POSITION_LATEST\020\001\022\031\n\025START_POSI" +
-      "TION_OLDEST\020\002*k\n\014MissedReason\022\035\n\031MISSED_" +
-      "REASON_UNSPECIFIED\020\000\022!\n\035MISSED_REASON_SL" +
-      "OW_SUBSCRIBER\020\001\022\031\n\025MISSED_REASON_TRIMMED" +
-      "\020\0022\243\001\n\rPubSubService\022D\n\007Publish\022\033.cachec" +
-      "ar.v1.PublishRequest\032\034.cachecar.v1.Publi" +
-      "shResponse\022L\n\tSubscribe\022\035.cachecar.v1.Su" +
-      "bscribeRequest\032\036.cachecar.v1.SubscribeRe" +
-      "sponse0\001B`\n\017dev.cachecar.v1B\013PubsubProto" +
-      "P\001Z>github.com/cachecar/cachecar/clients" +
-      "/go/cachecar/v1;cachecarv1b\006proto3"
+      "\036google/protobuf/duration.proto\032\037google/" +
+      "protobuf/timestamp.proto\"E\n\016PublishReque" +
+      "st\022\021\n\tnamespace\030\001 \001(\t\022\017\n\007channel\030\002 \001(\t\022\017" +
+      "\n\007payload\030\003 \001(\014\"\215\001\n\017PublishResponse\022\026\n\016r" +
+      "eceiver_count\030\001 \001(\004\022\034\n\024local_receiver_co" +
+      "unt\030\002 \001(\004\022\022\n\nmessage_id\030\003 \001(\t\0220\n\014publish" +
+      "ed_at\030\004 \001(\0132\032.google.protobuf.Timestamp\"" +
+      "\205\002\n\020SubscribeRequest\022\021\n\tnamespace\030\001 \001(\t\022" +
+      "\020\n\010channels\030\002 \003(\t\022\020\n\010patterns\030\003 \003(\t\022@\n\nr" +
+      "esume_ids\030\004 \003(\0132,.cachecar.v1.SubscribeR" +
+      "equest.ResumeIdsEntry\0222\n\016start_position\030" +
+      "\005 \001(\0162\032.cachecar.v1.StartPosition\022\022\n\nhea" +
+      "rtbeats\030\006 \001(\010\0320\n\016ResumeIdsEntry\022\013\n\003key\030\001" +
+      " \001(\t\022\r\n\005value\030\002 \001(\t:\0028\001\"\334\001\n\021SubscribeRes" +
+      "ponse\0222\n\nsubscribed\030\001 \001(\0132\034.cachecar.v1." +
+      "SubscribedEventH\000\022,\n\007message\030\002 \001(\0132\031.cac" +
+      "hecar.v1.MessageEventH\000\022*\n\006missed\030\003 \001(\0132" +
+      "\030.cachecar.v1.MissedEventH\000\0220\n\theartbeat" +
+      "\030\004 \001(\0132\033.cachecar.v1.HeartbeatEventH\000B\007\n" +
+      "\005event\"=\n\016HeartbeatEvent\022+\n\010interval\030\001 \001" +
+      "(\0132\031.google.protobuf.Duration\"\337\001\n\017Subscr" +
+      "ibedEvent\022\020\n\010channels\030\001 \003(\t\022\020\n\010patterns\030" +
+      "\002 \003(\t\022?\n\nresume_ids\030\003 \003(\0132+.cachecar.v1." +
+      "SubscribedEvent.ResumeIdsEntry\0225\n\022heartb" +
+      "eat_interval\030\004 \001(\0132\031.google.protobuf.Dur" +
+      "ation\0320\n\016ResumeIdsEntry\022\013\n\003key\030\001 \001(\t\022\r\n\005" +
+      "value\030\002 \001(\t:\0028\001\"\207\001\n\014MessageEvent\022\017\n\007chan" +
+      "nel\030\001 \001(\t\022\017\n\007pattern\030\002 \001(\t\022\017\n\007payload\030\003 " +
+      "\001(\014\022\022\n\nmessage_id\030\004 \001(\t\0220\n\014published_at\030" +
+      "\005 \001(\0132\032.google.protobuf.Timestamp\"_\n\013Mis" +
+      "sedEvent\022)\n\006reason\030\001 \001(\0162\031.cachecar.v1.M" +
+      "issedReason\022\024\n\014missed_count\030\002 \001(\004\022\017\n\007cha" +
+      "nnel\030\003 \001(\t*e\n\rStartPosition\022\036\n\032START_POS" +
+      "ITION_UNSPECIFIED\020\000\022\031\n\025START_POSITION_LA" +
+      "TEST\020\001\022\031\n\025START_POSITION_OLDEST\020\002*\213\001\n\014Mi" +
+      "ssedReason\022\035\n\031MISSED_REASON_UNSPECIFIED\020" +
+      "\000\022!\n\035MISSED_REASON_SLOW_SUBSCRIBER\020\001\022\031\n\025" +
+      "MISSED_REASON_TRIMMED\020\002\022\036\n\032MISSED_REASON" +
+      "_RESUBSCRIBED\020\0032\243\001\n\rPubSubService\022D\n\007Pub" +
+      "lish\022\033.cachecar.v1.PublishRequest\032\034.cach" +
+      "ecar.v1.PublishResponse\022L\n\tSubscribe\022\035.c" +
+      "achecar.v1.SubscribeRequest\032\036.cachecar.v" +
+      "1.SubscribeResponse0\001B`\n\017dev.cachecar.v1" +
+      "B\013PubsubProtoP\001Z>github.com/cachecar/cac" +
+      "hecar/clients/go/cachecar/v1;cachecarv1b" +
+      "\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.DurationProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
         });
     internal_static_cachecar_v1_PublishRequest_descriptor =
@@ -143,7 +156,7 @@ public final class PubsubProto {
     internal_static_cachecar_v1_SubscribeRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_SubscribeRequest_descriptor,
-        new java.lang.String[] { "Namespace", "Channels", "Patterns", "ResumeIds", "StartPosition", });
+        new java.lang.String[] { "Namespace", "Channels", "Patterns", "ResumeIds", "StartPosition", "Heartbeats", });
     internal_static_cachecar_v1_SubscribeRequest_ResumeIdsEntry_descriptor =
       internal_static_cachecar_v1_SubscribeRequest_descriptor.getNestedTypes().get(0);
     internal_static_cachecar_v1_SubscribeRequest_ResumeIdsEntry_fieldAccessorTable = new
@@ -155,13 +168,19 @@ public final class PubsubProto {
     internal_static_cachecar_v1_SubscribeResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_SubscribeResponse_descriptor,
-        new java.lang.String[] { "Subscribed", "Message", "Missed", "Event", });
-    internal_static_cachecar_v1_SubscribedEvent_descriptor =
+        new java.lang.String[] { "Subscribed", "Message", "Missed", "Heartbeat", "Event", });
+    internal_static_cachecar_v1_HeartbeatEvent_descriptor =
       getDescriptor().getMessageTypes().get(4);
+    internal_static_cachecar_v1_HeartbeatEvent_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_HeartbeatEvent_descriptor,
+        new java.lang.String[] { "Interval", });
+    internal_static_cachecar_v1_SubscribedEvent_descriptor =
+      getDescriptor().getMessageTypes().get(5);
     internal_static_cachecar_v1_SubscribedEvent_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_SubscribedEvent_descriptor,
-        new java.lang.String[] { "Channels", "Patterns", "ResumeIds", });
+        new java.lang.String[] { "Channels", "Patterns", "ResumeIds", "HeartbeatInterval", });
     internal_static_cachecar_v1_SubscribedEvent_ResumeIdsEntry_descriptor =
       internal_static_cachecar_v1_SubscribedEvent_descriptor.getNestedTypes().get(0);
     internal_static_cachecar_v1_SubscribedEvent_ResumeIdsEntry_fieldAccessorTable = new
@@ -169,18 +188,19 @@ public final class PubsubProto {
         internal_static_cachecar_v1_SubscribedEvent_ResumeIdsEntry_descriptor,
         new java.lang.String[] { "Key", "Value", });
     internal_static_cachecar_v1_MessageEvent_descriptor =
-      getDescriptor().getMessageTypes().get(5);
+      getDescriptor().getMessageTypes().get(6);
     internal_static_cachecar_v1_MessageEvent_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_MessageEvent_descriptor,
         new java.lang.String[] { "Channel", "Pattern", "Payload", "MessageId", "PublishedAt", });
     internal_static_cachecar_v1_MissedEvent_descriptor =
-      getDescriptor().getMessageTypes().get(6);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_cachecar_v1_MissedEvent_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_MissedEvent_descriptor,
         new java.lang.String[] { "Reason", "MissedCount", "Channel", });
     descriptor.resolveAllFeaturesImmutable();
+    com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

@@ -373,6 +373,24 @@ java.lang.String defaultValue) {
     return result == null ? dev.cachecar.v1.StartPosition.UNRECOGNIZED : result;
   }
 
+  public static final int HEARTBEATS_FIELD_NUMBER = 6;
+  private boolean heartbeats_ = false;
+  /**
+   * <pre>
+   * Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+   * heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+   * existed never receives an event it cannot read; cachecar's own clients
+   * set it.
+   * </pre>
+   *
+   * <code>bool heartbeats = 6;</code>
+   * @return The heartbeats.
+   */
+  @java.lang.Override
+  public boolean getHeartbeats() {
+    return heartbeats_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -404,6 +422,9 @@ java.lang.String defaultValue) {
         4);
     if (startPosition_ != dev.cachecar.v1.StartPosition.START_POSITION_UNSPECIFIED.getNumber()) {
       output.writeEnum(5, startPosition_);
+    }
+    if (heartbeats_ != false) {
+      output.writeBool(6, heartbeats_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -447,6 +468,10 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(5, startPosition_);
     }
+    if (heartbeats_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(6, heartbeats_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -471,6 +496,8 @@ java.lang.String defaultValue) {
     if (!internalGetResumeIds().equals(
         other.internalGetResumeIds())) return false;
     if (startPosition_ != other.startPosition_) return false;
+    if (getHeartbeats()
+        != other.getHeartbeats()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -498,6 +525,9 @@ java.lang.String defaultValue) {
     }
     hash = (37 * hash) + START_POSITION_FIELD_NUMBER;
     hash = (53 * hash) + startPosition_;
+    hash = (37 * hash) + HEARTBEATS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getHeartbeats());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -662,6 +692,7 @@ java.lang.String defaultValue) {
           com.google.protobuf.LazyStringArrayList.emptyList();
       internalGetMutableResumeIds().clear();
       startPosition_ = 0;
+      heartbeats_ = false;
       return this;
     }
 
@@ -713,6 +744,9 @@ java.lang.String defaultValue) {
       if (((from_bitField0_ & 0x00000010) != 0)) {
         result.startPosition_ = startPosition_;
       }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.heartbeats_ = heartbeats_;
+      }
     }
 
     @java.lang.Override
@@ -757,6 +791,9 @@ java.lang.String defaultValue) {
       bitField0_ |= 0x00000008;
       if (other.startPosition_ != 0) {
         setStartPositionValue(other.getStartPositionValue());
+      }
+      if (other.getHeartbeats() != false) {
+        setHeartbeats(other.getHeartbeats());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -815,6 +852,11 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000010;
               break;
             } // case 40
+            case 48: {
+              heartbeats_ = input.readBool();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1507,6 +1549,59 @@ java.lang.String defaultValue) {
     public Builder clearStartPosition() {
       bitField0_ = (bitField0_ & ~0x00000010);
       startPosition_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private boolean heartbeats_ ;
+    /**
+     * <pre>
+     * Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+     * heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+     * existed never receives an event it cannot read; cachecar's own clients
+     * set it.
+     * </pre>
+     *
+     * <code>bool heartbeats = 6;</code>
+     * @return The heartbeats.
+     */
+    @java.lang.Override
+    public boolean getHeartbeats() {
+      return heartbeats_;
+    }
+    /**
+     * <pre>
+     * Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+     * heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+     * existed never receives an event it cannot read; cachecar's own clients
+     * set it.
+     * </pre>
+     *
+     * <code>bool heartbeats = 6;</code>
+     * @param value The heartbeats to set.
+     * @return This builder for chaining.
+     */
+    public Builder setHeartbeats(boolean value) {
+
+      heartbeats_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+     * heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+     * existed never receives an event it cannot read; cachecar's own clients
+     * set it.
+     * </pre>
+     *
+     * <code>bool heartbeats = 6;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearHeartbeats() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      heartbeats_ = false;
       onChanged();
       return this;
     }

@@ -223,4 +223,17 @@ java.lang.String defaultValue);
    * @return The startPosition.
    */
   dev.cachecar.v1.StartPosition getStartPosition();
+
+  /**
+   * <pre>
+   * Send a HeartbeatEvent whenever nothing else was sent for the sidecar's
+   * heartbeat_interval. Opt-in, so a client built before HeartbeatEvent
+   * existed never receives an event it cannot read; cachecar's own clients
+   * set it.
+   * </pre>
+   *
+   * <code>bool heartbeats = 6;</code>
+   * @return The heartbeats.
+   */
+  boolean getHeartbeats();
 }

@@ -56,6 +56,7 @@ private static final long serialVersionUID = 0L;
     SUBSCRIBED(1),
     MESSAGE(2),
     MISSED(3),
+    HEARTBEAT(4),
     EVENT_NOT_SET(0);
     private final int value;
     private EventCase(int value) {
@@ -76,6 +77,7 @@ private static final long serialVersionUID = 0L;
         case 1: return SUBSCRIBED;
         case 2: return MESSAGE;
         case 3: return MISSED;
+        case 4: return HEARTBEAT;
         case 0: return EVENT_NOT_SET;
         default: return null;
       }
@@ -220,6 +222,55 @@ private static final long serialVersionUID = 0L;
     return dev.cachecar.v1.MissedEvent.getDefaultInstance();
   }
 
+  public static final int HEARTBEAT_FIELD_NUMBER = 4;
+  /**
+   * <pre>
+   * Nothing else was sent for heartbeat_interval (sidecar config): the
+   * stream and the sidecar are alive. A client that sees no event at all
+   * for two intervals can treat the stream as stalled and resubscribe.
+   * </pre>
+   *
+   * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+   * @return Whether the heartbeat field is set.
+   */
+  @java.lang.Override
+  public boolean hasHeartbeat() {
+    return eventCase_ == 4;
+  }
+  /**
+   * <pre>
+   * Nothing else was sent for heartbeat_interval (sidecar config): the
+   * stream and the sidecar are alive. A client that sees no event at all
+   * for two intervals can treat the stream as stalled and resubscribe.
+   * </pre>
+   *
+   * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+   * @return The heartbeat.
+   */
+  @java.lang.Override
+  public dev.cachecar.v1.HeartbeatEvent getHeartbeat() {
+    if (eventCase_ == 4) {
+       return (dev.cachecar.v1.HeartbeatEvent) event_;
+    }
+    return dev.cachecar.v1.HeartbeatEvent.getDefaultInstance();
+  }
+  /**
+   * <pre>
+   * Nothing else was sent for heartbeat_interval (sidecar config): the
+   * stream and the sidecar are alive. A client that sees no event at all
+   * for two intervals can treat the stream as stalled and resubscribe.
+   * </pre>
+   *
+   * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+   */
+  @java.lang.Override
+  public dev.cachecar.v1.HeartbeatEventOrBuilder getHeartbeatOrBuilder() {
+    if (eventCase_ == 4) {
+       return (dev.cachecar.v1.HeartbeatEvent) event_;
+    }
+    return dev.cachecar.v1.HeartbeatEvent.getDefaultInstance();
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -243,6 +294,9 @@ private static final long serialVersionUID = 0L;
     if (eventCase_ == 3) {
       output.writeMessage(3, (dev.cachecar.v1.MissedEvent) event_);
     }
+    if (eventCase_ == 4) {
+      output.writeMessage(4, (dev.cachecar.v1.HeartbeatEvent) event_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -263,6 +317,10 @@ private static final long serialVersionUID = 0L;
     if (eventCase_ == 3) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(3, (dev.cachecar.v1.MissedEvent) event_);
+    }
+    if (eventCase_ == 4) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, (dev.cachecar.v1.HeartbeatEvent) event_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -293,6 +351,10 @@ private static final long serialVersionUID = 0L;
         if (!getMissed()
             .equals(other.getMissed())) return false;
         break;
+      case 4:
+        if (!getHeartbeat()
+            .equals(other.getHeartbeat())) return false;
+        break;
       case 0:
       default:
     }
@@ -319,6 +381,10 @@ private static final long serialVersionUID = 0L;
       case 3:
         hash = (37 * hash) + MISSED_FIELD_NUMBER;
         hash = (53 * hash) + getMissed().hashCode();
+        break;
+      case 4:
+        hash = (37 * hash) + HEARTBEAT_FIELD_NUMBER;
+        hash = (53 * hash) + getHeartbeat().hashCode();
         break;
       case 0:
       default:
@@ -467,6 +533,9 @@ private static final long serialVersionUID = 0L;
       if (missedBuilder_ != null) {
         missedBuilder_.clear();
       }
+      if (heartbeatBuilder_ != null) {
+        heartbeatBuilder_.clear();
+      }
       eventCase_ = 0;
       event_ = null;
       return this;
@@ -520,6 +589,10 @@ private static final long serialVersionUID = 0L;
           missedBuilder_ != null) {
         result.event_ = missedBuilder_.build();
       }
+      if (eventCase_ == 4 &&
+          heartbeatBuilder_ != null) {
+        result.event_ = heartbeatBuilder_.build();
+      }
     }
 
     @java.lang.Override
@@ -545,6 +618,10 @@ private static final long serialVersionUID = 0L;
         }
         case MISSED: {
           mergeMissed(other.getMissed());
+          break;
+        }
+        case HEARTBEAT: {
+          mergeHeartbeat(other.getHeartbeat());
           break;
         }
         case EVENT_NOT_SET: {
@@ -598,6 +675,13 @@ private static final long serialVersionUID = 0L;
               eventCase_ = 3;
               break;
             } // case 26
+            case 34: {
+              input.readMessage(
+                  internalGetHeartbeatFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              eventCase_ = 4;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1162,6 +1246,202 @@ private static final long serialVersionUID = 0L;
       eventCase_ = 3;
       onChanged();
       return missedBuilder_;
+    }
+
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.cachecar.v1.HeartbeatEvent, dev.cachecar.v1.HeartbeatEvent.Builder, dev.cachecar.v1.HeartbeatEventOrBuilder> heartbeatBuilder_;
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     * @return Whether the heartbeat field is set.
+     */
+    @java.lang.Override
+    public boolean hasHeartbeat() {
+      return eventCase_ == 4;
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     * @return The heartbeat.
+     */
+    @java.lang.Override
+    public dev.cachecar.v1.HeartbeatEvent getHeartbeat() {
+      if (heartbeatBuilder_ == null) {
+        if (eventCase_ == 4) {
+          return (dev.cachecar.v1.HeartbeatEvent) event_;
+        }
+        return dev.cachecar.v1.HeartbeatEvent.getDefaultInstance();
+      } else {
+        if (eventCase_ == 4) {
+          return heartbeatBuilder_.getMessage();
+        }
+        return dev.cachecar.v1.HeartbeatEvent.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    public Builder setHeartbeat(dev.cachecar.v1.HeartbeatEvent value) {
+      if (heartbeatBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        event_ = value;
+        onChanged();
+      } else {
+        heartbeatBuilder_.setMessage(value);
+      }
+      eventCase_ = 4;
+      return this;
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    public Builder setHeartbeat(
+        dev.cachecar.v1.HeartbeatEvent.Builder builderForValue) {
+      if (heartbeatBuilder_ == null) {
+        event_ = builderForValue.build();
+        onChanged();
+      } else {
+        heartbeatBuilder_.setMessage(builderForValue.build());
+      }
+      eventCase_ = 4;
+      return this;
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    public Builder mergeHeartbeat(dev.cachecar.v1.HeartbeatEvent value) {
+      if (heartbeatBuilder_ == null) {
+        if (eventCase_ == 4 &&
+            event_ != dev.cachecar.v1.HeartbeatEvent.getDefaultInstance()) {
+          event_ = dev.cachecar.v1.HeartbeatEvent.newBuilder((dev.cachecar.v1.HeartbeatEvent) event_)
+              .mergeFrom(value).buildPartial();
+        } else {
+          event_ = value;
+        }
+        onChanged();
+      } else {
+        if (eventCase_ == 4) {
+          heartbeatBuilder_.mergeFrom(value);
+        } else {
+          heartbeatBuilder_.setMessage(value);
+        }
+      }
+      eventCase_ = 4;
+      return this;
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    public Builder clearHeartbeat() {
+      if (heartbeatBuilder_ == null) {
+        if (eventCase_ == 4) {
+          eventCase_ = 0;
+          event_ = null;
+          onChanged();
+        }
+      } else {
+        if (eventCase_ == 4) {
+          eventCase_ = 0;
+          event_ = null;
+        }
+        heartbeatBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    public dev.cachecar.v1.HeartbeatEvent.Builder getHeartbeatBuilder() {
+      return internalGetHeartbeatFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    @java.lang.Override
+    public dev.cachecar.v1.HeartbeatEventOrBuilder getHeartbeatOrBuilder() {
+      if ((eventCase_ == 4) && (heartbeatBuilder_ != null)) {
+        return heartbeatBuilder_.getMessageOrBuilder();
+      } else {
+        if (eventCase_ == 4) {
+          return (dev.cachecar.v1.HeartbeatEvent) event_;
+        }
+        return dev.cachecar.v1.HeartbeatEvent.getDefaultInstance();
+      }
+    }
+    /**
+     * <pre>
+     * Nothing else was sent for heartbeat_interval (sidecar config): the
+     * stream and the sidecar are alive. A client that sees no event at all
+     * for two intervals can treat the stream as stalled and resubscribe.
+     * </pre>
+     *
+     * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        dev.cachecar.v1.HeartbeatEvent, dev.cachecar.v1.HeartbeatEvent.Builder, dev.cachecar.v1.HeartbeatEventOrBuilder> 
+        internalGetHeartbeatFieldBuilder() {
+      if (heartbeatBuilder_ == null) {
+        if (!(eventCase_ == 4)) {
+          event_ = dev.cachecar.v1.HeartbeatEvent.getDefaultInstance();
+        }
+        heartbeatBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            dev.cachecar.v1.HeartbeatEvent, dev.cachecar.v1.HeartbeatEvent.Builder, dev.cachecar.v1.HeartbeatEventOrBuilder>(
+                (dev.cachecar.v1.HeartbeatEvent) event_,
+                getParentForChildren(),
+                isClean());
+        event_ = null;
+      }
+      eventCase_ = 4;
+      onChanged();
+      return heartbeatBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:cachecar.v1.SubscribeResponse)

@@ -91,5 +91,38 @@ public interface SubscribeResponseOrBuilder extends
    */
   dev.cachecar.v1.MissedEventOrBuilder getMissedOrBuilder();
 
+  /**
+   * <pre>
+   * Nothing else was sent for heartbeat_interval (sidecar config): the
+   * stream and the sidecar are alive. A client that sees no event at all
+   * for two intervals can treat the stream as stalled and resubscribe.
+   * </pre>
+   *
+   * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+   * @return Whether the heartbeat field is set.
+   */
+  boolean hasHeartbeat();
+  /**
+   * <pre>
+   * Nothing else was sent for heartbeat_interval (sidecar config): the
+   * stream and the sidecar are alive. A client that sees no event at all
+   * for two intervals can treat the stream as stalled and resubscribe.
+   * </pre>
+   *
+   * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+   * @return The heartbeat.
+   */
+  dev.cachecar.v1.HeartbeatEvent getHeartbeat();
+  /**
+   * <pre>
+   * Nothing else was sent for heartbeat_interval (sidecar config): the
+   * stream and the sidecar are alive. A client that sees no event at all
+   * for two intervals can treat the stream as stalled and resubscribe.
+   * </pre>
+   *
+   * <code>.cachecar.v1.HeartbeatEvent heartbeat = 4;</code>
+   */
+  dev.cachecar.v1.HeartbeatEventOrBuilder getHeartbeatOrBuilder();
+
   dev.cachecar.v1.SubscribeResponse.EventCase getEventCase();
 }

@@ -64,6 +64,7 @@ private static final long serialVersionUID = 0L;
             dev.cachecar.v1.SubscribedEvent.class, dev.cachecar.v1.SubscribedEvent.Builder.class);
   }
 
+  private int bitField0_;
   public static final int CHANNELS_FIELD_NUMBER = 1;
   @SuppressWarnings("serial")
   private com.google.protobuf.LazyStringArrayList channels_ =
@@ -277,6 +278,50 @@ java.lang.String defaultValue) {
     return map.get(key);
   }
 
+  public static final int HEARTBEAT_INTERVAL_FIELD_NUMBER = 4;
+  private com.google.protobuf.Duration heartbeatInterval_;
+  /**
+   * <pre>
+   * Set when the request asked for heartbeats: the sidecar's
+   * heartbeat_interval. No event at all for two intervals means the stream
+   * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+   * @return Whether the heartbeatInterval field is set.
+   */
+  @java.lang.Override
+  public boolean hasHeartbeatInterval() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * Set when the request asked for heartbeats: the sidecar's
+   * heartbeat_interval. No event at all for two intervals means the stream
+   * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+   * @return The heartbeatInterval.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getHeartbeatInterval() {
+    return heartbeatInterval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : heartbeatInterval_;
+  }
+  /**
+   * <pre>
+   * Set when the request asked for heartbeats: the sidecar's
+   * heartbeat_interval. No event at all for two intervals means the stream
+   * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getHeartbeatIntervalOrBuilder() {
+    return heartbeatInterval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : heartbeatInterval_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -303,6 +348,9 @@ java.lang.String defaultValue) {
         internalGetResumeIds(),
         ResumeIdsDefaultEntryHolder.defaultEntry,
         3);
+    if (((bitField0_ & 0x00000001) != 0)) {
+      output.writeMessage(4, getHeartbeatInterval());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -338,6 +386,10 @@ java.lang.String defaultValue) {
       size += com.google.protobuf.CodedOutputStream
           .computeMessageSize(3, resumeIds__);
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(4, getHeartbeatInterval());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -359,6 +411,11 @@ java.lang.String defaultValue) {
         .equals(other.getPatternsList())) return false;
     if (!internalGetResumeIds().equals(
         other.internalGetResumeIds())) return false;
+    if (hasHeartbeatInterval() != other.hasHeartbeatInterval()) return false;
+    if (hasHeartbeatInterval()) {
+      if (!getHeartbeatInterval()
+          .equals(other.getHeartbeatInterval())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -381,6 +438,10 @@ java.lang.String defaultValue) {
     if (!internalGetResumeIds().getMap().isEmpty()) {
       hash = (37 * hash) + RESUME_IDS_FIELD_NUMBER;
       hash = (53 * hash) + internalGetResumeIds().hashCode();
+    }
+    if (hasHeartbeatInterval()) {
+      hash = (37 * hash) + HEARTBEAT_INTERVAL_FIELD_NUMBER;
+      hash = (53 * hash) + getHeartbeatInterval().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -528,13 +589,19 @@ java.lang.String defaultValue) {
 
     // Construct using dev.cachecar.v1.SubscribedEvent.newBuilder()
     private Builder() {
-
+      maybeForceBuilderInitialization();
     }
 
     private Builder(
         com.google.protobuf.GeneratedMessage.BuilderParent parent) {
       super(parent);
-
+      maybeForceBuilderInitialization();
+    }
+    private void maybeForceBuilderInitialization() {
+      if (com.google.protobuf.GeneratedMessage
+              .alwaysUseFieldBuilders) {
+        internalGetHeartbeatIntervalFieldBuilder();
+      }
     }
     @java.lang.Override
     public Builder clear() {
@@ -545,6 +612,11 @@ java.lang.String defaultValue) {
       patterns_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
       internalGetMutableResumeIds().clear();
+      heartbeatInterval_ = null;
+      if (heartbeatIntervalBuilder_ != null) {
+        heartbeatIntervalBuilder_.dispose();
+        heartbeatIntervalBuilder_ = null;
+      }
       return this;
     }
 
@@ -590,6 +662,14 @@ java.lang.String defaultValue) {
         result.resumeIds_ = internalGetResumeIds();
         result.resumeIds_.makeImmutable();
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.heartbeatInterval_ = heartbeatIntervalBuilder_ == null
+            ? heartbeatInterval_
+            : heartbeatIntervalBuilder_.build();
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -627,6 +707,9 @@ java.lang.String defaultValue) {
       internalGetMutableResumeIds().mergeFrom(
           other.internalGetResumeIds());
       bitField0_ |= 0x00000004;
+      if (other.hasHeartbeatInterval()) {
+        mergeHeartbeatInterval(other.getHeartbeatInterval());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -674,6 +757,13 @@ java.lang.String defaultValue) {
               bitField0_ |= 0x00000004;
               break;
             } // case 26
+            case 34: {
+              input.readMessage(
+                  internalGetHeartbeatIntervalFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 34
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1159,6 +1249,181 @@ java.lang.String defaultValue) {
           .putAll(values);
       bitField0_ |= 0x00000004;
       return this;
+    }
+
+    private com.google.protobuf.Duration heartbeatInterval_;
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> heartbeatIntervalBuilder_;
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     * @return Whether the heartbeatInterval field is set.
+     */
+    public boolean hasHeartbeatInterval() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     * @return The heartbeatInterval.
+     */
+    public com.google.protobuf.Duration getHeartbeatInterval() {
+      if (heartbeatIntervalBuilder_ == null) {
+        return heartbeatInterval_ == null ? com.google.protobuf.Duration.getDefaultInstance() : heartbeatInterval_;
+      } else {
+        return heartbeatIntervalBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    public Builder setHeartbeatInterval(com.google.protobuf.Duration value) {
+      if (heartbeatIntervalBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        heartbeatInterval_ = value;
+      } else {
+        heartbeatIntervalBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    public Builder setHeartbeatInterval(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (heartbeatIntervalBuilder_ == null) {
+        heartbeatInterval_ = builderForValue.build();
+      } else {
+        heartbeatIntervalBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    public Builder mergeHeartbeatInterval(com.google.protobuf.Duration value) {
+      if (heartbeatIntervalBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          heartbeatInterval_ != null &&
+          heartbeatInterval_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getHeartbeatIntervalBuilder().mergeFrom(value);
+        } else {
+          heartbeatInterval_ = value;
+        }
+      } else {
+        heartbeatIntervalBuilder_.mergeFrom(value);
+      }
+      if (heartbeatInterval_ != null) {
+        bitField0_ |= 0x00000008;
+        onChanged();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    public Builder clearHeartbeatInterval() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      heartbeatInterval_ = null;
+      if (heartbeatIntervalBuilder_ != null) {
+        heartbeatIntervalBuilder_.dispose();
+        heartbeatIntervalBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    public com.google.protobuf.Duration.Builder getHeartbeatIntervalBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return internalGetHeartbeatIntervalFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getHeartbeatIntervalOrBuilder() {
+      if (heartbeatIntervalBuilder_ != null) {
+        return heartbeatIntervalBuilder_.getMessageOrBuilder();
+      } else {
+        return heartbeatInterval_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : heartbeatInterval_;
+      }
+    }
+    /**
+     * <pre>
+     * Set when the request asked for heartbeats: the sidecar's
+     * heartbeat_interval. No event at all for two intervals means the stream
+     * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+     */
+    private com.google.protobuf.SingleFieldBuilder<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        internalGetHeartbeatIntervalFieldBuilder() {
+      if (heartbeatIntervalBuilder_ == null) {
+        heartbeatIntervalBuilder_ = new com.google.protobuf.SingleFieldBuilder<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getHeartbeatInterval(),
+                getParentForChildren(),
+                isClean());
+        heartbeatInterval_ = null;
+      }
+      return heartbeatIntervalBuilder_;
     }
 
     // @@protoc_insertion_point(builder_scope:cachecar.v1.SubscribedEvent)

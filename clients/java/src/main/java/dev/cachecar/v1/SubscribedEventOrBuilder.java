@@ -160,4 +160,37 @@ java.lang.String defaultValue);
    */
   java.lang.String getResumeIdsOrThrow(
       java.lang.String key);
+
+  /**
+   * <pre>
+   * Set when the request asked for heartbeats: the sidecar's
+   * heartbeat_interval. No event at all for two intervals means the stream
+   * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+   * @return Whether the heartbeatInterval field is set.
+   */
+  boolean hasHeartbeatInterval();
+  /**
+   * <pre>
+   * Set when the request asked for heartbeats: the sidecar's
+   * heartbeat_interval. No event at all for two intervals means the stream
+   * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+   * @return The heartbeatInterval.
+   */
+  com.google.protobuf.Duration getHeartbeatInterval();
+  /**
+   * <pre>
+   * Set when the request asked for heartbeats: the sidecar's
+   * heartbeat_interval. No event at all for two intervals means the stream
+   * stalled (a frozen sidecar, a dead connection a proxy still holds open).
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration heartbeat_interval = 4;</code>
+   */
+  com.google.protobuf.DurationOrBuilder getHeartbeatIntervalOrBuilder();
 }

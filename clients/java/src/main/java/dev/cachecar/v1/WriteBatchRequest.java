@@ -109,6 +109,43 @@ private static final long serialVersionUID = 0L;
     return writes_.get(index);
   }
 
+  public static final int OWNER_EPOCH_FIELD_NUMBER = 2;
+  private long ownerEpoch_ = 0L;
+  /**
+   * <pre>
+   * The owner epoch of the write-behind partition these writes come from:
+   * bumped every time a sidecar takes the partition over, so a batch sent
+   * late by a former owner (paused past its lease) carries a lower epoch than
+   * its successor's. It never goes down, even if Redis loses the counter
+   * (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+   * sequence) applied, compared as a pair (epoch first), and skip a write
+   * that is not higher; the Python and Node clients' writer helpers do this.
+   * </pre>
+   *
+   * <code>uint64 owner_epoch = 2;</code>
+   * @return The ownerEpoch.
+   */
+  @java.lang.Override
+  public long getOwnerEpoch() {
+    return ownerEpoch_;
+  }
+
+  public static final int PARTITION_FIELD_NUMBER = 3;
+  private int partition_ = 0;
+  /**
+   * <pre>
+   * The partition (0-based) of the namespace's write-behind queue; owner
+   * epochs are per partition.
+   * </pre>
+   *
+   * <code>uint32 partition = 3;</code>
+   * @return The partition.
+   */
+  @java.lang.Override
+  public int getPartition() {
+    return partition_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -126,6 +163,12 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < writes_.size(); i++) {
       output.writeMessage(1, writes_.get(i));
     }
+    if (ownerEpoch_ != 0L) {
+      output.writeUInt64(2, ownerEpoch_);
+    }
+    if (partition_ != 0) {
+      output.writeUInt32(3, partition_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -138,6 +181,14 @@ private static final long serialVersionUID = 0L;
     for (int i = 0; i < writes_.size(); i++) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, writes_.get(i));
+    }
+    if (ownerEpoch_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(2, ownerEpoch_);
+    }
+    if (partition_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt32Size(3, partition_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -156,6 +207,10 @@ private static final long serialVersionUID = 0L;
 
     if (!getWritesList()
         .equals(other.getWritesList())) return false;
+    if (getOwnerEpoch()
+        != other.getOwnerEpoch()) return false;
+    if (getPartition()
+        != other.getPartition()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -171,6 +226,11 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + WRITES_FIELD_NUMBER;
       hash = (53 * hash) + getWritesList().hashCode();
     }
+    hash = (37 * hash) + OWNER_EPOCH_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getOwnerEpoch());
+    hash = (37 * hash) + PARTITION_FIELD_NUMBER;
+    hash = (53 * hash) + getPartition();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -313,6 +373,8 @@ private static final long serialVersionUID = 0L;
         writesBuilder_.clear();
       }
       bitField0_ = (bitField0_ & ~0x00000001);
+      ownerEpoch_ = 0L;
+      partition_ = 0;
       return this;
     }
 
@@ -359,6 +421,12 @@ private static final long serialVersionUID = 0L;
 
     private void buildPartial0(dev.cachecar.v1.WriteBatchRequest result) {
       int from_bitField0_ = bitField0_;
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.ownerEpoch_ = ownerEpoch_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.partition_ = partition_;
+      }
     }
 
     @java.lang.Override
@@ -399,6 +467,12 @@ private static final long serialVersionUID = 0L;
           }
         }
       }
+      if (other.getOwnerEpoch() != 0L) {
+        setOwnerEpoch(other.getOwnerEpoch());
+      }
+      if (other.getPartition() != 0) {
+        setPartition(other.getPartition());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -438,6 +512,16 @@ private static final long serialVersionUID = 0L;
               }
               break;
             } // case 10
+            case 16: {
+              ownerEpoch_ = input.readUInt64();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 16
+            case 24: {
+              partition_ = input.readUInt32();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -765,6 +849,115 @@ private static final long serialVersionUID = 0L;
         writes_ = null;
       }
       return writesBuilder_;
+    }
+
+    private long ownerEpoch_ ;
+    /**
+     * <pre>
+     * The owner epoch of the write-behind partition these writes come from:
+     * bumped every time a sidecar takes the partition over, so a batch sent
+     * late by a former owner (paused past its lease) carries a lower epoch than
+     * its successor's. It never goes down, even if Redis loses the counter
+     * (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+     * sequence) applied, compared as a pair (epoch first), and skip a write
+     * that is not higher; the Python and Node clients' writer helpers do this.
+     * </pre>
+     *
+     * <code>uint64 owner_epoch = 2;</code>
+     * @return The ownerEpoch.
+     */
+    @java.lang.Override
+    public long getOwnerEpoch() {
+      return ownerEpoch_;
+    }
+    /**
+     * <pre>
+     * The owner epoch of the write-behind partition these writes come from:
+     * bumped every time a sidecar takes the partition over, so a batch sent
+     * late by a former owner (paused past its lease) carries a lower epoch than
+     * its successor's. It never goes down, even if Redis loses the counter
+     * (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+     * sequence) applied, compared as a pair (epoch first), and skip a write
+     * that is not higher; the Python and Node clients' writer helpers do this.
+     * </pre>
+     *
+     * <code>uint64 owner_epoch = 2;</code>
+     * @param value The ownerEpoch to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOwnerEpoch(long value) {
+
+      ownerEpoch_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The owner epoch of the write-behind partition these writes come from:
+     * bumped every time a sidecar takes the partition over, so a batch sent
+     * late by a former owner (paused past its lease) carries a lower epoch than
+     * its successor's. It never goes down, even if Redis loses the counter
+     * (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+     * sequence) applied, compared as a pair (epoch first), and skip a write
+     * that is not higher; the Python and Node clients' writer helpers do this.
+     * </pre>
+     *
+     * <code>uint64 owner_epoch = 2;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearOwnerEpoch() {
+      bitField0_ = (bitField0_ & ~0x00000002);
+      ownerEpoch_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private int partition_ ;
+    /**
+     * <pre>
+     * The partition (0-based) of the namespace's write-behind queue; owner
+     * epochs are per partition.
+     * </pre>
+     *
+     * <code>uint32 partition = 3;</code>
+     * @return The partition.
+     */
+    @java.lang.Override
+    public int getPartition() {
+      return partition_;
+    }
+    /**
+     * <pre>
+     * The partition (0-based) of the namespace's write-behind queue; owner
+     * epochs are per partition.
+     * </pre>
+     *
+     * <code>uint32 partition = 3;</code>
+     * @param value The partition to set.
+     * @return This builder for chaining.
+     */
+    public Builder setPartition(int value) {
+
+      partition_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The partition (0-based) of the namespace's write-behind queue; owner
+     * epochs are per partition.
+     * </pre>
+     *
+     * <code>uint32 partition = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearPartition() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      partition_ = 0;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:cachecar.v1.WriteBatchRequest)

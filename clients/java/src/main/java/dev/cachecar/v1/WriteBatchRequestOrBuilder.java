@@ -53,4 +53,31 @@ public interface WriteBatchRequestOrBuilder extends
    */
   dev.cachecar.v1.WriteRequestOrBuilder getWritesOrBuilder(
       int index);
+
+  /**
+   * <pre>
+   * The owner epoch of the write-behind partition these writes come from:
+   * bumped every time a sidecar takes the partition over, so a batch sent
+   * late by a former owner (paused past its lease) carries a lower epoch than
+   * its successor's. It never goes down, even if Redis loses the counter
+   * (it is at least the Redis server's clock in milliseconds). Fencing: keep per key the highest (owner_epoch,
+   * sequence) applied, compared as a pair (epoch first), and skip a write
+   * that is not higher; the Python and Node clients' writer helpers do this.
+   * </pre>
+   *
+   * <code>uint64 owner_epoch = 2;</code>
+   * @return The ownerEpoch.
+   */
+  long getOwnerEpoch();
+
+  /**
+   * <pre>
+   * The partition (0-based) of the namespace's write-behind queue; owner
+   * epochs are per partition.
+   * </pre>
+   *
+   * <code>uint32 partition = 3;</code>
+   * @return The partition.
+   */
+  int getPartition();
 }

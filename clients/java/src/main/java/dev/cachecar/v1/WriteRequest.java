@@ -37,6 +37,7 @@ private static final long serialVersionUID = 0L;
     value_ = com.google.protobuf.ByteString.EMPTY;
     writeId_ = "";
     kind_ = 0;
+    sequence_ = "";
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -275,6 +276,59 @@ private static final long serialVersionUID = 0L;
     return acceptedAt_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : acceptedAt_;
   }
 
+  public static final int SEQUENCE_FIELD_NUMBER = 7;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object sequence_ = "";
+  /**
+   * <pre>
+   * Write-behind only (empty for write-through): the write's place in its
+   * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+   * so plain string comparison orders two writes of one key. A write keeps
+   * its sequence through retries, redelivery and dead-letter replay.
+   * </pre>
+   *
+   * <code>string sequence = 7;</code>
+   * @return The sequence.
+   */
+  @java.lang.Override
+  public java.lang.String getSequence() {
+    java.lang.Object ref = sequence_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      sequence_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Write-behind only (empty for write-through): the write's place in its
+   * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+   * so plain string comparison orders two writes of one key. A write keeps
+   * its sequence through retries, redelivery and dead-letter replay.
+   * </pre>
+   *
+   * <code>string sequence = 7;</code>
+   * @return The bytes for sequence.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getSequenceBytes() {
+    java.lang.Object ref = sequence_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      sequence_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -307,6 +361,9 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(6, getAcceptedAt());
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(sequence_)) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 7, sequence_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -337,6 +394,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(6, getAcceptedAt());
     }
+    if (!com.google.protobuf.GeneratedMessage.isStringEmpty(sequence_)) {
+      size += com.google.protobuf.GeneratedMessage.computeStringSize(7, sequence_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -366,6 +426,8 @@ private static final long serialVersionUID = 0L;
       if (!getAcceptedAt()
           .equals(other.getAcceptedAt())) return false;
     }
+    if (!getSequence()
+        .equals(other.getSequence())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -391,6 +453,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + ACCEPTED_AT_FIELD_NUMBER;
       hash = (53 * hash) + getAcceptedAt().hashCode();
     }
+    hash = (37 * hash) + SEQUENCE_FIELD_NUMBER;
+    hash = (53 * hash) + getSequence().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -542,6 +606,7 @@ private static final long serialVersionUID = 0L;
         acceptedAtBuilder_.dispose();
         acceptedAtBuilder_ = null;
       }
+      sequence_ = "";
       return this;
     }
 
@@ -597,6 +662,9 @@ private static final long serialVersionUID = 0L;
             : acceptedAtBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.sequence_ = sequence_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -635,6 +703,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasAcceptedAt()) {
         mergeAcceptedAt(other.getAcceptedAt());
+      }
+      if (!other.getSequence().isEmpty()) {
+        sequence_ = other.sequence_;
+        bitField0_ |= 0x00000040;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -694,6 +767,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000020;
               break;
             } // case 50
+            case 58: {
+              sequence_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 58
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1262,6 +1340,113 @@ private static final long serialVersionUID = 0L;
         acceptedAt_ = null;
       }
       return acceptedAtBuilder_;
+    }
+
+    private java.lang.Object sequence_ = "";
+    /**
+     * <pre>
+     * Write-behind only (empty for write-through): the write's place in its
+     * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+     * so plain string comparison orders two writes of one key. A write keeps
+     * its sequence through retries, redelivery and dead-letter replay.
+     * </pre>
+     *
+     * <code>string sequence = 7;</code>
+     * @return The sequence.
+     */
+    public java.lang.String getSequence() {
+      java.lang.Object ref = sequence_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        sequence_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Write-behind only (empty for write-through): the write's place in its
+     * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+     * so plain string comparison orders two writes of one key. A write keeps
+     * its sequence through retries, redelivery and dead-letter replay.
+     * </pre>
+     *
+     * <code>string sequence = 7;</code>
+     * @return The bytes for sequence.
+     */
+    public com.google.protobuf.ByteString
+        getSequenceBytes() {
+      java.lang.Object ref = sequence_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        sequence_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Write-behind only (empty for write-through): the write's place in its
+     * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+     * so plain string comparison orders two writes of one key. A write keeps
+     * its sequence through retries, redelivery and dead-letter replay.
+     * </pre>
+     *
+     * <code>string sequence = 7;</code>
+     * @param value The sequence to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSequence(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      sequence_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Write-behind only (empty for write-through): the write's place in its
+     * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+     * so plain string comparison orders two writes of one key. A write keeps
+     * its sequence through retries, redelivery and dead-letter replay.
+     * </pre>
+     *
+     * <code>string sequence = 7;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSequence() {
+      sequence_ = getDefaultInstance().getSequence();
+      bitField0_ = (bitField0_ & ~0x00000040);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Write-behind only (empty for write-through): the write's place in its
+     * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+     * so plain string comparison orders two writes of one key. A write keeps
+     * its sequence through retries, redelivery and dead-letter replay.
+     * </pre>
+     *
+     * <code>string sequence = 7;</code>
+     * @param value The bytes for sequence to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSequenceBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      sequence_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:cachecar.v1.WriteRequest)

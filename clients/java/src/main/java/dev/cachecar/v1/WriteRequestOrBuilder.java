@@ -127,4 +127,30 @@ public interface WriteRequestOrBuilder extends
    * <code>.google.protobuf.Timestamp accepted_at = 6;</code>
    */
   com.google.protobuf.TimestampOrBuilder getAcceptedAtOrBuilder();
+
+  /**
+   * <pre>
+   * Write-behind only (empty for write-through): the write's place in its
+   * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+   * so plain string comparison orders two writes of one key. A write keeps
+   * its sequence through retries, redelivery and dead-letter replay.
+   * </pre>
+   *
+   * <code>string sequence = 7;</code>
+   * @return The sequence.
+   */
+  java.lang.String getSequence();
+  /**
+   * <pre>
+   * Write-behind only (empty for write-through): the write's place in its
+   * key's history, as a fixed-width string ("&lt;16-digit ms&gt;-&lt;10-digit n&gt;"),
+   * so plain string comparison orders two writes of one key. A write keeps
+   * its sequence through retries, redelivery and dead-letter replay.
+   * </pre>
+   *
+   * <code>string sequence = 7;</code>
+   * @return The bytes for sequence.
+   */
+  com.google.protobuf.ByteString
+      getSequenceBytes();
 }
