@@ -7,7 +7,7 @@ async function main(): Promise<void> {
   const cc = new CacheCar(process.env.CACHECAR_TARGET, { timeout: 2000 });
   const product = await cc.getOrLoad('products', '42');
   const name: string = JSON.parse(product.value.toString()).name;
-  const source: 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE' | 'SOURCE_UNSPECIFIED' = product.source;
+  const source: 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE' | 'SOURCE_NEAR_CACHE' | 'SOURCE_UNSPECIFIED' = product.source;
   const session = await cc.createSession('sessions', 'alice', { role: 'admin' }, { ttl: 60_000 });
   const expires: Date | null = toDate(session.expiresAt);
   const top = await cc.getTop('games', 'weekly', { limit: 3 });
