@@ -70,6 +70,13 @@ def _expiry(ttl_ms: int) -> int:
     return seconds
 
 
+def _stored(value: bytes | None) -> bytes | Missing:
+    """A value as read, or MISSING for none and for a lease's placeholder."""
+    if value is None or value == _PLACEHOLDER:
+        return MISSING
+    return bytes(value)
+
+
 def parse_servers(url: str) -> list[tuple[str, int]]:
     """``memcached://h1:p1,h2:p2`` (or ``memcacheds://``) -> [(h1, p1), (h2, p2)]
     (port defaults to 11211)."""
@@ -233,7 +240,7 @@ class MemcachedBackend:
     @guarded
     async def get(self, key: bytes) -> bytes | Missing:
         value = await self._run(self._client.get, memcached_key(key))
-        return MISSING if value is None else bytes(value)
+        return _stored(value)
 
     @observed("get_multi")
     @guarded
@@ -242,7 +249,7 @@ class MemcachedBackend:
             return []
         encoded = [memcached_key(k) for k in keys]
         found: dict[bytes, bytes] = await self._run(self._client.get_many, encoded)
-        return [MISSING if (v := found.get(k)) is None else bytes(v) for k in encoded]
+        return [_stored(found.get(k)) for k in encoded]
 
     @observed("lease")
     @guarded
@@ -263,16 +270,21 @@ class MemcachedBackend:
             self._client.add(key, _PLACEHOLDER, _expiry(ttl_ms), noreply=False)
         return Fence(token, None)  # the key kept vanishing: load, but never store
 
-    @observed("fill")
-    @guarded
     async def parked(self, key: bytes, lease_key: bytes) -> bytes | Missing:
         # Memcached keys never migrate: a fill always lands in the value key.
         return MISSING
 
+    @observed("fill")
+    @guarded
     async def fill(
         self, fence: Fence, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int
     ) -> bool:
         def fill() -> bool:
+            # The CAS version alone does not fence a re-lease: a lease taken
+            # after ours expired pins the same version when the key holds a
+            # value (a refresh). So the lease must still be ours, too.
+            if self._client.get(memcached_key(lease_key)) != fence.token:
+                return False
             stored = False
             if fence.version is not None:
                 stored = bool(
@@ -298,8 +310,14 @@ class MemcachedBackend:
     @observed("overwrite")
     @guarded
     async def overwrite(self, key: bytes, lease_key: bytes, value: bytes, ttl_ms: int) -> None:
-        # The set changes the key's CAS version, which is what breaks a fence here.
-        await self._run(self._client.set, memcached_key(key), value, _expiry(ttl_ms), False)
+        def overwrite() -> None:
+            # The set changes the key's CAS version, which is what fences the
+            # load in flight; deleting the lease lets the next load start at
+            # once instead of waiting for a lease that can no longer store.
+            self._client.set(memcached_key(key), value, _expiry(ttl_ms), noreply=False)
+            self._client.delete(memcached_key(lease_key), noreply=False)
+
+        await self._run(overwrite)
 
     @observed("clear")
     @guarded
@@ -308,7 +326,14 @@ class MemcachedBackend:
         leases = [memcached_key(k) for k in lease_keys]
 
         def clear_all() -> int:
-            removed = sum(1 for k in encoded if self._client.delete(k, noreply=False))
+            # A lease's placeholder is deleted too (that fences its load) but
+            # is not a value: only what a reader could have read counts.
+            held = self._client.get_many(encoded)
+            removed = sum(
+                1
+                for k in encoded
+                if self._client.delete(k, noreply=False) and _stored(held.get(k)) is not MISSING
+            )
             for lease in leases:
                 self._client.delete(lease, noreply=False)
             return removed

@@ -130,6 +130,12 @@ def _applied(
     return _slid(updated, now_ms) if slide else updated
 
 
+def _shown(record: SessionRecord, *, with_data: bool) -> SessionRecord:
+    # The whole record is always read (it is one item), but the data is only
+    # handed out when asked for, as on every other backend.
+    return record if with_data else dataclasses.replace(record, data={})
+
+
 def _expiry(record: SessionRecord, now_ms: int) -> int:
     # One second past the record's own expiry: Memcached's clock ticks in whole
     # seconds and must never drop a record that is still live.
@@ -194,18 +200,18 @@ class MemcachedSessions:
                 return MISSING
             slid = _slid(record, now_ms)
             if not slide or slid.expires_ms == record.expires_ms:
-                return record
+                return _shown(record, with_data=with_data)
             stored = await self._run(
                 self._client.cas, key, encode_record(slid), cas, _expiry(slid, now_ms), False
             )
             if stored:
-                return slid
+                return _shown(slid, with_data=with_data)
             if stored is None:  # deleted since the gets
                 return MISSING
             await _backoff(attempt)
         # Other writers kept sliding or updating it: it is alive and was just
         # extended by one of them; a read does not fail for that.
-        return record
+        return _shown(record, with_data=with_data) if isinstance(record, SessionRecord) else record
 
     @observed("session_update")
     @guarded
