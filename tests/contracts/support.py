@@ -24,6 +24,7 @@ from sidecar.backends.capabilities import (
     SessionStore,
     SubjectRevocation,
 )
+from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.pubsub import PubSubTransport
 from sidecar.backends.queue import WriteQueue
 from sidecar.backends.registry import open_backend
@@ -63,6 +64,7 @@ INTERFACES: tuple[type, ...] = (
     CounterStore,
     WriteQueue,
     PubSubTransport,
+    InvalidationFeed,
 )
 
 

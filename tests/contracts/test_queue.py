@@ -197,24 +197,32 @@ async def test_replay_moves_the_oldest_dead_letters_first(part: Partition) -> No
 
 async def test_one_owner_per_partition(part: Partition) -> None:
     q, owner = part.queue, part.owner
-    assert await q.take(owner, b"A", LONG) is True
-    assert await q.take(owner, b"B", LONG) is False
-    assert await q.take(owner, b"A", LONG) is True  # still ours: taking it again is fine
+    epoch = owner + b":epoch"  # the owner key's hash tag: the same cluster slot
+    first = await q.take(owner, b"A", LONG, epoch)
+    assert first > 0
+    assert await q.take(owner, b"B", LONG, epoch) == 0
+    assert await q.take(owner, b"A", LONG, epoch) > 0  # still ours: taking it again is fine
     assert await q.renew(owner, b"A", LONG) is True
     assert await q.renew(owner, b"B", LONG) is False
     await q.give_up(owner, b"B")  # not the owner: changes nothing
-    assert await q.take(owner, b"B", LONG) is False
+    assert await q.take(owner, b"B", LONG, epoch) == 0
     await q.give_up(owner, b"A")
-    assert await q.take(owner, b"B", LONG) is True
+    # A takeover bumps the owner epoch: a former owner's late batch carries a lower one.
+    assert await q.take(owner, b"B", LONG, epoch) > first
     assert await q.renew(owner, b"A", LONG) is False
 
 
 async def test_an_owner_that_stops_renewing_loses_the_partition(part: Partition) -> None:
     q, owner = part.queue, part.owner
-    assert await q.take(owner, b"A", SHORT) is True
+    epoch = owner + b":epoch"
+    first = await q.take(owner, b"A", SHORT, epoch)
+    assert first > 0
+    taken: list[int] = []
 
     async def taken_over() -> bool:
-        return await q.take(owner, b"B", LONG)
+        taken.append(await q.take(owner, b"B", LONG, epoch))
+        return taken[-1] > 0
 
     await eventually(taken_over, "another owner after the first one's lease ran out")
+    assert taken[-1] > first
     assert await q.renew(owner, b"A", LONG) is False

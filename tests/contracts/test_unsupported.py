@@ -23,6 +23,7 @@ from sidecar.backends.capabilities import (
     SessionStore,
     SubjectRevocation,
 )
+from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.pubsub import PubSubTransport
 from sidecar.backends.queue import WriteQueue
 from sidecar.config import NamespaceSettings
@@ -106,6 +107,12 @@ async def test_the_caller_gets_not_supported_by_backend(
         # Write-behind cannot even be configured there: refused at start, not per call.
         with pytest.raises(ConfigError, match="write_behind: needs a Redis backend"):
             make_settings(url, None, writer="127.0.0.1:1", write_behind={})
+        return
+    if lacks is InvalidationFeed:
+        # A near cache without the feed must be declared with a staleness bound;
+        # without one it is refused at start (with one, it is bounded, not coherent).
+        with pytest.raises(ConfigError, match="cannot invalidate a near cache"):
+            make_settings(url, None, near_cache={"max_bytes": "1MiB"})
         return
     assert lacks in _RPCS, f"add an RPC that needs {lacks.__name__} to _RPCS"
     sc = await sidecar_for(url)

@@ -21,6 +21,7 @@ from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.registry import BackendRegistry
 from sidecar.config import settings_from_mapping
 from tests.appfixtures import wait_until
+from tests.contracts.support import declaring, needs
 
 PREFIX = b"cc:v{items:"
 
@@ -72,7 +73,12 @@ def _client_for(url: str, key: bytes) -> redis.Redis:
     return client
 
 
-@pytest.fixture(params=["redis", "cluster"])
+# Every component that declares the feed (as the other suites' `component`
+# fixture does; the feed needs its server's URL, hence a fixture of its own).
+pytestmark = needs(InvalidationFeed)
+
+
+@pytest.fixture(params=declaring(InvalidationFeed))
 async def feed_url(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(f"{request.param}_url")
     return url
