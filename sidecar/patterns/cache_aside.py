@@ -26,7 +26,8 @@ from datetime import timedelta
 
 from opentelemetry.util.types import AttributeValue
 
-from sidecar.backends.base import MISSING, Fence, Missing
+from sidecar.backends.base import Fence, Missing
+from sidecar.backends.versions import PutStatus
 from sidecar.callbacks import CallbackClients, Loaded
 from sidecar.errors import (
     BackendUnavailable,
@@ -34,7 +35,9 @@ from sidecar.errors import (
     FailedPrecondition,
     ResourceExhausted,
 )
-from sidecar.patterns.entry import Entry, decode, encode
+from sidecar.patterns import tags as tagging
+from sidecar.patterns import versions
+from sidecar.patterns.entry import Entry, decode
 from sidecar.patterns.flight import Flight, LoadCounters, Lookup, Source, now_ms
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.singleflight import SingleFlight
@@ -103,6 +106,9 @@ class CacheAside:
     async def read(self, ns: Namespace, key: str) -> Entry | None:
         try:
             raw = await ns.backend.get(ns.keys.value(key))
+            entry = None if isinstance(raw, Missing) else decode(raw)
+            if entry is not None and entry.tags:
+                (entry,) = await tagging.valid(ns, [entry])
         except BackendUnavailable as exc:
             self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
             # Debug only: during an outage this happens on every call; the
@@ -112,7 +118,7 @@ class CacheAside:
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
             return None
-        return None if isinstance(raw, Missing) else decode(raw)
+        return entry
 
     async def read_parked(self, ns: Namespace, key: str) -> Entry | None:
         """A lease waiter's second look: the value another sidecar's fill parked
@@ -139,12 +145,12 @@ class CacheAside:
             if self._refresh_early(ns, entry, now_ms):
                 counters.early.inc()
                 self._refresh_in_background(ns, key, entry)
-            return Lookup(entry.found, entry.value, Source.CACHE)
+            return Lookup(entry.found, entry.value, Source.CACHE, entry.version)
         if ns.grace_ms > 0:
             counters.stale.inc()
             self.event("cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms})
             self._refresh_in_background(ns, key, entry)
-            return Lookup(entry.found, entry.value, Source.STALE)
+            return Lookup(entry.found, entry.value, Source.STALE, entry.version)
         return None
 
     async def _resolve(
@@ -164,14 +170,17 @@ class CacheAside:
         raws: list[bytes | Missing]
         try:
             raws = await ns.backend.get_many([ns.keys.value(k) for k in unique])
+            entries = await tagging.valid(
+                ns, [None if isinstance(raw, Missing) else decode(raw) for raw in raws]
+            )
         except BackendUnavailable:
             self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
-            raws = [MISSING] * len(unique)
+            entries = [None] * len(unique)
         now = _now_ms()
         found: dict[str, Lookup | CacheCarError] = {}
         misses = []
-        for key, raw in zip(unique, raws, strict=True):
-            served = self._served(ns, key, None if isinstance(raw, Missing) else decode(raw), now)
+        for key, entry in zip(unique, entries, strict=True):
+            served = self._served(ns, key, entry, now)
             if served is None:
                 misses.append(key)
             else:
@@ -265,7 +274,9 @@ class CacheAside:
 
     async def fill(
         self, ns: Namespace, key: str, fence: Fence, loaded: Loaded, load_ms: int
-    ) -> None:
+    ) -> int:
+        """Store a load's result (fenced, versioned); the version it was stored
+        with, or the loader's own when it was not stored."""
         if loaded.found and len(loaded.value) > ns.settings.max_value_size:
             # Returned to every caller waiting on this load, never cached: each
             # later read loads again. Counted, and logged once a minute at most.
@@ -283,25 +294,27 @@ class CacheAside:
                     },
                 )
             await self.release(ns, key, fence)
-            return
+            return loaded.version
         ttl_ms = ns.ttl_ms(loaded.ttl, negative=not loaded.found)
-        entry = Entry(
-            loaded.found, loaded.value if loaded.found else b"", _now_ms() + ttl_ms, load_ms
-        )
+        value = loaded.value if loaded.found else b""
+        entry = Entry(loaded.found, value, _now_ms() + ttl_ms, load_ms, loaded.version)
         try:
-            stored = await ns.backend.fill(
-                fence, ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
+            outcome = await versions.fill(
+                ns, fence, key, entry, tags=loaded.tags, ttl_ms=ttl_ms + ns.grace_ms
             )
         except BackendUnavailable as exc:
             log.debug(
                 "backend write failed, value served uncached",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
-            return
-        if not stored:
-            # An Invalidate or Set landed during the load: it wins.
-            self._count(ns).fenced.inc()
-            self.event("cachecar.fill.fenced")
+            return loaded.version
+        if outcome.status is PutStatus.STORED:
+            return outcome.version
+        # An Invalidate or Set landed during the load, or a newer version (or
+        # a tombstone of one) is stored: it wins.
+        self._count(ns).fenced.inc()
+        self.event("cachecar.fill.fenced", **{"cachecar.fill.outcome": outcome.status.name})
+        return loaded.version
 
     async def release(self, ns: Namespace, key: str, fence: Fence) -> None:
         with contextlib.suppress(BackendUnavailable):
@@ -309,28 +322,58 @@ class CacheAside:
 
     async def get(self, ns: Namespace, key: str) -> Lookup:
         """The fresh cached value, never calling the loader."""
-        raw = await ns.backend.get(ns.keys.value(key))
-        entry = None if isinstance(raw, Missing) else decode(raw)
-        if entry is None or not entry.fresh(_now_ms()) or not entry.found:
-            return Lookup(False, b"", Source.CACHE)
-        return Lookup(True, entry.value, Source.CACHE)
+        return (await self.get_many(ns, [key]))[0]
 
-    async def set(self, ns: Namespace, key: str, value: bytes, ttl: timedelta | None) -> None:
-        """Store ``value`` (the cache only); it wins over any load in flight."""
-        ttl_ms = ns.ttl_ms(ttl)
-        entry = Entry(True, value, _now_ms() + ttl_ms)
-        await ns.backend.overwrite(
-            ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
+    async def get_many(self, ns: Namespace, keys: list[str]) -> list[Lookup]:
+        """The fresh cached values, never calling the loader (one round trip,
+        plus one for tag counters if any value is tagged)."""
+        raws = await ns.backend.get_many([ns.keys.value(k) for k in keys])
+        entries = await tagging.valid(
+            ns, [None if isinstance(raw, Missing) else decode(raw) for raw in raws]
         )
-        # Readers from now on must not join a load that started before the Set.
-        self._flights.forget((ns.name, key))
+        now = _now_ms()
+        return [
+            Lookup(True, e.value, Source.CACHE, e.version)
+            if e is not None and e.fresh(now) and e.found
+            else Lookup(False, b"", Source.CACHE)
+            for e in entries
+        ]
 
-    async def invalidate(self, ns: Namespace, keys: list[str]) -> int:
-        """Remove keys; how many had an entry. Wins over any load in flight."""
+    async def set(
+        self,
+        ns: Namespace,
+        key: str,
+        value: bytes,
+        ttl: timedelta | None,
+        options: versions.WriteOptions = versions.WriteOptions(),  # noqa: B008 (frozen)
+    ) -> int:
+        """Store ``value`` (the cache only); it wins over any load in flight.
+        The stored version; raises when the version or condition refuses it."""
+        (outcome,) = await self.set_many(ns, [versions.SetItem(key, value, ttl, options)])
+        if isinstance(outcome, CacheCarError):
+            raise outcome
+        return outcome
+
+    async def set_many(
+        self, ns: Namespace, items: list[versions.SetItem]
+    ) -> list[int | CacheCarError]:
+        """Store many values, by version and condition; per item, its outcome."""
+        outcomes = await versions.set_many(ns, items)
+        for item in items:
+            # Readers from now on must not join a load that started before the Set.
+            self._flights.forget((ns.name, item.key))
+        return outcomes
+
+    async def invalidate(self, ns: Namespace, keys: list[str], version: int = 0) -> int:
+        """Remove keys; how many had an entry. Wins over any load in flight.
+        With a version, each key keeps a tombstone of it (``versions.delete``)."""
         unique = list(dict.fromkeys(keys))
-        removed = await ns.backend.clear(
-            [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
-        )
+        if version:
+            removed = await versions.delete(ns, unique, version)
+        else:
+            removed = await ns.backend.clear(
+                [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
+            )
         for key in unique:
             self._flights.forget((ns.name, key))
         return removed

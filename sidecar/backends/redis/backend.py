@@ -34,6 +34,8 @@ from sidecar.backends.redis.migration import StillMigrating, patience
 from sidecar.backends.redis.pubsub import RedisPubSub
 from sidecar.backends.redis.queue import RedisQueue
 from sidecar.backends.redis.sessions import RedisSessions
+from sidecar.backends.redis.versions import RedisVersions
+from sidecar.backends.versions import VersionedStore
 from sidecar.config import BackendSettings
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import observed
@@ -119,6 +121,7 @@ class RedisBackend:
                 CounterStore: boards,
                 WriteQueue: RedisQueue(link),
                 PubSubTransport: RedisPubSub(link),
+                VersionedStore: RedisVersions(link),
             },
         )
 
