@@ -14,9 +14,12 @@ Memcached's lease placeholder) has version 0 and is live only if it is a
 format 1 entry with its found bit set.
 
 The version rule, the same on every component: a record whose version is 0
-gets the stored version plus one (the sidecar's own per-key counter); any
-other version is stored only if it is not lower than the stored one. So a
-fill or write never replaces a value with a lower application version.
+gets the stored version plus one (the sidecar's own per-key counter), except
+a "not found" (a loader's found=false), which keeps the stored version: it
+states the absence a delete's tombstone already versioned, and must not push
+the key's version past the application's next write. Any other version is
+stored only if it is not lower than the stored one. So a fill or write never
+replaces a value with a lower application version.
 """
 
 from __future__ import annotations
@@ -143,7 +146,7 @@ def decide(current: bytes | None, put: Put) -> PutOutcome | int:
         return PutOutcome(PutStatus.UNMET, stored)
     wanted = record_version(put.record)
     if wanted == 0:
-        return stored + 1
+        return stored + 1 if put.record[1] & FLAG_FOUND else stored
     if wanted < stored:
         return PutOutcome(PutStatus.STALE, stored)
     return wanted

@@ -63,8 +63,11 @@ for i = 1, #KEYS / 2 do
   else
     local nhi, nlo = ver(rec)
     if nhi == 0 and nlo == 0 then
-      nhi, nlo = chi, clo + 1
-      if nlo == 4294967296 then nhi, nlo = nhi + 1, 0 end
+      nhi, nlo = chi, clo
+      if string.byte(rec, 2) % 2 == 1 then
+        nlo = nlo + 1
+        if nlo == 4294967296 then nhi, nlo = nhi + 1, 0 end
+      end
       rec = string.sub(rec, 1, 2) .. pack(nhi, nlo) .. string.sub(rec, 11)
     elseif nhi < chi or (nhi == chi and nlo < clo) then
       status = 3
