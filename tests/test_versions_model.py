@@ -4,8 +4,8 @@ A hypothesis ``RuleBasedStateMachine`` drives two sidecars sharing one backend
 (and one fake app as loader and writer) through random sequences of
 versioned WriteThrough puts and deletes (tombstones), GetOrLoad and Get on
 either sidecar, InvalidateTags of the tag every value carries, replayed
-change-feed Invalidates with old versions, and races: a slow load on one
-sidecar while the other writes.
+change-feed Invalidates with old versions, loads served by a lagging replica
+(an older row), and races: a slow load on one sidecar while the other writes.
 
 The model is the highest acknowledged version per key (a row's value is its
 version as digits, so a read shows which version it saw). The rule checked,
@@ -144,6 +144,32 @@ class VersionsMachine(RuleBasedStateMachine):
         version = max(1, self.acked[key] - back)
         request = cache_pb2.InvalidateRequest(namespace=NS, keys=[key], version=version)
         self._run(_call(self._node(node).cache.Invalidate, request))
+
+    @rule(node=st.integers(0, 1), k=st.integers(0, 2), back=st.integers(1, 3))
+    def lagging_load(self, node: int, k: int, back: int) -> None:
+        """A load served by a lagging replica (an older row version): what it
+        returns is the app's business, but the cache must not keep it."""
+        key = self.keys[k]
+        floor = self.acked[key]
+        if floor <= back:
+            return
+        app = self.harness.app
+
+        async def lagging() -> None:
+            current = app.rows.get(key)
+            app.rows[key] = b"%d" % (floor - back)
+            try:
+                request = cache_pb2.GetOrLoadRequest(namespace=NS, key=key)
+                await self._node(node).cache.GetOrLoad(request, timeout=10)
+            finally:
+                if current is None:
+                    app.rows.pop(key, None)
+                else:
+                    app.rows[key] = current
+            for other in (0, 1):
+                await self._read(other, key, False, floor)
+
+        self._run(lagging())
 
     @rule(
         reader=st.integers(0, 1),
