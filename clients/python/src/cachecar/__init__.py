@@ -8,6 +8,7 @@ failures raise the typed exceptions below, each carrying the ErrorInfo
 exactly once.
 """
 
+from cachecar._cache import SetItem
 from cachecar._client import DEFAULT_TARGET, CacheCar
 from cachecar._errors import (
     DOMAIN,
@@ -56,6 +57,7 @@ __all__ = [
     "PermissionDenied",
     "ResourceExhausted",
     "ScoreMode",
+    "SetItem",
     "StartPosition",
     "Subscription",
     "Unauthenticated",
