@@ -57,6 +57,7 @@ from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
 from bench.redis_direct import find_entry_key, run_redis_get
 from bench.report import REDIS, SERVER, SINK, Row, Section, machine_lines, render
 from bench.stampede import run_expiry_storm, run_stampede
+from bench.versions_bench import run_versions
 from bench.writebehind import run_writes
 from sidecar.devmode import MissingBinary, RedisServer, ServerStartError, free_port
 
@@ -302,6 +303,7 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     # These two start their own redis-server (they stand alone as python -m too).
     "leaderboard": lambda b: run_leaderboard(b.plan.concurrency, b.plan.warmup, b.plan.duration),
     "pubsub": lambda b: run_pubsub(),
+    "versions": lambda b: run_versions(b.redis.url),
 }
 
 

@@ -174,6 +174,10 @@ class RedisVersions:
                 await pipe.execute()
             if self._link.cluster:
                 values = await self._client.mget_nonatomic(list(keys))
+            elif self._link.fast is not None:
+                # The hand-written read path (resp.py), as the core GET: this
+                # MGET is on every hit of a tagged value.
+                values = await self._link.fast.execute(b"MGET", *keys)
             else:
                 values = await self._client.mget(list(keys))
         return [None if v is None else int(v) for v in values]
