@@ -167,7 +167,11 @@ async def test_tombstone_refuses_a_late_fill_of_an_older_version(
     assert not (await _get(sc, "k")).found  # the fill was refused: still a miss
     assert (await _refused(_set(sc, "k", b"v4", version=4)))[1] == "VERSION_STALE"
     fake_app.rows["k"], fake_app.versions["k"] = b"v6", 6
-    fresh = await sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace=NS, key="k"))
+    # The refused fill gave its lease back: this load need not wait it out
+    # (the lease lasts loader_timeout + 1 s = 6 s, the deadline is 3 s).
+    fresh = await sc.cache.GetOrLoad(
+        cache_pb2.GetOrLoadRequest(namespace=NS, key="k"), timeout=3
+    )
     assert fresh.version == 6
     got = await _get(sc, "k")
     assert (got.value, got.version) == (b"v6", 6)

@@ -78,6 +78,8 @@ for i = 1, #KEYS / 2 do
       status, chi, clo = 1, nhi, nlo
     end
   end
+  -- A refused fill still gives its lease back (others need not wait it out).
+  if token ~= '' and status ~= 2 and status ~= 1 then redis.call('DEL', lkey) end
   out[2 * i - 1] = status
   out[2 * i] = pack(chi, clo)
 end
