@@ -90,7 +90,11 @@ async def _run(url: str) -> dict[str, float]:
         await cache.set(ns, "plain", b"x" * 1000, None)
         await cache.set(ns, "tagged", b"x" * 1000, None, WriteOptions(tags=("t1", "t2")))
         for name in ("plain", "tagged"):
-            _, cpu, sent = await _measure(url, HITS, lambda n=name: cache.get_or_load(ns, n, 5))
+
+            async def hit(key: str = name) -> object:
+                return await cache.get_or_load(ns, key, 5)
+
+            _, cpu, sent = await _measure(url, HITS, hit)
             out[f"hit_{name}_cpu_us"], out[f"hit_{name}_commands"] = cpu, sent
 
         keys = [f"b{i}" for i in range(BATCH)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+from typing import Any
 
 import grpc
 import pytest
@@ -17,8 +18,9 @@ from tests.appfixtures import FakeApp, RunningSidecar, SidecarFactory, error_inf
 NS = "items"
 
 
-async def _set(sc: RunningSidecar, key: str, value: bytes, **fields: object) -> int:
-    reply = await sc.cache.Set(cache_pb2.SetRequest(namespace=NS, key=key, value=value, **fields))
+async def _set(sc: RunningSidecar, key: str, value: bytes, **fields: Any) -> int:
+    request = cache_pb2.SetRequest(namespace=NS, key=key, value=value, **fields)
+    reply: cache_pb2.SetResponse = await sc.cache.Set(request)
     return reply.version
 
 
@@ -30,7 +32,8 @@ async def _refused(call: object) -> tuple[grpc.StatusCode, str, str]:
 
 
 async def _get(sc: RunningSidecar, key: str) -> cache_pb2.GetResponse:
-    return await sc.cache.Get(cache_pb2.GetRequest(namespace=NS, key=key))
+    reply: cache_pb2.GetResponse = await sc.cache.Get(cache_pb2.GetRequest(namespace=NS, key=key))
+    return reply
 
 
 def test_format_1_entries_still_decode() -> None:
@@ -169,9 +172,7 @@ async def test_tombstone_refuses_a_late_fill_of_an_older_version(
     fake_app.rows["k"], fake_app.versions["k"] = b"v6", 6
     # The refused fill gave its lease back: this load need not wait it out
     # (the lease lasts loader_timeout + 1 s = 6 s, the deadline is 3 s).
-    fresh = await sc.cache.GetOrLoad(
-        cache_pb2.GetOrLoadRequest(namespace=NS, key="k"), timeout=3
-    )
+    fresh = await sc.cache.GetOrLoad(cache_pb2.GetOrLoadRequest(namespace=NS, key="k"), timeout=3)
     assert fresh.version == 6
     got = await _get(sc, "k")
     assert (got.value, got.version) == (b"v6", 6)

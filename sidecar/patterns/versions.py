@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from sidecar.backends.base import Fence
 from sidecar.backends.versions import Condition, Put, PutOutcome, PutStatus, VersionedStore
-from sidecar.errors import Aborted, CacheCarError, FailedPrecondition
+from sidecar.errors import Aborted, CacheCarError, FailedPrecondition, SlotMigrating
 from sidecar.patterns import tags as tagging
 from sidecar.patterns.entry import Entry, decode_record, encode
 from sidecar.patterns.flight import now_ms
@@ -124,8 +124,15 @@ async def fill(
     record = encode(
         Entry(entry.found, entry.value, entry.stale_at_ms, entry.load_ms, entry.version, recorded)
     )
-    put = Put(ns.keys.value(key), ns.keys.lease(key), record, ttl_ms, fence=fence)
-    (outcome,) = await ns.require(VersionedStore).put([put])
+    value_key, lease_key = ns.keys.value(key), ns.keys.lease(key)
+    put = Put(value_key, lease_key, record, ttl_ms, fence=fence)
+    try:
+        (outcome,) = await ns.require(VersionedStore).put([put])
+    except SlotMigrating:
+        # A Redis Cluster slot mid-migration: the core fill parks the value in
+        # the lease key for waiters (unversioned: docs/consistency.md, limits).
+        stored = await ns.backend.fill(fence, value_key, lease_key, record, ttl_ms)
+        return PutOutcome(PutStatus.STORED if stored else PutStatus.FENCED, entry.version)
     return outcome
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from redis.crc import key_slot
 
 from sidecar.backends.breaker import guarded
 from sidecar.backends.redis.link import RedisLink
+from sidecar.backends.redis.migration import patience
 from sidecar.backends.versions import Condition, Put, PutOutcome, PutStatus
 from sidecar.telemetry.commands import observed
 
@@ -105,6 +107,8 @@ _BUMP = """
 if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
 return redis.call('INCR', KEYS[1])
 """
+# As the core fill's: how long a fill waits for a migrating slot.
+_FILL_PATIENCE = 0.2
 _CONDITION = {Condition.ALWAYS: b"", Condition.ABSENT: b"a", Condition.PRESENT: b"p"}
 _STATUS = {s.value: s for s in PutStatus}
 
@@ -131,7 +135,10 @@ class RedisVersions:
             # Standalone: every key is on the one server, one call does all.
             groups[key_slot(put.key) if self._link.cluster else 0].append(i)
         outcomes: list[PutOutcome | None] = [None] * len(puts)
-        with self._link.translate_errors():
+        # A fill in a slot held mid-migration gives up soon (SLOT_MIGRATING), as
+        # the core fill does, so the caller can park it (RedisBackend.fill).
+        fills = any(p.fence is not None for p in puts)
+        with self._link.translate_errors(), patience(_FILL_PATIENCE) if fills else nullcontext():
             replies = await asyncio.gather(
                 *(self._put_group([puts[i] for i in group]) for group in groups.values())
             )
