@@ -67,6 +67,14 @@ async def test_a_lower_application_version_never_replaces_a_higher_one(
     assert await _set(sc, "k", b"five again", version=5) == 5  # equal: replayed, idempotent
     assert (await _get(sc, "k")).value == b"five again"
     assert await _set(sc, "k", b"next") == 6  # no version: the cached one plus one
+    top = 2**64 - 1
+    assert await _set(sc, "top", b"max", version=top) == top
+    code, reason, current = await _refused(_set(sc, "top", b"past it"))
+    assert (code, reason, current) == (
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "VERSION_STALE",
+        str(top),
+    )
 
 
 async def test_conditions(backend_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory) -> None:

@@ -54,6 +54,7 @@ FLAG_TOMBSTONE: Final = 0x02
 RECORD_HEAD: Final = struct.Struct(">BBQq")
 VERSION_AT: Final = 2
 STALE_AT: Final = 10
+MAX_VERSION: Final = 2**64 - 1
 
 
 class Condition(enum.Enum):
@@ -146,7 +147,10 @@ def decide(current: bytes | None, put: Put) -> PutOutcome | int:
         return PutOutcome(PutStatus.UNMET, stored)
     wanted = record_version(put.record)
     if wanted == 0:
-        return stored + 1 if put.record[1] & FLAG_FOUND else stored
+        if not put.record[1] & FLAG_FOUND:
+            return stored
+        # The counter cannot pass the largest version: nothing is newer.
+        return PutOutcome(PutStatus.STALE, stored) if stored == MAX_VERSION else stored + 1
     if wanted < stored:
         return PutOutcome(PutStatus.STALE, stored)
     return wanted

@@ -67,6 +67,9 @@ for i = 1, #KEYS / 2 do
     if nhi == 0 and nlo == 0 then
       nhi, nlo = chi, clo
       if string.byte(rec, 2) % 2 == 1 then
+        if chi == 4294967295 and clo == 4294967295 then
+          status = 3  -- the largest version: nothing is newer
+        end
         nlo = nlo + 1
         if nlo == 4294967296 then nhi, nlo = nhi + 1, 0 end
       end
