@@ -63,6 +63,7 @@ from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
 from bench.redis_direct import find_entry_key, run_redis_get
 from bench.report import REDIS, SERVER, SINK, Row, Section, machine_lines, render
 from bench.stampede import run_expiry_storm, run_stampede
+from bench.versions_bench import run_versions
 from bench.writebehind import run_writes
 from sidecar.devmode import MissingBinary, RedisServer, ServerStartError, free_port
 
@@ -315,6 +316,7 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     ),
     "nearcache": lambda b: run_nearcache(b.redis.url, b.workdir),
     "ack_modes": lambda b: run_ack_modes(),  # its own primary + replica
+    "versions": lambda b: run_versions(b.redis.url),
 }
 
 

@@ -46,6 +46,7 @@ PATTERNS = [
     "session_store",
     "leaderboard",
     "pubsub",
+    "change_feed",
 ]
 EXAMPLE_TIMEOUT = 90.0
 

@@ -96,6 +96,9 @@ class Loaded:
     value: bytes
     #: The loader's TTL override, or None for the namespace default.
     ttl: timedelta | None
+    #: The row's version (0: none; the store assigns its own), and tags.
+    version: int = 0
+    tags: tuple[str, ...] = ()
 
 
 def translate(
@@ -205,7 +208,9 @@ class LoaderClient(_AppClient):
                 if response.HasField("ttl")
                 else None
             )
-            return Loaded(response.found, response.value, ttl)
+            return Loaded(
+                response.found, response.value, ttl, response.version, tuple(response.tags)
+            )
 
         return await self._invoke("Load", namespace, call)
 

@@ -205,12 +205,17 @@ class NamespaceSettings(Strict):
     #: Off unless set: reads served from this sidecar's memory (docs/near-cache.md).
     near_cache: NearCacheSettings | None = None
 
+    #: How long a versioned delete (Invalidate or WriteThrough delete with a
+    #: version) keeps its tombstone: the window in which a late fill or a
+    #: replayed change of an older version still finds it and is refused.
+    tombstone_ttl: Duration = timedelta(minutes=5)
+
     @field_validator("loader", "writer")
     @classmethod
     def _target(cls, value: str | None) -> str | None:
         return check_target(value)
 
-    @field_validator("ttl", "negative_ttl", "session_max_lifetime")
+    @field_validator("ttl", "negative_ttl", "session_max_lifetime", "tombstone_ttl")
     @classmethod
     def _positive(cls, value: timedelta) -> timedelta:
         if value <= timedelta(0):

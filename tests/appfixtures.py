@@ -60,6 +60,11 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
     #: Loads running at the app right now, and the most ever at once.
     open_loads: int = 0
     max_open_loads: int = 0
+    #: Versions and tags the loader returns with a row (issue #20); with
+    #: ``version_in_value`` a row's version is its value read as a number.
+    versions: dict[str, int] = field(default_factory=dict)
+    tags: dict[str, list[str]] = field(default_factory=dict)
+    version_in_value: bool = False
 
     async def Load(self, request: loader_pb2.LoadRequest, context: Any) -> loader_pb2.LoadResponse:
         if self.tracer is None:
@@ -87,13 +92,21 @@ class FakeApp(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterServi
         # Read first, then be slow: a load that started before a write returns
         # the old row, as a real database read would.
         value = self.rows.get(request.key)
+        version = self.versions.get(request.key, 0)
+        if self.version_in_value and value is not None:
+            version = int(value)
         if self.load_delay:
             await asyncio.sleep(self.load_delay)
         if self.fail_with is not None:
             await context.abort(self.fail_with, "the fake app was told to fail")
         if value is not None and self.value_size:
             value = value.ljust(self.value_size, b".")
-        response = loader_pb2.LoadResponse(found=value is not None, value=value or b"")
+        response = loader_pb2.LoadResponse(
+            found=value is not None,
+            value=value or b"",
+            version=version,
+            tags=self.tags.get(request.key, []),
+        )
         if self.ttl_ms is not None:
             response.ttl.FromMilliseconds(self.ttl_ms)
         if self.ttl_raw is not None:

@@ -101,10 +101,15 @@ export function errorFromGrpc(err: unknown): unknown;
 // -- messages -------------------------------------------------------------------
 
 export type Source = 'SOURCE_UNSPECIFIED' | 'SOURCE_CACHE' | 'SOURCE_LOADER' | 'SOURCE_STALE' | 'SOURCE_NEAR_CACHE';
-export interface GetOrLoadResponse { found: boolean; value: Buffer; source: Source }
+export interface GetOrLoadResponse { found: boolean; value: Buffer; source: Source; version: number }
 export interface KeyError { code: number; reason: string; message: string }
-export interface GetOrLoadResult { key: string; found: boolean; value: Buffer; source: Source; error: KeyError | null }
-export interface GetResponse { found: boolean; value: Buffer }
+export interface GetOrLoadResult { key: string; found: boolean; value: Buffer; source: Source; error: KeyError | null; version: number }
+export interface GetResponse { found: boolean; value: Buffer; version: number }
+/** Versions and conditions of a write (see docs/consistency.md); at most one condition. */
+export interface WriteOptions { version?: number; ifAbsent?: boolean; ifPresent?: boolean; ifVersion?: number; tags?: string[] }
+export interface SetItem extends WriteOptions { key: string; value: Bytes; ttl?: number }
+export interface GetResult { key: string; found: boolean; value: Buffer; version: number; error: KeyError | null }
+export interface SetResult { key: string; stored: boolean; version: number; error: KeyError | null }
 export interface GetWriteQueueResponse { pendingCount: number; inFlightCount: number; oldestAge: Duration | null; deadLetterCount: number }
 export interface FlushWritesResponse { flushedCount: number; pendingCount: number }
 
@@ -152,9 +157,22 @@ export class CacheCar {
   getOrLoad(namespace: string, key: string, opts?: CallOptions): Promise<GetOrLoadResponse>;
   getOrLoadMany(namespace: string, keys: Iterable<string>, opts?: CallOptions): Promise<GetOrLoadResult[]>;
   get(namespace: string, key: string, opts?: CallOptions): Promise<GetResponse>;
-  set(namespace: string, key: string, value: Bytes, opts?: CallOptions & { ttl?: number }): Promise<void>;
-  invalidate(namespace: string, keys: string | Iterable<string>, opts?: CallOptions): Promise<number>;
-  writeThrough(namespace: string, key: string, value: Bytes | null, opts?: CallOptions & { delete?: boolean }): Promise<string>;
+  set(namespace: string, key: string, value: Bytes, opts?: CallOptions & WriteOptions & { ttl?: number }): Promise<number>;
+  invalidate(
+    namespace: string,
+    keys: string | Iterable<string>,
+    opts?: CallOptions & { version?: number },
+  ): Promise<number>;
+  getMany(namespace: string, keys: Iterable<string>, opts?: CallOptions): Promise<GetResult[]>;
+  setMany(namespace: string, items: Iterable<SetItem>, opts?: CallOptions & { ttl?: number }): Promise<SetResult[]>;
+  touch(namespace: string, key: string, opts?: CallOptions & { ttl?: number }): Promise<boolean>;
+  invalidateTags(namespace: string, tags: string | Iterable<string>, opts?: CallOptions): Promise<void>;
+  writeThrough(
+    namespace: string,
+    key: string,
+    value: Bytes | null,
+    opts?: CallOptions & WriteOptions & { delete?: boolean },
+  ): Promise<string>;
   enqueueWrite(namespace: string, key: string, value: Bytes | null, opts?: CallOptions & { delete?: boolean }): Promise<string>;
   getWriteQueue(namespace: string, opts?: CallOptions): Promise<GetWriteQueueResponse>;
   flushWrites(namespace: string, opts?: CallOptions): Promise<FlushWritesResponse>;

@@ -12,7 +12,10 @@ from sidecar.api.access import NamespaceAccess
 from sidecar.api.context import Context
 from sidecar.api.decode import optional_duration
 from sidecar.api.rpc import rpc
+from sidecar.api.versioned import key_error, set_item, write_options
 from sidecar.errors import CacheCarError, InvalidArgument
+from sidecar.patterns import tags as tagging
+from sidecar.patterns import versions
 from sidecar.patterns.cache_aside import CacheAside
 from sidecar.patterns.flight import Lookup, Source
 from sidecar.patterns.flusher import Flusher
@@ -38,7 +41,11 @@ def _result(key: str, outcome: Lookup | CacheCarError) -> cache_pb2.GetOrLoadRes
         )
         return cache_pb2.GetOrLoadResult(key=key, error=error)
     return cache_pb2.GetOrLoadResult(
-        key=key, found=outcome.found, value=outcome.value, source=_SOURCE[outcome.source]
+        key=key,
+        found=outcome.found,
+        value=outcome.value,
+        source=_SOURCE[outcome.source],
+        version=outcome.version,
     )
 
 
@@ -88,7 +95,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         got = await self._cache.get_or_load(ns, request.key, context.time_remaining())
         self._annotate(ns, request.key, got)
         return cache_pb2.GetOrLoadResponse(
-            found=got.found, value=got.value, source=_SOURCE[got.source]
+            found=got.found, value=got.value, source=_SOURCE[got.source], version=got.version
         )
 
     @rpc
@@ -109,7 +116,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ns.check_key(request.key)
         got = await self._cache.get(ns, request.key)
         self._annotate(ns, request.key, got, hit=got.found)
-        return cache_pb2.GetResponse(found=got.found, value=got.value)
+        return cache_pb2.GetResponse(found=got.found, value=got.value, version=got.version)
 
     @rpc
     async def Set(self, request: cache_pb2.SetRequest, context: Context) -> cache_pb2.SetResponse:
@@ -118,8 +125,9 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ns.check_value(request.value)
         ttl = optional_duration(request, "ttl", namespace=ns.name, reason="TTL_INVALID")
         ns.check_ttl(ttl)
-        await self._cache.set(ns, request.key, request.value, ttl)
-        return cache_pb2.SetResponse()
+        options = write_options(ns, request)
+        version = await self._cache.set(ns, request.key, request.value, ttl, options)
+        return cache_pb2.SetResponse(version=version)
 
     @rpc
     async def Invalidate(
@@ -128,7 +136,7 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ns = self.namespaces.resolve(request.namespace, context)
         keys = list(request.keys)
         ns.check_keys(keys)
-        count = await self._cache.invalidate(ns, keys)
+        count = await self._cache.invalidate(ns, keys, request.version)
         return cache_pb2.InvalidateResponse(invalidated_count=count)
 
     @rpc
@@ -136,10 +144,18 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         self, request: cache_pb2.WriteThroughRequest, context: Context
     ) -> cache_pb2.WriteThroughResponse:
         ns, delete = self._write_args(request, context)
-        write_id = await self._writes.write_through(
-            ns, request.key, request.value, delete=delete, time_left=context.time_remaining()
+        options = write_options(ns, request)
+        # The condition (and version) is checked before the writer is called.
+        await versions.check(ns, request.key, options)
+        write_id, version = await self._writes.write_through(
+            ns,
+            request.key,
+            request.value,
+            delete=delete,
+            time_left=context.time_remaining(),
+            options=options,
         )
-        return cache_pb2.WriteThroughResponse(write_id=write_id)
+        return cache_pb2.WriteThroughResponse(write_id=write_id, version=version)
 
     @rpc
     async def EnqueueWrite(
@@ -199,3 +215,55 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         if not delete:
             ns.check_value(request.value)
         return ns, delete
+
+    # Batches, TTL changes and tags (issue #20); appended so merges stay local.
+
+    @rpc
+    async def GetMany(
+        self, request: cache_pb2.GetManyRequest, context: Context
+    ) -> cache_pb2.GetManyResponse:
+        ns = self.namespaces.resolve(request.namespace, context)
+        keys = list(request.keys)
+        ns.check_keys(keys)
+        got = await self._cache.get_many(ns, keys)
+        return cache_pb2.GetManyResponse(
+            results=[
+                cache_pb2.GetResult(key=k, found=g.found, value=g.value, version=g.version)
+                for k, g in zip(keys, got, strict=True)
+            ]
+        )
+
+    @rpc
+    async def SetMany(
+        self, request: cache_pb2.SetManyRequest, context: Context
+    ) -> cache_pb2.SetManyResponse:
+        ns = self.namespaces.resolve(request.namespace, context)
+        ns.check_keys([item.key for item in request.items])
+        items = [set_item(ns, item, request) for item in request.items]
+        outcomes = await self._cache.set_many(ns, items)
+        return cache_pb2.SetManyResponse(
+            results=[
+                cache_pb2.SetResult(key=i.key, error=key_error(o))
+                if isinstance(o, CacheCarError)
+                else cache_pb2.SetResult(key=i.key, stored=True, version=o)
+                for i, o in zip(items, outcomes, strict=True)
+            ]
+        )
+
+    @rpc
+    async def Touch(
+        self, request: cache_pb2.TouchRequest, context: Context
+    ) -> cache_pb2.TouchResponse:
+        ns = self.namespaces.resolve(request.namespace, context)
+        ns.check_key(request.key)
+        ttl = optional_duration(request, "ttl", namespace=ns.name, reason="TTL_INVALID")
+        ns.check_ttl(ttl)
+        return cache_pb2.TouchResponse(found=await versions.touch(ns, request.key, ttl))
+
+    @rpc
+    async def InvalidateTags(
+        self, request: cache_pb2.InvalidateTagsRequest, context: Context
+    ) -> cache_pb2.InvalidateTagsResponse:
+        ns = self.namespaces.resolve(request.namespace, context)
+        await tagging.invalidate(ns, tagging.check_tags(ns, list(request.tags)))
+        return cache_pb2.InvalidateTagsResponse()

@@ -27,6 +27,7 @@ from datetime import timedelta
 from opentelemetry.util.types import AttributeValue
 
 from sidecar.backends.base import Fence, Missing
+from sidecar.backends.versions import PutStatus
 from sidecar.callbacks import CallbackClients, Loaded
 from sidecar.errors import (
     BackendUnavailable,
@@ -34,7 +35,9 @@ from sidecar.errors import (
     FailedPrecondition,
     ResourceExhausted,
 )
-from sidecar.patterns.entry import Entry, decode, encode
+from sidecar.patterns import tags as tagging
+from sidecar.patterns import versions
+from sidecar.patterns.entry import Entry, decode
 from sidecar.patterns.flight import Flight, LoadCounters, Lookup, Source, now_ms
 from sidecar.patterns.namespace import Namespace
 from sidecar.patterns.singleflight import SingleFlight
@@ -48,6 +51,13 @@ log = logging.getLogger("cachecar.cache_aside")
 
 
 _now_ms = now_ms
+
+
+def _nearable(entry: Entry | None) -> Entry | None:
+    """What the near cache may keep of an entry read from the backend. Tagged
+    values never: InvalidateTags bumps a tag counter, a key the invalidation
+    feed does not watch, so a near copy could outlive the invalidation."""
+    return None if entry is None or entry.tags else entry
 
 
 class CacheAside:
@@ -101,17 +111,23 @@ class CacheAside:
             current_span().add_event(name, attributes)
 
     async def _fetch(self, ns: Namespace, key: str) -> Entry | None:
-        """The backend's entry; kept in the near cache unless a write raced it."""
+        """The backend's entry (None if its tags moved); kept in the near cache
+        unless a write raced it."""
         stored = ns.keys.value(key)
         if ns.near is None:
             raw = await ns.backend.get(stored)
-            return None if isinstance(raw, Missing) else decode(raw)
+            entry = None if isinstance(raw, Missing) else decode(raw)
+            if entry is not None and entry.tags:
+                (entry,) = await tagging.valid(ns, [entry])
+            return entry
         ticket, entry = ns.near.begin(stored), None
         try:
             raw = await ns.backend.get(stored)
             entry = None if isinstance(raw, Missing) else decode(raw)
+            if entry is not None and entry.tags:
+                (entry,) = await tagging.valid(ns, [entry])
         finally:
-            ns.near.finish(ticket, entry, ns.grace_ms, _now_ms())
+            ns.near.finish(ticket, _nearable(entry), ns.grace_ms, _now_ms())
         return entry
 
     async def _fetch_many(self, ns: Namespace, keys: list[str]) -> list[Entry | None]:
@@ -123,14 +139,16 @@ class CacheAside:
         entries: list[Entry | None] = [None] * len(keys)
         try:
             raws = await ns.backend.get_many(stored)
-            entries = [None if isinstance(raw, Missing) else decode(raw) for raw in raws]
+            entries = await tagging.valid(
+                ns, [None if isinstance(raw, Missing) else decode(raw) for raw in raws]
+            )
         except BackendUnavailable:
             self.event("cachecar.backend.fallback", **{"cachecar.backend": ns.backend.name})
         finally:
             if ns.near is not None:
                 now = _now_ms()
                 for ticket, entry in zip(tickets, entries, strict=True):
-                    ns.near.finish(ticket, entry, ns.grace_ms, now)
+                    ns.near.finish(ticket, _nearable(entry), ns.grace_ms, now)
         return entries
 
     def _near(self, ns: Namespace, key: str, now_ms: int) -> Lookup | None:
@@ -187,12 +205,12 @@ class CacheAside:
             if self._refresh_early(ns, entry, now_ms):
                 counters.early.inc()
                 self._refresh_in_background(ns, key, entry)
-            return Lookup(entry.found, entry.value, source)
+            return Lookup(entry.found, entry.value, source, entry.version)
         if ns.grace_ms > 0:
             counters.stale.inc()
             self.event("cachecar.stale_served", **{"cachecar.stale_ms": now_ms - entry.stale_at_ms})
             self._refresh_in_background(ns, key, entry)
-            return Lookup(entry.found, entry.value, Source.STALE)
+            return Lookup(entry.found, entry.value, Source.STALE, entry.version)
         return None
 
     async def _resolve(
@@ -313,7 +331,9 @@ class CacheAside:
 
     async def fill(
         self, ns: Namespace, key: str, fence: Fence, loaded: Loaded, load_ms: int
-    ) -> None:
+    ) -> int:
+        """Store a load's result (fenced, versioned); the version it was stored
+        with, or the loader's own when it was not stored."""
         if loaded.found and len(loaded.value) > ns.settings.max_value_size:
             # Returned to every caller waiting on this load, never cached: each
             # later read loads again. Counted, and logged once a minute at most.
@@ -331,14 +351,13 @@ class CacheAside:
                     },
                 )
             await self.release(ns, key, fence)
-            return
+            return loaded.version
         ttl_ms = ns.ttl_ms(loaded.ttl, negative=not loaded.found)
-        entry = Entry(
-            loaded.found, loaded.value if loaded.found else b"", _now_ms() + ttl_ms, load_ms
-        )
+        value = loaded.value if loaded.found else b""
+        entry = Entry(loaded.found, value, _now_ms() + ttl_ms, load_ms, loaded.version)
         try:
-            stored = await ns.backend.fill(
-                fence, ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
+            outcome = await versions.fill(
+                ns, fence, key, entry, tags=loaded.tags, ttl_ms=ttl_ms + ns.grace_ms
             )
         except BackendUnavailable as exc:
             self.written(ns, [key])
@@ -346,12 +365,15 @@ class CacheAside:
                 "backend write failed, value served uncached",
                 extra={"namespace": ns.name, "backend": ns.backend.name, "error": str(exc)},
             )
-            return
+            return loaded.version
         self.written(ns, [key])
-        if not stored:
-            # An Invalidate or Set landed during the load: it wins.
-            self._count(ns).fenced.inc()
-            self.event("cachecar.fill.fenced")
+        if outcome.status is PutStatus.STORED:
+            return outcome.version
+        # An Invalidate or Set landed during the load, or a newer version (or
+        # a tombstone of one) is stored: it wins.
+        self._count(ns).fenced.inc()
+        self.event("cachecar.fill.fenced", **{"cachecar.fill.outcome": outcome.status.name})
+        return loaded.version
 
     async def release(self, ns: Namespace, key: str, fence: Fence) -> None:
         with contextlib.suppress(BackendUnavailable):
@@ -359,35 +381,78 @@ class CacheAside:
 
     async def get(self, ns: Namespace, key: str) -> Lookup:
         """The fresh cached value, never calling the loader."""
+        return (await self.get_many(ns, [key]))[0]
+
+    async def get_many(self, ns: Namespace, keys: list[str]) -> list[Lookup]:
+        """The fresh cached values, never calling the loader (from the near cache,
+        else one round trip, plus one for tag counters if any value is tagged)."""
         now = _now_ms()
-        entry = None if ns.near is None else ns.near.lookup(ns.keys.value(key), now)
-        source = Source.NEAR
-        if entry is None:
-            entry, source = await self._fetch(ns, key), Source.CACHE
-        if entry is None or not entry.fresh(now) or not entry.found:
-            return Lookup(False, b"", Source.CACHE)
-        return Lookup(True, entry.value, source)
+        found: dict[str, Lookup] = {}
+        fetch = []
+        for key in dict.fromkeys(keys):
+            entry = None if ns.near is None else ns.near.lookup(ns.keys.value(key), now)
+            if entry is None:
+                fetch.append(key)
+            elif entry.fresh(now) and entry.found:
+                found[key] = Lookup(True, entry.value, Source.NEAR, entry.version)
+        if fetch:
+            stored = [ns.keys.value(k) for k in fetch]
+            tickets = [ns.near.begin(k) for k in stored] if ns.near is not None else []
+            entries: list[Entry | None] = [None] * len(fetch)
+            try:
+                raws = await ns.backend.get_many(stored)
+                entries = await tagging.valid(
+                    ns, [None if isinstance(raw, Missing) else decode(raw) for raw in raws]
+                )
+            finally:
+                if ns.near is not None:
+                    for ticket, e in zip(tickets, entries, strict=True):
+                        ns.near.finish(ticket, _nearable(e), ns.grace_ms, _now_ms())
+            for key, e in zip(fetch, entries, strict=True):
+                if e is not None and e.fresh(now) and e.found:
+                    found[key] = Lookup(True, e.value, Source.CACHE, e.version)
+        missing = Lookup(False, b"", Source.CACHE)
+        return [found.get(k, missing) for k in keys]
 
-    async def set(self, ns: Namespace, key: str, value: bytes, ttl: timedelta | None) -> None:
-        """Store ``value`` (the cache only); it wins over any load in flight."""
-        ttl_ms = ns.ttl_ms(ttl)
-        entry = Entry(True, value, _now_ms() + ttl_ms)
+    async def set(
+        self,
+        ns: Namespace,
+        key: str,
+        value: bytes,
+        ttl: timedelta | None,
+        options: versions.WriteOptions = versions.WriteOptions(),  # noqa: B008 (frozen)
+    ) -> int:
+        """Store ``value`` (the cache only); it wins over any load in flight.
+        The stored version; raises when the version or condition refuses it."""
+        (outcome,) = await self.set_many(ns, [versions.SetItem(key, value, ttl, options)])
+        if isinstance(outcome, CacheCarError):
+            raise outcome
+        return outcome
+
+    async def set_many(
+        self, ns: Namespace, items: list[versions.SetItem]
+    ) -> list[int | CacheCarError]:
+        """Store many values, by version and condition; per item, its outcome."""
         try:
-            await ns.backend.overwrite(
-                ns.keys.value(key), ns.keys.lease(key), encode(entry), ttl_ms + ns.grace_ms
-            )
+            outcomes = await versions.set_many(ns, items)
         finally:
-            self.written(ns, [key])
-        # Readers from now on must not join a load that started before the Set.
-        self._flights.forget((ns.name, key))
+            self.written(ns, [item.key for item in items])
+        for item in items:
+            # Readers from now on must not join a load that started before the Set.
+            self._flights.forget((ns.name, item.key))
+        return outcomes
 
-    async def invalidate(self, ns: Namespace, keys: list[str]) -> int:
-        """Remove keys; how many had an entry. Wins over any load in flight."""
+    async def invalidate(self, ns: Namespace, keys: list[str], version: int = 0) -> int:
+        """Remove keys; how many had an entry. Wins over any load in flight.
+        With a version, each key keeps a tombstone of it (``versions.delete``)."""
         unique = list(dict.fromkeys(keys))
         try:
-            removed = await ns.backend.clear(
-                [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
-            )
+            if version:
+                removed = await versions.delete(ns, unique, version)
+            else:
+                removed = await ns.backend.clear(
+                    [ns.keys.value(k) for k in unique], [ns.keys.lease(k) for k in unique]
+                )
         finally:
             self.written(ns, unique)
         for key in unique:

@@ -49,6 +49,8 @@ class Lookup:
     found: bool
     value: bytes
     source: Source
+    #: The value's version (0: unknown, e.g. a load whose fill was not stored).
+    version: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,7 @@ class FlightCache(Protocol):
 
     async def fill(
         self, ns: Namespace, key: str, fence: Fence, loaded: Loaded, load_ms: int
-    ) -> None: ...
+    ) -> int: ...
 
     def event(self, name: str, **attributes: AttributeValue) -> None: ...
 
@@ -141,7 +143,8 @@ class Flight:
             counters.by_lease.inc()
             counters.lease_waits.inc()
             cache.event("cachecar.lease.waited", **{"cachecar.wait_ms": outcome.waited_s * 1000})
-            return Lookup(outcome.filled.found, outcome.filled.value, Source.LOADER)
+            filled = outcome.filled
+            return Lookup(filled.found, filled.value, Source.LOADER, filled.version)
         if outcome.fence is None and not self._wait:
             return None  # someone else is refreshing this key
         if outcome.fence is not None:
@@ -157,7 +160,7 @@ class Flight:
                 counters.by_lease.inc()
                 if not self._wait:
                     return None
-                return Lookup(current.found, current.value, Source.LOADER)
+                return Lookup(current.found, current.value, Source.LOADER, current.version)
         return await self._load(outcome.fence, deadline)
 
     async def _load(self, fence: Fence | None, deadline: float) -> Lookup:
@@ -180,6 +183,8 @@ class Flight:
         elapsed = time.monotonic() - started
         counters.duration.observe(elapsed)
         (counters.found if loaded.found else counters.not_found).inc()
+        version = loaded.version
         if fence is not None:
-            await cache.fill(ns, key, fence, loaded, int(elapsed * 1000))
-        return Lookup(loaded.found, loaded.value if loaded.found else b"", Source.LOADER)
+            version = await cache.fill(ns, key, fence, loaded, int(elapsed * 1000))
+        value = loaded.value if loaded.found else b""
+        return Lookup(loaded.found, value, Source.LOADER, version)

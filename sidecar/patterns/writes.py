@@ -19,10 +19,11 @@ from dataclasses import dataclass
 
 from sidecar.backends.queue import NotReplicated, WriteQueue
 from sidecar.callbacks import CallbackClients, Write
-from sidecar.errors import BackendUnavailable, DeadlineExceeded, FailedPrecondition
+from sidecar.errors import BackendUnavailable, CacheCarError, DeadlineExceeded, FailedPrecondition
 from sidecar.patterns.cache_aside import CacheAside
 from sidecar.patterns.entry import Entry, encode
 from sidecar.patterns.namespace import Namespace
+from sidecar.patterns.versions import WriteOptions
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.tracing import inject_metadata
 
@@ -75,26 +76,44 @@ class Writes:
         return queue
 
     async def write_through(
-        self, ns: Namespace, key: str, value: bytes, *, delete: bool, time_left: float | None
-    ) -> str:
-        """Apply the write through the app's writer, then the cache; the write id."""
+        self,
+        ns: Namespace,
+        key: str,
+        value: bytes,
+        *,
+        delete: bool,
+        time_left: float | None,
+        options: WriteOptions = WriteOptions(),  # noqa: B008 (frozen)
+    ) -> tuple[str, int]:
+        """Apply the write through the app's writer, then the cache; the write id
+        and the cached version (0 when the cache was invalidated)."""
         writer = self._callbacks.writer(self._writer_target(ns))
         now_ms = time.time_ns() // 1_000_000
         write = Write(ns.name, key, value, delete, new_write_id(now_ms), now_ms)
         cap = ns.settings.writer_timeout.total_seconds()
         await writer.write(write, cap if time_left is None else min(time_left, cap))
+        version = 0
         try:
             if delete or ns.settings.write_through == "invalidate":
-                await self._cache.invalidate(ns, [key])
+                # With a version, a delete leaves a tombstone of it.
+                await self._cache.invalidate(ns, [key], options.version)
             else:
-                await self._cache.set(ns, key, value, None)
-        except BackendUnavailable as exc:
+                # The condition was checked before the writer ran; now only the
+                # version rule applies (the app's database already changed).
+                unconditional = WriteOptions(options.version, tags=options.tags)
+                version = await self._cache.set(ns, key, value, None, unconditional)
+        except CacheCarError as exc:
+            if not isinstance(exc, BackendUnavailable) and exc.reason != "VERSION_STALE":
+                raise
+            # The write is in the app's database: report success. The cache will
+            # hold the old value until its TTL if it comes back with its data
+            # (VERSION_STALE: it already holds a newer one).
             # The write is in the app's database: report success. The cache will
             # hold the old value until its TTL if it comes back with its data.
             log.warning(
                 "write applied, cache not updated", extra={"namespace": ns.name, "error": str(exc)}
             )
-        return write.write_id
+        return write.write_id, version
 
     async def enqueue(self, ns: Namespace, key: str, value: bytes, *, delete: bool) -> str:
         """Update the cache and queue the write, atomically; the write id."""

@@ -26,6 +26,7 @@ from cachecar import (
     Loaded,
     NoRetry,
     NotFound,
+    SetItem,
     Unavailable,
     Write,
     serve_app,
@@ -147,6 +148,36 @@ async def test_set_get_invalidate(cc: CacheCar, ns: str) -> None:
     assert await cc.invalidate(ns, ["k", "j", "absent"]) == 2
     assert await cc.invalidate(ns, "k") == 0  # one str is one key, not three
     assert not (await cc.get(ns, "k")).found
+
+
+@pytest.mark.parametrize("ns", ["plain", "products-mc"])
+async def test_versions_conditions_tags_and_batches(cc: CacheCar, ns: str) -> None:
+    assert await cc.set(ns, "v", b"a", if_absent=True) == 1
+    with pytest.raises(Aborted) as lost:
+        await cc.set(ns, "v", b"b", if_version=7)
+    assert (lost.value.reason, lost.value.metadata["current_version"]) == ("VERSION_MISMATCH", "1")
+    assert await cc.set(ns, "v", b"b", if_version=1) == 2
+    assert await cc.set(ns, "v", b"c", version=10) == 10
+    with pytest.raises(FailedPrecondition) as stale:
+        await cc.set(ns, "v", b"old", version=9)
+    assert stale.value.reason == "VERSION_STALE"
+    assert (await cc.get(ns, "v")).version == 10
+    assert await cc.touch(ns, "v", ttl=600)
+    assert not await cc.touch(ns, "absent")
+    results = await cc.set_many(
+        ns, [SetItem("t1", b"1", tags=["grp"]), SetItem("t2", b"2"), SetItem("v", b"x", version=1)]
+    )
+    assert [(r.stored, r.error.reason) for r in results] == [
+        (True, ""),
+        (True, ""),
+        (False, "VERSION_STALE"),
+    ]
+    await cc.invalidate_tags(ns, "grp")
+    got = await cc.get_many(ns, ["t1", "t2", "v"])
+    assert [(r.key, r.found) for r in got] == [("t1", False), ("t2", True), ("v", True)]
+    assert await cc.invalidate(ns, "v", version=11) == 1
+    with pytest.raises(FailedPrecondition):
+        await cc.set(ns, "v", b"resurrected", version=10)
 
 
 # -- write-through / write-behind ----------------------------------------------

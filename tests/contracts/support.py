@@ -28,6 +28,7 @@ from sidecar.backends.invalidation import InvalidationFeed
 from sidecar.backends.pubsub import PubSubTransport
 from sidecar.backends.queue import WriteQueue
 from sidecar.backends.registry import open_backend
+from sidecar.backends.versions import VersionedStore
 from sidecar.config import BackendSettings
 
 __all__ = [
@@ -65,6 +66,7 @@ INTERFACES: tuple[type, ...] = (
     WriteQueue,
     PubSubTransport,
     InvalidationFeed,
+    VersionedStore,
 )
 
 

@@ -30,6 +30,23 @@ const STARTS = { latest: 'START_POSITION_LATEST', oldest: 'START_POSITION_OLDEST
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const kind = (del) => (del ? 'WRITE_KIND_DELETE' : 'WRITE_KIND_PUT');
 const keyList = (keys) => (typeof keys === 'string' ? [keys] : [...keys]);
+const UNCONDITIONAL = 'CONDITION_UNSPECIFIED';
+
+/** The version, condition and tags fields of Set / WriteThrough / SetItem from options. */
+function writeFields(opts) {
+  const asked = [opts.ifAbsent, opts.ifPresent, opts.ifVersion !== undefined].filter(Boolean);
+  if (asked.length > 1) throw new RangeError('cachecar: pass at most one of ifAbsent, ifPresent, ifVersion');
+  let condition = UNCONDITIONAL;
+  if (opts.ifAbsent) condition = 'CONDITION_IF_ABSENT';
+  else if (opts.ifPresent) condition = 'CONDITION_IF_PRESENT';
+  else if (opts.ifVersion !== undefined) condition = 'CONDITION_IF_VERSION';
+  return {
+    version: opts.version || 0,
+    condition,
+    expectedVersion: opts.ifVersion || 0,
+    tags: opts.tags ? keyList(opts.tags) : [],
+  };
+}
 
 class CacheCar {
   /**
@@ -105,21 +122,77 @@ class CacheCar {
   }
 
   /** Store a value in the cache only; opts.ttl in ms (default: the namespace's). */
+  /**
+   * Store in the cache only; resolves to the stored version. opts: ttl, version (the app's:
+   * a lower one than cached fails FAILED_PRECONDITION / VERSION_STALE), ifAbsent, ifPresent,
+   * ifVersion (else ABORTED: VALUE_EXISTS, VALUE_MISSING, VERSION_MISMATCH), tags.
+   * Retried on UNAVAILABLE only without a condition.
+   */
   async set(namespace, key, value, opts = {}) {
-    const request = { namespace, key, value: toBytes(value), ttl: duration(opts.ttl) };
-    await this._cacheCall('Set', request, opts, true);
+    const request = {
+      namespace,
+      key,
+      value: toBytes(value),
+      ttl: duration(opts.ttl),
+      ...writeFields(opts),
+    };
+    const res = await this._cacheCall('Set', request, opts, request.condition === UNCONDITIONAL);
+    return res.version;
   }
 
-  /** Drop one key or many; resolves to how many had an entry. */
-  async invalidate(namespace, keys, opts) {
-    const res = await this._cacheCall('Invalidate', { namespace, keys: keyList(keys) }, opts, true);
+  /** Drop one key or many; resolves to how many had an entry. opts.version leaves tombstones. */
+  async invalidate(namespace, keys, opts = {}) {
+    const request = { namespace, keys: keyList(keys), version: opts.version || 0 };
+    const res = await this._cacheCall('Invalidate', request, opts, true);
     return res.invalidatedCount;
   }
 
-  /** Writer first, then the cache; resolves to the write id. Never retried (a retry is a new write). */
+  /**
+   * Writer first, then the cache; resolves to the write id. opts as set's (the condition is
+   * checked before the writer is called) plus delete. Never retried (a retry is a new write).
+   */
   async writeThrough(namespace, key, value, opts = {}) {
-    const request = { namespace, key, value: toBytes(value), kind: kind(opts.delete) };
+    const request = {
+      namespace,
+      key,
+      value: toBytes(value),
+      kind: kind(opts.delete),
+      ...writeFields(opts),
+    };
     return (await this._cacheCall('WriteThrough', request, opts, false)).writeId;
+  }
+
+  /** Cached values (never the loader), one {key, found, value, version} per key, in order. */
+  async getMany(namespace, keys, opts) {
+    const res = await this._cacheCall('GetMany', { namespace, keys: [...keys] }, opts, true);
+    return res.results;
+  }
+
+  /**
+   * Store many: items are {key, value, ttl?, version?, ifAbsent?, ifPresent?, ifVersion?, tags?};
+   * one {key, stored, version, error} per item. opts.ttl applies to items without one.
+   */
+  async setMany(namespace, items, opts = {}) {
+    const list = [...items].map((item) => ({
+      key: item.key,
+      value: toBytes(item.value),
+      ttl: duration(item.ttl),
+      ...writeFields(item),
+    }));
+    const idempotent = list.every((item) => item.condition === UNCONDITIONAL);
+    const request = { namespace, items: list, ttl: duration(opts.ttl) };
+    return (await this._cacheCall('SetMany', request, opts, idempotent)).results;
+  }
+
+  /** A new TTL (opts.ttl, default the namespace's) without resending the value; false if none. */
+  async touch(namespace, key, opts = {}) {
+    const request = { namespace, key, ttl: duration(opts.ttl) };
+    return (await this._cacheCall('Touch', request, opts, true)).found;
+  }
+
+  /** Make every value carrying any of the tags a miss. */
+  async invalidateTags(namespace, tags, opts) {
+    await this._cacheCall('InvalidateTags', { namespace, tags: keyList(tags) }, opts, true);
   }
 
   /** Cache + durable queue in one step (write-behind); resolves to the write id. Never retried. */

@@ -11,7 +11,7 @@
  *   await app.close();
  *
  * A loader resolves to the value (Buffer or string), null/undefined for "no
- * such key" (cached for the namespace's negative TTL) or {value, ttl} to
+ * such key" (cached for the namespace's negative TTL) or {value, ttl, version, tags} to
  * give the value its own TTL (ms). A writer receives {namespace, key, value,
  * writeId, delete, acceptedAt}. Throw one of ./errors (Unavailable for a
  * database that is down) to choose the status; anything else is logged here
@@ -77,7 +77,13 @@ async function serveApp({ load, write, writeBatch, address = '127.0.0.1:0', fenc
           const result = await load(req.namespace, req.key, { deadline: call.getDeadline() });
           if (result === null || result === undefined) return { found: false };
           if (typeof result === 'object' && !(result instanceof Uint8Array)) {
-            return { found: true, value: toBytes(result.value), ttl: duration(result.ttl) };
+            return {
+              found: true,
+              value: toBytes(result.value),
+              ttl: duration(result.ttl),
+              version: result.version || 0,
+              tags: result.tags ? [...result.tags] : [],
+            };
           }
           return { found: true, value: toBytes(result) };
         }, 'loader')

@@ -4,7 +4,7 @@
 const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { CacheCar, serveApp, Unavailable, NotFound, InvalidArgument, FailedPrecondition,
-  DeadlineExceeded, CacheCarError } = require('..');
+  DeadlineExceeded, CacheCarError, Aborted } = require('..');
 const { TARGET, APP_ADDRESS } = require('./helpers');
 
 const app = { rows: new Map(), loads: [], writes: [], batches: [], delayMs: 0, failKeys: new Map() };
@@ -168,5 +168,29 @@ test('every call has a deadline', async () => {
     assert.ok(err2 instanceof DeadlineExceeded, String(err2));
   } finally {
     short.close();
+  }
+});
+
+test('versions, conditions, tags, batches and touch', async () => {
+  for (const ns of ['products', 'products-mc']) {
+    const key = `ver-${ns}-${Date.now()}`;
+    assert.equal(await cc.set(ns, key, 'a', { ifAbsent: true }), 1);
+    await assert.rejects(cc.set(ns, key, 'b', { ifVersion: 7 }), (e) =>
+      e instanceof Aborted && e.reason === 'VERSION_MISMATCH' && e.metadata.current_version === '1');
+    assert.equal(await cc.set(ns, key, 'c', { version: 10 }), 10);
+    await assert.rejects(cc.set(ns, key, 'old', { version: 9 }), (e) =>
+      e instanceof FailedPrecondition && e.reason === 'VERSION_STALE');
+    assert.equal((await cc.get(ns, key)).version, 10);
+    assert.equal(await cc.touch(ns, key, { ttl: 600_000 }), true);
+    const results = await cc.setMany(ns, [
+      { key: `${key}-t`, value: '1', tags: ['grp'] },
+      { key, value: 'x', version: 1 },
+    ]);
+    assert.deepEqual(results.map((r) => [r.stored, r.error ? r.error.reason : '']), [[true, ''], [false, 'VERSION_STALE']]);
+    await cc.invalidateTags(ns, 'grp');
+    const got = await cc.getMany(ns, [`${key}-t`, key]);
+    assert.deepEqual(got.map((r) => r.found), [false, true]);
+    assert.equal(await cc.invalidate(ns, key, { version: 11 }), 1);
+    await assert.rejects(cc.set(ns, key, 'back', { version: 10 }), FailedPrecondition);
   }
 });

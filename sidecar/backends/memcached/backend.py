@@ -34,7 +34,9 @@ from sidecar.backends.base import MISSING, BackendKind, Capabilities, Fence, Mis
 from sidecar.backends.breaker import CircuitBreaker, guarded
 from sidecar.backends.capabilities import SessionStore
 from sidecar.backends.memcached.sessions import MemcachedSessions
+from sidecar.backends.memcached.versions import MemcachedVersions
 from sidecar.backends.tls import client_context, describe_tls_failure
+from sidecar.backends.versions import VersionedStore
 from sidecar.config import BackendSettings
 from sidecar.errors import BackendUnavailable, InvalidArgument
 from sidecar.telemetry import Telemetry
@@ -196,10 +198,21 @@ class MemcachedBackend:
             max_workers=min(settings.pool_size, 32), thread_name_prefix=f"memcached-{name}"
         )
         # No invalidation feed, queue, pub/sub, sorted sets or signed counters:
-        # only whole session records (gets/cas).
+        # only whole session records and versioned writes (gets/cas).
+        sessions = MemcachedSessions(self._client, self._run, self.observer, self.breaker)
         self.capabilities = Capabilities(
             f"memcached backend {name!r}",
-            {SessionStore: MemcachedSessions(self._client, self._run, self.observer, self.breaker)},
+            {
+                SessionStore: sessions,
+                VersionedStore: MemcachedVersions(
+                    self._client,
+                    run=self._run,
+                    encode_key=memcached_key,
+                    expiry=_expiry,
+                    observer=self.observer,
+                    breaker=self.breaker,
+                ),
+            },
         )
 
     @contextmanager

@@ -37,7 +37,9 @@ from sidecar.backends.redis.pubsub import RedisPubSub
 from sidecar.backends.redis.queue import RedisQueue
 from sidecar.backends.redis.sessions import RedisSessions
 from sidecar.backends.redis.tracking import RedisTracking
+from sidecar.backends.redis.versions import RedisVersions
 from sidecar.backends.tls import client_context
+from sidecar.backends.versions import VersionedStore
 from sidecar.config import BackendSettings
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import observed
@@ -135,6 +137,7 @@ class RedisBackend:
                 WriteQueue: RedisQueue(link),
                 PubSubTransport: RedisPubSub(link),
                 InvalidationFeed: self.tracking,
+                VersionedStore: RedisVersions(link),
             },
         )
 

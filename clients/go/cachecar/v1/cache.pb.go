@@ -22,6 +22,68 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Condition restricts when a write stores. A write whose condition does not
+// hold fails with ABORTED (reason VALUE_EXISTS, VALUE_MISSING or
+// VERSION_MISMATCH; ErrorInfo metadata current_version): re-read and retry the
+// read-modify-write.
+type Condition int32
+
+const (
+	// Store whatever is cached (subject to the version rule).
+	Condition_CONDITION_UNSPECIFIED Condition = 0
+	// Store only if no value is cached (missing, expired, deleted, or a cached
+	// "not found").
+	Condition_CONDITION_IF_ABSENT Condition = 1
+	// Store only if a value is cached.
+	Condition_CONDITION_IF_PRESENT Condition = 2
+	// Store only if a value is cached and its version equals expected_version
+	// (optimistic concurrency, the ETag pattern).
+	Condition_CONDITION_IF_VERSION Condition = 3
+)
+
+// Enum value maps for Condition.
+var (
+	Condition_name = map[int32]string{
+		0: "CONDITION_UNSPECIFIED",
+		1: "CONDITION_IF_ABSENT",
+		2: "CONDITION_IF_PRESENT",
+		3: "CONDITION_IF_VERSION",
+	}
+	Condition_value = map[string]int32{
+		"CONDITION_UNSPECIFIED": 0,
+		"CONDITION_IF_ABSENT":   1,
+		"CONDITION_IF_PRESENT":  2,
+		"CONDITION_IF_VERSION":  3,
+	}
+)
+
+func (x Condition) Enum() *Condition {
+	p := new(Condition)
+	*p = x
+	return p
+}
+
+func (x Condition) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Condition) Descriptor() protoreflect.EnumDescriptor {
+	return file_cachecar_v1_cache_proto_enumTypes[0].Descriptor()
+}
+
+func (Condition) Type() protoreflect.EnumType {
+	return &file_cachecar_v1_cache_proto_enumTypes[0]
+}
+
+func (x Condition) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Condition.Descriptor instead.
+func (Condition) EnumDescriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{0}
+}
+
 // Source says where a returned value came from.
 type Source int32
 
@@ -70,11 +132,11 @@ func (x Source) String() string {
 }
 
 func (Source) Descriptor() protoreflect.EnumDescriptor {
-	return file_cachecar_v1_cache_proto_enumTypes[0].Descriptor()
+	return file_cachecar_v1_cache_proto_enumTypes[1].Descriptor()
 }
 
 func (Source) Type() protoreflect.EnumType {
-	return &file_cachecar_v1_cache_proto_enumTypes[0]
+	return &file_cachecar_v1_cache_proto_enumTypes[1]
 }
 
 func (x Source) Number() protoreflect.EnumNumber {
@@ -83,7 +145,7 @@ func (x Source) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Source.Descriptor instead.
 func (Source) EnumDescriptor() ([]byte, []int) {
-	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{0}
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{1}
 }
 
 // GetOrLoadRequest names the key to read.
@@ -150,7 +212,10 @@ type GetOrLoadResponse struct {
 	// The value; opaque bytes in the application's encoding.
 	Value []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	// Where the value came from.
-	Source        Source `protobuf:"varint,3,opt,name=source,proto3,enum=cachecar.v1.Source" json:"source,omitempty"`
+	Source Source `protobuf:"varint,3,opt,name=source,proto3,enum=cachecar.v1.Source" json:"source,omitempty"`
+	// The value's version: the application's (from Set, WriteThrough or the
+	// loader) or cachecar's own per-key counter. 0 when unknown.
+	Version       uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -204,6 +269,13 @@ func (x *GetOrLoadResponse) GetSource() Source {
 		return x.Source
 	}
 	return Source_SOURCE_UNSPECIFIED
+}
+
+func (x *GetOrLoadResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // GetOrLoadManyRequest names the keys to read, all in one namespace.
@@ -339,7 +411,9 @@ type GetOrLoadResult struct {
 	// Where the value came from.
 	Source Source `protobuf:"varint,4,opt,name=source,proto3,enum=cachecar.v1.Source" json:"source,omitempty"`
 	// Set when this key could not be read or loaded; found is false then.
-	Error         *KeyError `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	Error *KeyError `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	// The value's version (see GetOrLoadResponse.version).
+	Version       uint64 `protobuf:"varint,6,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -407,6 +481,13 @@ func (x *GetOrLoadResult) GetError() *KeyError {
 		return x.Error
 	}
 	return nil
+}
+
+func (x *GetOrLoadResult) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // GetOrLoadManyResponse carries one result per requested key.
@@ -517,7 +598,9 @@ type GetResponse struct {
 	// loader reads as found=false.
 	Found bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
 	// The value; opaque bytes in the application's encoding.
-	Value         []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	Value []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// The value's version (see GetOrLoadResponse.version).
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -566,6 +649,13 @@ func (x *GetResponse) GetValue() []byte {
 	return nil
 }
 
+func (x *GetResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // SetRequest stores a value in the cache.
 type SetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -576,7 +666,18 @@ type SetRequest struct {
 	// The value; at most the namespace's max_value_size bytes.
 	Value []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
 	// How long to keep the value. Unset means the namespace's TTL.
-	Ttl           *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	Ttl *durationpb.Duration `protobuf:"bytes,4,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// The application's version of the value (a row version, a commit
+	// timestamp). A value is never replaced by one with a lower version: such a
+	// write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+	// the cached version plus one.
+	Version uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// When the write may store; see Condition.
+	Condition Condition `protobuf:"varint,6,opt,name=condition,proto3,enum=cachecar.v1.Condition" json:"condition,omitempty"`
+	// The version CONDITION_IF_VERSION expects.
+	ExpectedVersion uint64 `protobuf:"varint,7,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+	Tags          []string `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -639,9 +740,39 @@ func (x *SetRequest) GetTtl() *durationpb.Duration {
 	return nil
 }
 
-// SetResponse is empty for now; it exists so that fields can be added.
+func (x *SetRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SetRequest) GetCondition() Condition {
+	if x != nil {
+		return x.Condition
+	}
+	return Condition_CONDITION_UNSPECIFIED
+}
+
+func (x *SetRequest) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *SetRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// SetResponse reports the stored version.
 type SetResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The version the value was stored with.
+	Version       uint64 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -676,13 +807,25 @@ func (*SetResponse) Descriptor() ([]byte, []int) {
 	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{9}
 }
 
+func (x *SetResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
 // InvalidateRequest names the keys to remove from the cache.
 type InvalidateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A namespace declared in cachecar's config.
 	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	// The keys to remove.
-	Keys          []string `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	Keys []string `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	// A change feed's version of the delete. When set, each key keeps a
+	// tombstone of this version for the namespace's tombstone_ttl, so a late
+	// fill or replayed write of an older version cannot bring the value back;
+	// a key already holding a newer version is left alone.
+	Version       uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -729,6 +872,13 @@ func (x *InvalidateRequest) GetKeys() []string {
 		return x.Keys
 	}
 	return nil
+}
+
+func (x *InvalidateRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // InvalidateResponse reports what was removed.
@@ -787,7 +937,17 @@ type WriteThroughRequest struct {
 	// The new value (ignored for deletes).
 	Value []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
 	// Whether this write stores or removes the key.
-	Kind          WriteKind `protobuf:"varint,4,opt,name=kind,proto3,enum=cachecar.v1.WriteKind" json:"kind,omitempty"`
+	Kind WriteKind `protobuf:"varint,4,opt,name=kind,proto3,enum=cachecar.v1.WriteKind" json:"kind,omitempty"`
+	// The write's version (see SetRequest.version); a delete with a version
+	// leaves a tombstone (see InvalidateRequest.version).
+	Version uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// Checked against the cache before the writer is called: a write whose
+	// condition fails never reaches the writer.
+	Condition Condition `protobuf:"varint,6,opt,name=condition,proto3,enum=cachecar.v1.Condition" json:"condition,omitempty"`
+	// The version CONDITION_IF_VERSION expects.
+	ExpectedVersion uint64 `protobuf:"varint,7,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	// Tags of the value (see SetRequest.tags).
+	Tags          []string `protobuf:"bytes,8,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -850,11 +1010,41 @@ func (x *WriteThroughRequest) GetKind() WriteKind {
 	return WriteKind_WRITE_KIND_UNSPECIFIED
 }
 
+func (x *WriteThroughRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *WriteThroughRequest) GetCondition() Condition {
+	if x != nil {
+		return x.Condition
+	}
+	return Condition_CONDITION_UNSPECIFIED
+}
+
+func (x *WriteThroughRequest) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *WriteThroughRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 // WriteThroughResponse confirms that the writer applied the write.
 type WriteThroughResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The id cachecar gave the write when it called the writer.
-	WriteId       string `protobuf:"bytes,1,opt,name=write_id,json=writeId,proto3" json:"write_id,omitempty"`
+	WriteId string `protobuf:"bytes,1,opt,name=write_id,json=writeId,proto3" json:"write_id,omitempty"`
+	// The version the cache holds after the write (0 when it was invalidated).
+	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -894,6 +1084,13 @@ func (x *WriteThroughResponse) GetWriteId() string {
 		return x.WriteId
 	}
 	return ""
+}
+
+func (x *WriteThroughResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // EnqueueWriteRequest is one write to queue for the application's writer.
@@ -1336,6 +1533,667 @@ func (x *ReplayDeadLettersResponse) GetReplayedCount() uint64 {
 	return 0
 }
 
+// GetManyRequest names the keys to read from the cache, all in one namespace.
+type GetManyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A namespace declared in cachecar's config.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The keys to read; duplicates are allowed and each gets its own result.
+	Keys          []string `protobuf:"bytes,2,rep,name=keys,proto3" json:"keys,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetManyRequest) Reset() {
+	*x = GetManyRequest{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetManyRequest) ProtoMessage() {}
+
+func (x *GetManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetManyRequest.ProtoReflect.Descriptor instead.
+func (*GetManyRequest) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetManyRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetManyRequest) GetKeys() []string {
+	if x != nil {
+		return x.Keys
+	}
+	return nil
+}
+
+// GetResult is the outcome for one key of a GetMany call.
+type GetResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, as requested.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Whether the cache holds a value for the key.
+	Found bool `protobuf:"varint,2,opt,name=found,proto3" json:"found,omitempty"`
+	// The value; opaque bytes in the application's encoding.
+	Value []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
+	// The value's version.
+	Version uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Set when this key could not be read; found is false then.
+	Error         *KeyError `protobuf:"bytes,5,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResult) Reset() {
+	*x = GetResult{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResult) ProtoMessage() {}
+
+func (x *GetResult) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResult.ProtoReflect.Descriptor instead.
+func (*GetResult) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetResult) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *GetResult) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+func (x *GetResult) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *GetResult) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *GetResult) GetError() *KeyError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// GetManyResponse carries one result per requested key.
+type GetManyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The results, in the order of the request's keys.
+	Results       []*GetResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetManyResponse) Reset() {
+	*x = GetManyResponse{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetManyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetManyResponse) ProtoMessage() {}
+
+func (x *GetManyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetManyResponse.ProtoReflect.Descriptor instead.
+func (*GetManyResponse) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetManyResponse) GetResults() []*GetResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// SetItem is one write of a SetMany call (see SetRequest for the fields).
+type SetItem struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Key   string                 `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	Value []byte                 `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// This item's TTL; unset means the request's ttl, then the namespace's.
+	Ttl             *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	Version         uint64               `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	Condition       Condition            `protobuf:"varint,5,opt,name=condition,proto3,enum=cachecar.v1.Condition" json:"condition,omitempty"`
+	ExpectedVersion uint64               `protobuf:"varint,6,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	Tags            []string             `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *SetItem) Reset() {
+	*x = SetItem{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetItem) ProtoMessage() {}
+
+func (x *SetItem) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetItem.ProtoReflect.Descriptor instead.
+func (*SetItem) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SetItem) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SetItem) GetValue() []byte {
+	if x != nil {
+		return x.Value
+	}
+	return nil
+}
+
+func (x *SetItem) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+func (x *SetItem) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SetItem) GetCondition() Condition {
+	if x != nil {
+		return x.Condition
+	}
+	return Condition_CONDITION_UNSPECIFIED
+}
+
+func (x *SetItem) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
+func (x *SetItem) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// SetManyRequest stores many values in one namespace.
+type SetManyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A namespace declared in cachecar's config.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The writes, at most the namespace's max_batch_keys.
+	Items []*SetItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// The TTL of items without their own; unset means the namespace's TTL.
+	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyRequest) Reset() {
+	*x = SetManyRequest{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyRequest) ProtoMessage() {}
+
+func (x *SetManyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyRequest.ProtoReflect.Descriptor instead.
+func (*SetManyRequest) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *SetManyRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *SetManyRequest) GetItems() []*SetItem {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *SetManyRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+// SetResult is the outcome of one item of a SetMany call.
+type SetResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, as requested.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// Whether the item was stored.
+	Stored bool `protobuf:"varint,2,opt,name=stored,proto3" json:"stored,omitempty"`
+	// The stored version; when not stored, see error.
+	Version uint64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// Why the item was not stored (for example ABORTED / VERSION_MISMATCH).
+	Error         *KeyError `protobuf:"bytes,4,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetResult) Reset() {
+	*x = SetResult{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetResult) ProtoMessage() {}
+
+func (x *SetResult) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetResult.ProtoReflect.Descriptor instead.
+func (*SetResult) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *SetResult) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *SetResult) GetStored() bool {
+	if x != nil {
+		return x.Stored
+	}
+	return false
+}
+
+func (x *SetResult) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *SetResult) GetError() *KeyError {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+// SetManyResponse carries one result per item, in order.
+type SetManyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Results       []*SetResult           `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetManyResponse) Reset() {
+	*x = SetManyResponse{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetManyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetManyResponse) ProtoMessage() {}
+
+func (x *SetManyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetManyResponse.ProtoReflect.Descriptor instead.
+func (*SetManyResponse) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *SetManyResponse) GetResults() []*SetResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+// TouchRequest names the key whose TTL to change.
+type TouchRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A namespace declared in cachecar's config.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The application's key.
+	Key string `protobuf:"bytes,2,opt,name=key,proto3" json:"key,omitempty"`
+	// The new TTL, from now. Unset means the namespace's TTL.
+	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TouchRequest) Reset() {
+	*x = TouchRequest{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TouchRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TouchRequest) ProtoMessage() {}
+
+func (x *TouchRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TouchRequest.ProtoReflect.Descriptor instead.
+func (*TouchRequest) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TouchRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *TouchRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *TouchRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
+// TouchResponse says whether there was a value to touch.
+type TouchResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// False when no value is cached (nothing was changed).
+	Found         bool `protobuf:"varint,1,opt,name=found,proto3" json:"found,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TouchResponse) Reset() {
+	*x = TouchResponse{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TouchResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TouchResponse) ProtoMessage() {}
+
+func (x *TouchResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TouchResponse.ProtoReflect.Descriptor instead.
+func (*TouchResponse) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TouchResponse) GetFound() bool {
+	if x != nil {
+		return x.Found
+	}
+	return false
+}
+
+// InvalidateTagsRequest names the tags whose values to invalidate.
+type InvalidateTagsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A namespace declared in cachecar's config.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// The tags; every value carrying any of them becomes a miss.
+	Tags          []string `protobuf:"bytes,2,rep,name=tags,proto3" json:"tags,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvalidateTagsRequest) Reset() {
+	*x = InvalidateTagsRequest{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvalidateTagsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvalidateTagsRequest) ProtoMessage() {}
+
+func (x *InvalidateTagsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvalidateTagsRequest.ProtoReflect.Descriptor instead.
+func (*InvalidateTagsRequest) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *InvalidateTagsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *InvalidateTagsRequest) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+// InvalidateTagsResponse is empty; it exists so that fields can be added.
+type InvalidateTagsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InvalidateTagsResponse) Reset() {
+	*x = InvalidateTagsResponse{}
+	mi := &file_cachecar_v1_cache_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InvalidateTagsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InvalidateTagsResponse) ProtoMessage() {}
+
+func (x *InvalidateTagsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_cachecar_v1_cache_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InvalidateTagsResponse.ProtoReflect.Descriptor instead.
+func (*InvalidateTagsResponse) Descriptor() ([]byte, []int) {
+	return file_cachecar_v1_cache_proto_rawDescGZIP(), []int{32}
+}
+
 var File_cachecar_v1_cache_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_cache_proto_rawDesc = "" +
@@ -1343,52 +2201,66 @@ const file_cachecar_v1_cache_proto_rawDesc = "" +
 	"\x17cachecar/v1/cache.proto\x12\vcachecar.v1\x1a\x18cachecar/v1/writer.proto\x1a\x1egoogle/protobuf/duration.proto\"B\n" +
 	"\x10GetOrLoadRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key\"l\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"\x86\x01\n" +
 	"\x11GetOrLoadResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12+\n" +
-	"\x06source\x18\x03 \x01(\x0e2\x13.cachecar.v1.SourceR\x06source\"H\n" +
+	"\x06source\x18\x03 \x01(\x0e2\x13.cachecar.v1.SourceR\x06source\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\"H\n" +
 	"\x14GetOrLoadManyRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04keys\x18\x02 \x03(\tR\x04keys\"P\n" +
 	"\bKeyError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\x05R\x04code\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x03 \x01(\tR\amessage\"\xa9\x01\n" +
+	"\amessage\x18\x03 \x01(\tR\amessage\"\xc3\x01\n" +
 	"\x0fGetOrLoadResult\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12+\n" +
 	"\x06source\x18\x04 \x01(\x0e2\x13.cachecar.v1.SourceR\x06source\x12+\n" +
-	"\x05error\x18\x05 \x01(\v2\x15.cachecar.v1.KeyErrorR\x05error\"O\n" +
+	"\x05error\x18\x05 \x01(\v2\x15.cachecar.v1.KeyErrorR\x05error\x12\x18\n" +
+	"\aversion\x18\x06 \x01(\x04R\aversion\"O\n" +
 	"\x15GetOrLoadManyResponse\x126\n" +
 	"\aresults\x18\x01 \x03(\v2\x1c.cachecar.v1.GetOrLoadResultR\aresults\"<\n" +
 	"\n" +
 	"GetRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key\"9\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"S\n" +
 	"\vGetResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\fR\x05value\"\x7f\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"\x8e\x02\n" +
 	"\n" +
 	"SetRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12+\n" +
-	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\r\n" +
-	"\vSetResponse\"E\n" +
+	"\x03ttl\x18\x04 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x124\n" +
+	"\tcondition\x18\x06 \x01(\x0e2\x16.cachecar.v1.ConditionR\tcondition\x12)\n" +
+	"\x10expected_version\x18\a \x01(\x04R\x0fexpectedVersion\x12\x12\n" +
+	"\x04tags\x18\b \x03(\tR\x04tags\"'\n" +
+	"\vSetResponse\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\x04R\aversion\"_\n" +
 	"\x11InvalidateRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04keys\x18\x02 \x03(\tR\x04keys\"A\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\"A\n" +
 	"\x12InvalidateResponse\x12+\n" +
-	"\x11invalidated_count\x18\x01 \x01(\rR\x10invalidatedCount\"\x87\x01\n" +
+	"\x11invalidated_count\x18\x01 \x01(\rR\x10invalidatedCount\"\x96\x02\n" +
 	"\x13WriteThroughRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12*\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x16.cachecar.v1.WriteKindR\x04kind\"1\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x16.cachecar.v1.WriteKindR\x04kind\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x124\n" +
+	"\tcondition\x18\x06 \x01(\x0e2\x16.cachecar.v1.ConditionR\tcondition\x12)\n" +
+	"\x10expected_version\x18\a \x01(\x04R\x0fexpectedVersion\x12\x12\n" +
+	"\x04tags\x18\b \x03(\tR\x04tags\"K\n" +
 	"\x14WriteThroughResponse\x12\x19\n" +
-	"\bwrite_id\x18\x01 \x01(\tR\awriteId\"\x87\x01\n" +
+	"\bwrite_id\x18\x01 \x01(\tR\awriteId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\x87\x01\n" +
 	"\x13EnqueueWriteRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -1413,13 +2285,58 @@ const file_cachecar_v1_cache_proto_rawDesc = "" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"B\n" +
 	"\x19ReplayDeadLettersResponse\x12%\n" +
-	"\x0ereplayed_count\x18\x01 \x01(\x04R\rreplayedCount*n\n" +
+	"\x0ereplayed_count\x18\x01 \x01(\x04R\rreplayedCount\"B\n" +
+	"\x0eGetManyRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04keys\x18\x02 \x03(\tR\x04keys\"\x90\x01\n" +
+	"\tGetResult\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05found\x18\x02 \x01(\bR\x05found\x12\x14\n" +
+	"\x05value\x18\x03 \x01(\fR\x05value\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12+\n" +
+	"\x05error\x18\x05 \x01(\v2\x15.cachecar.v1.KeyErrorR\x05error\"C\n" +
+	"\x0fGetManyResponse\x120\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.cachecar.v1.GetResultR\aresults\"\xed\x01\n" +
+	"\aSetItem\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\fR\x05value\x12+\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x124\n" +
+	"\tcondition\x18\x05 \x01(\x0e2\x16.cachecar.v1.ConditionR\tcondition\x12)\n" +
+	"\x10expected_version\x18\x06 \x01(\x04R\x0fexpectedVersion\x12\x12\n" +
+	"\x04tags\x18\a \x03(\tR\x04tags\"\x87\x01\n" +
+	"\x0eSetManyRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12*\n" +
+	"\x05items\x18\x02 \x03(\v2\x14.cachecar.v1.SetItemR\x05items\x12+\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"|\n" +
+	"\tSetResult\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x16\n" +
+	"\x06stored\x18\x02 \x01(\bR\x06stored\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x04R\aversion\x12+\n" +
+	"\x05error\x18\x04 \x01(\v2\x15.cachecar.v1.KeyErrorR\x05error\"C\n" +
+	"\x0fSetManyResponse\x120\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.cachecar.v1.SetResultR\aresults\"k\n" +
+	"\fTouchRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\x12+\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"%\n" +
+	"\rTouchResponse\x12\x14\n" +
+	"\x05found\x18\x01 \x01(\bR\x05found\"I\n" +
+	"\x15InvalidateTagsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04tags\x18\x02 \x03(\tR\x04tags\"\x18\n" +
+	"\x16InvalidateTagsResponse*s\n" +
+	"\tCondition\x12\x19\n" +
+	"\x15CONDITION_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13CONDITION_IF_ABSENT\x10\x01\x12\x18\n" +
+	"\x14CONDITION_IF_PRESENT\x10\x02\x12\x18\n" +
+	"\x14CONDITION_IF_VERSION\x10\x03*n\n" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSOURCE_CACHE\x10\x01\x12\x11\n" +
 	"\rSOURCE_LOADER\x10\x02\x12\x10\n" +
 	"\fSOURCE_STALE\x10\x03\x12\x15\n" +
-	"\x11SOURCE_NEAR_CACHE\x10\x042\xad\x06\n" +
+	"\x11SOURCE_NEAR_CACHE\x10\x042\xd4\b\n" +
 	"\fCacheService\x12J\n" +
 	"\tGetOrLoad\x12\x1d.cachecar.v1.GetOrLoadRequest\x1a\x1e.cachecar.v1.GetOrLoadResponse\x12V\n" +
 	"\rGetOrLoadMany\x12!.cachecar.v1.GetOrLoadManyRequest\x1a\".cachecar.v1.GetOrLoadManyResponse\x128\n" +
@@ -1431,7 +2348,11 @@ const file_cachecar_v1_cache_proto_rawDesc = "" +
 	"\fEnqueueWrite\x12 .cachecar.v1.EnqueueWriteRequest\x1a!.cachecar.v1.EnqueueWriteResponse\x12V\n" +
 	"\rGetWriteQueue\x12!.cachecar.v1.GetWriteQueueRequest\x1a\".cachecar.v1.GetWriteQueueResponse\x12P\n" +
 	"\vFlushWrites\x12\x1f.cachecar.v1.FlushWritesRequest\x1a .cachecar.v1.FlushWritesResponse\x12b\n" +
-	"\x11ReplayDeadLetters\x12%.cachecar.v1.ReplayDeadLettersRequest\x1a&.cachecar.v1.ReplayDeadLettersResponseB_\n" +
+	"\x11ReplayDeadLetters\x12%.cachecar.v1.ReplayDeadLettersRequest\x1a&.cachecar.v1.ReplayDeadLettersResponse\x12D\n" +
+	"\aGetMany\x12\x1b.cachecar.v1.GetManyRequest\x1a\x1c.cachecar.v1.GetManyResponse\x12D\n" +
+	"\aSetMany\x12\x1b.cachecar.v1.SetManyRequest\x1a\x1c.cachecar.v1.SetManyResponse\x12>\n" +
+	"\x05Touch\x12\x19.cachecar.v1.TouchRequest\x1a\x1a.cachecar.v1.TouchResponse\x12Y\n" +
+	"\x0eInvalidateTags\x12\".cachecar.v1.InvalidateTagsRequest\x1a#.cachecar.v1.InvalidateTagsResponseB_\n" +
 	"\x0fdev.cachecar.v1B\n" +
 	"CacheProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
@@ -1447,69 +2368,100 @@ func file_cachecar_v1_cache_proto_rawDescGZIP() []byte {
 	return file_cachecar_v1_cache_proto_rawDescData
 }
 
-var file_cachecar_v1_cache_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_cachecar_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_cachecar_v1_cache_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_cachecar_v1_cache_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_cachecar_v1_cache_proto_goTypes = []any{
-	(Source)(0),                       // 0: cachecar.v1.Source
-	(*GetOrLoadRequest)(nil),          // 1: cachecar.v1.GetOrLoadRequest
-	(*GetOrLoadResponse)(nil),         // 2: cachecar.v1.GetOrLoadResponse
-	(*GetOrLoadManyRequest)(nil),      // 3: cachecar.v1.GetOrLoadManyRequest
-	(*KeyError)(nil),                  // 4: cachecar.v1.KeyError
-	(*GetOrLoadResult)(nil),           // 5: cachecar.v1.GetOrLoadResult
-	(*GetOrLoadManyResponse)(nil),     // 6: cachecar.v1.GetOrLoadManyResponse
-	(*GetRequest)(nil),                // 7: cachecar.v1.GetRequest
-	(*GetResponse)(nil),               // 8: cachecar.v1.GetResponse
-	(*SetRequest)(nil),                // 9: cachecar.v1.SetRequest
-	(*SetResponse)(nil),               // 10: cachecar.v1.SetResponse
-	(*InvalidateRequest)(nil),         // 11: cachecar.v1.InvalidateRequest
-	(*InvalidateResponse)(nil),        // 12: cachecar.v1.InvalidateResponse
-	(*WriteThroughRequest)(nil),       // 13: cachecar.v1.WriteThroughRequest
-	(*WriteThroughResponse)(nil),      // 14: cachecar.v1.WriteThroughResponse
-	(*EnqueueWriteRequest)(nil),       // 15: cachecar.v1.EnqueueWriteRequest
-	(*EnqueueWriteResponse)(nil),      // 16: cachecar.v1.EnqueueWriteResponse
-	(*GetWriteQueueRequest)(nil),      // 17: cachecar.v1.GetWriteQueueRequest
-	(*GetWriteQueueResponse)(nil),     // 18: cachecar.v1.GetWriteQueueResponse
-	(*FlushWritesRequest)(nil),        // 19: cachecar.v1.FlushWritesRequest
-	(*FlushWritesResponse)(nil),       // 20: cachecar.v1.FlushWritesResponse
-	(*ReplayDeadLettersRequest)(nil),  // 21: cachecar.v1.ReplayDeadLettersRequest
-	(*ReplayDeadLettersResponse)(nil), // 22: cachecar.v1.ReplayDeadLettersResponse
-	(*durationpb.Duration)(nil),       // 23: google.protobuf.Duration
-	(WriteKind)(0),                    // 24: cachecar.v1.WriteKind
+	(Condition)(0),                    // 0: cachecar.v1.Condition
+	(Source)(0),                       // 1: cachecar.v1.Source
+	(*GetOrLoadRequest)(nil),          // 2: cachecar.v1.GetOrLoadRequest
+	(*GetOrLoadResponse)(nil),         // 3: cachecar.v1.GetOrLoadResponse
+	(*GetOrLoadManyRequest)(nil),      // 4: cachecar.v1.GetOrLoadManyRequest
+	(*KeyError)(nil),                  // 5: cachecar.v1.KeyError
+	(*GetOrLoadResult)(nil),           // 6: cachecar.v1.GetOrLoadResult
+	(*GetOrLoadManyResponse)(nil),     // 7: cachecar.v1.GetOrLoadManyResponse
+	(*GetRequest)(nil),                // 8: cachecar.v1.GetRequest
+	(*GetResponse)(nil),               // 9: cachecar.v1.GetResponse
+	(*SetRequest)(nil),                // 10: cachecar.v1.SetRequest
+	(*SetResponse)(nil),               // 11: cachecar.v1.SetResponse
+	(*InvalidateRequest)(nil),         // 12: cachecar.v1.InvalidateRequest
+	(*InvalidateResponse)(nil),        // 13: cachecar.v1.InvalidateResponse
+	(*WriteThroughRequest)(nil),       // 14: cachecar.v1.WriteThroughRequest
+	(*WriteThroughResponse)(nil),      // 15: cachecar.v1.WriteThroughResponse
+	(*EnqueueWriteRequest)(nil),       // 16: cachecar.v1.EnqueueWriteRequest
+	(*EnqueueWriteResponse)(nil),      // 17: cachecar.v1.EnqueueWriteResponse
+	(*GetWriteQueueRequest)(nil),      // 18: cachecar.v1.GetWriteQueueRequest
+	(*GetWriteQueueResponse)(nil),     // 19: cachecar.v1.GetWriteQueueResponse
+	(*FlushWritesRequest)(nil),        // 20: cachecar.v1.FlushWritesRequest
+	(*FlushWritesResponse)(nil),       // 21: cachecar.v1.FlushWritesResponse
+	(*ReplayDeadLettersRequest)(nil),  // 22: cachecar.v1.ReplayDeadLettersRequest
+	(*ReplayDeadLettersResponse)(nil), // 23: cachecar.v1.ReplayDeadLettersResponse
+	(*GetManyRequest)(nil),            // 24: cachecar.v1.GetManyRequest
+	(*GetResult)(nil),                 // 25: cachecar.v1.GetResult
+	(*GetManyResponse)(nil),           // 26: cachecar.v1.GetManyResponse
+	(*SetItem)(nil),                   // 27: cachecar.v1.SetItem
+	(*SetManyRequest)(nil),            // 28: cachecar.v1.SetManyRequest
+	(*SetResult)(nil),                 // 29: cachecar.v1.SetResult
+	(*SetManyResponse)(nil),           // 30: cachecar.v1.SetManyResponse
+	(*TouchRequest)(nil),              // 31: cachecar.v1.TouchRequest
+	(*TouchResponse)(nil),             // 32: cachecar.v1.TouchResponse
+	(*InvalidateTagsRequest)(nil),     // 33: cachecar.v1.InvalidateTagsRequest
+	(*InvalidateTagsResponse)(nil),    // 34: cachecar.v1.InvalidateTagsResponse
+	(*durationpb.Duration)(nil),       // 35: google.protobuf.Duration
+	(WriteKind)(0),                    // 36: cachecar.v1.WriteKind
 }
 var file_cachecar_v1_cache_proto_depIdxs = []int32{
-	0,  // 0: cachecar.v1.GetOrLoadResponse.source:type_name -> cachecar.v1.Source
-	0,  // 1: cachecar.v1.GetOrLoadResult.source:type_name -> cachecar.v1.Source
-	4,  // 2: cachecar.v1.GetOrLoadResult.error:type_name -> cachecar.v1.KeyError
-	5,  // 3: cachecar.v1.GetOrLoadManyResponse.results:type_name -> cachecar.v1.GetOrLoadResult
-	23, // 4: cachecar.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
-	24, // 5: cachecar.v1.WriteThroughRequest.kind:type_name -> cachecar.v1.WriteKind
-	24, // 6: cachecar.v1.EnqueueWriteRequest.kind:type_name -> cachecar.v1.WriteKind
-	23, // 7: cachecar.v1.GetWriteQueueResponse.oldest_age:type_name -> google.protobuf.Duration
-	1,  // 8: cachecar.v1.CacheService.GetOrLoad:input_type -> cachecar.v1.GetOrLoadRequest
-	3,  // 9: cachecar.v1.CacheService.GetOrLoadMany:input_type -> cachecar.v1.GetOrLoadManyRequest
-	7,  // 10: cachecar.v1.CacheService.Get:input_type -> cachecar.v1.GetRequest
-	9,  // 11: cachecar.v1.CacheService.Set:input_type -> cachecar.v1.SetRequest
-	11, // 12: cachecar.v1.CacheService.Invalidate:input_type -> cachecar.v1.InvalidateRequest
-	13, // 13: cachecar.v1.CacheService.WriteThrough:input_type -> cachecar.v1.WriteThroughRequest
-	15, // 14: cachecar.v1.CacheService.EnqueueWrite:input_type -> cachecar.v1.EnqueueWriteRequest
-	17, // 15: cachecar.v1.CacheService.GetWriteQueue:input_type -> cachecar.v1.GetWriteQueueRequest
-	19, // 16: cachecar.v1.CacheService.FlushWrites:input_type -> cachecar.v1.FlushWritesRequest
-	21, // 17: cachecar.v1.CacheService.ReplayDeadLetters:input_type -> cachecar.v1.ReplayDeadLettersRequest
-	2,  // 18: cachecar.v1.CacheService.GetOrLoad:output_type -> cachecar.v1.GetOrLoadResponse
-	6,  // 19: cachecar.v1.CacheService.GetOrLoadMany:output_type -> cachecar.v1.GetOrLoadManyResponse
-	8,  // 20: cachecar.v1.CacheService.Get:output_type -> cachecar.v1.GetResponse
-	10, // 21: cachecar.v1.CacheService.Set:output_type -> cachecar.v1.SetResponse
-	12, // 22: cachecar.v1.CacheService.Invalidate:output_type -> cachecar.v1.InvalidateResponse
-	14, // 23: cachecar.v1.CacheService.WriteThrough:output_type -> cachecar.v1.WriteThroughResponse
-	16, // 24: cachecar.v1.CacheService.EnqueueWrite:output_type -> cachecar.v1.EnqueueWriteResponse
-	18, // 25: cachecar.v1.CacheService.GetWriteQueue:output_type -> cachecar.v1.GetWriteQueueResponse
-	20, // 26: cachecar.v1.CacheService.FlushWrites:output_type -> cachecar.v1.FlushWritesResponse
-	22, // 27: cachecar.v1.CacheService.ReplayDeadLetters:output_type -> cachecar.v1.ReplayDeadLettersResponse
-	18, // [18:28] is the sub-list for method output_type
-	8,  // [8:18] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	1,  // 0: cachecar.v1.GetOrLoadResponse.source:type_name -> cachecar.v1.Source
+	1,  // 1: cachecar.v1.GetOrLoadResult.source:type_name -> cachecar.v1.Source
+	5,  // 2: cachecar.v1.GetOrLoadResult.error:type_name -> cachecar.v1.KeyError
+	6,  // 3: cachecar.v1.GetOrLoadManyResponse.results:type_name -> cachecar.v1.GetOrLoadResult
+	35, // 4: cachecar.v1.SetRequest.ttl:type_name -> google.protobuf.Duration
+	0,  // 5: cachecar.v1.SetRequest.condition:type_name -> cachecar.v1.Condition
+	36, // 6: cachecar.v1.WriteThroughRequest.kind:type_name -> cachecar.v1.WriteKind
+	0,  // 7: cachecar.v1.WriteThroughRequest.condition:type_name -> cachecar.v1.Condition
+	36, // 8: cachecar.v1.EnqueueWriteRequest.kind:type_name -> cachecar.v1.WriteKind
+	35, // 9: cachecar.v1.GetWriteQueueResponse.oldest_age:type_name -> google.protobuf.Duration
+	5,  // 10: cachecar.v1.GetResult.error:type_name -> cachecar.v1.KeyError
+	25, // 11: cachecar.v1.GetManyResponse.results:type_name -> cachecar.v1.GetResult
+	35, // 12: cachecar.v1.SetItem.ttl:type_name -> google.protobuf.Duration
+	0,  // 13: cachecar.v1.SetItem.condition:type_name -> cachecar.v1.Condition
+	27, // 14: cachecar.v1.SetManyRequest.items:type_name -> cachecar.v1.SetItem
+	35, // 15: cachecar.v1.SetManyRequest.ttl:type_name -> google.protobuf.Duration
+	5,  // 16: cachecar.v1.SetResult.error:type_name -> cachecar.v1.KeyError
+	29, // 17: cachecar.v1.SetManyResponse.results:type_name -> cachecar.v1.SetResult
+	35, // 18: cachecar.v1.TouchRequest.ttl:type_name -> google.protobuf.Duration
+	2,  // 19: cachecar.v1.CacheService.GetOrLoad:input_type -> cachecar.v1.GetOrLoadRequest
+	4,  // 20: cachecar.v1.CacheService.GetOrLoadMany:input_type -> cachecar.v1.GetOrLoadManyRequest
+	8,  // 21: cachecar.v1.CacheService.Get:input_type -> cachecar.v1.GetRequest
+	10, // 22: cachecar.v1.CacheService.Set:input_type -> cachecar.v1.SetRequest
+	12, // 23: cachecar.v1.CacheService.Invalidate:input_type -> cachecar.v1.InvalidateRequest
+	14, // 24: cachecar.v1.CacheService.WriteThrough:input_type -> cachecar.v1.WriteThroughRequest
+	16, // 25: cachecar.v1.CacheService.EnqueueWrite:input_type -> cachecar.v1.EnqueueWriteRequest
+	18, // 26: cachecar.v1.CacheService.GetWriteQueue:input_type -> cachecar.v1.GetWriteQueueRequest
+	20, // 27: cachecar.v1.CacheService.FlushWrites:input_type -> cachecar.v1.FlushWritesRequest
+	22, // 28: cachecar.v1.CacheService.ReplayDeadLetters:input_type -> cachecar.v1.ReplayDeadLettersRequest
+	24, // 29: cachecar.v1.CacheService.GetMany:input_type -> cachecar.v1.GetManyRequest
+	28, // 30: cachecar.v1.CacheService.SetMany:input_type -> cachecar.v1.SetManyRequest
+	31, // 31: cachecar.v1.CacheService.Touch:input_type -> cachecar.v1.TouchRequest
+	33, // 32: cachecar.v1.CacheService.InvalidateTags:input_type -> cachecar.v1.InvalidateTagsRequest
+	3,  // 33: cachecar.v1.CacheService.GetOrLoad:output_type -> cachecar.v1.GetOrLoadResponse
+	7,  // 34: cachecar.v1.CacheService.GetOrLoadMany:output_type -> cachecar.v1.GetOrLoadManyResponse
+	9,  // 35: cachecar.v1.CacheService.Get:output_type -> cachecar.v1.GetResponse
+	11, // 36: cachecar.v1.CacheService.Set:output_type -> cachecar.v1.SetResponse
+	13, // 37: cachecar.v1.CacheService.Invalidate:output_type -> cachecar.v1.InvalidateResponse
+	15, // 38: cachecar.v1.CacheService.WriteThrough:output_type -> cachecar.v1.WriteThroughResponse
+	17, // 39: cachecar.v1.CacheService.EnqueueWrite:output_type -> cachecar.v1.EnqueueWriteResponse
+	19, // 40: cachecar.v1.CacheService.GetWriteQueue:output_type -> cachecar.v1.GetWriteQueueResponse
+	21, // 41: cachecar.v1.CacheService.FlushWrites:output_type -> cachecar.v1.FlushWritesResponse
+	23, // 42: cachecar.v1.CacheService.ReplayDeadLetters:output_type -> cachecar.v1.ReplayDeadLettersResponse
+	26, // 43: cachecar.v1.CacheService.GetMany:output_type -> cachecar.v1.GetManyResponse
+	30, // 44: cachecar.v1.CacheService.SetMany:output_type -> cachecar.v1.SetManyResponse
+	32, // 45: cachecar.v1.CacheService.Touch:output_type -> cachecar.v1.TouchResponse
+	34, // 46: cachecar.v1.CacheService.InvalidateTags:output_type -> cachecar.v1.InvalidateTagsResponse
+	33, // [33:47] is the sub-list for method output_type
+	19, // [19:33] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_cachecar_v1_cache_proto_init() }
@@ -1523,8 +2475,8 @@ func file_cachecar_v1_cache_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_cachecar_v1_cache_proto_rawDesc), len(file_cachecar_v1_cache_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   22,
+			NumEnums:      2,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

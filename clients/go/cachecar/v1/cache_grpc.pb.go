@@ -29,6 +29,10 @@ const (
 	CacheService_GetWriteQueue_FullMethodName     = "/cachecar.v1.CacheService/GetWriteQueue"
 	CacheService_FlushWrites_FullMethodName       = "/cachecar.v1.CacheService/FlushWrites"
 	CacheService_ReplayDeadLetters_FullMethodName = "/cachecar.v1.CacheService/ReplayDeadLetters"
+	CacheService_GetMany_FullMethodName           = "/cachecar.v1.CacheService/GetMany"
+	CacheService_SetMany_FullMethodName           = "/cachecar.v1.CacheService/SetMany"
+	CacheService_Touch_FullMethodName             = "/cachecar.v1.CacheService/Touch"
+	CacheService_InvalidateTags_FullMethodName    = "/cachecar.v1.CacheService/InvalidateTags"
 )
 
 // CacheServiceClient is the client API for CacheService service.
@@ -69,6 +73,19 @@ type CacheServiceClient interface {
 	// ReplayDeadLetters moves dead-lettered writes back onto the queue so that
 	// they are flushed again.
 	ReplayDeadLetters(ctx context.Context, in *ReplayDeadLettersRequest, opts ...grpc.CallOption) (*ReplayDeadLettersResponse, error)
+	// GetMany is Get for many keys of one namespace (never calls the loader):
+	// one result per requested key, in request order, one backend round trip
+	// per Redis Cluster slot / Memcached server.
+	GetMany(ctx context.Context, in *GetManyRequest, opts ...grpc.CallOption) (*GetManyResponse, error)
+	// SetMany is Set for many keys of one namespace, each with its own version,
+	// condition and tags; one result per item (a refused item does not fail the
+	// batch).
+	SetMany(ctx context.Context, in *SetManyRequest, opts ...grpc.CallOption) (*SetManyResponse, error)
+	// Touch gives a cached value a new TTL without sending the value again.
+	Touch(ctx context.Context, in *TouchRequest, opts ...grpc.CallOption) (*TouchResponse, error)
+	// InvalidateTags makes every value carrying any of the tags a miss, at the
+	// cost of one counter increment per tag (not per value).
+	InvalidateTags(ctx context.Context, in *InvalidateTagsRequest, opts ...grpc.CallOption) (*InvalidateTagsResponse, error)
 }
 
 type cacheServiceClient struct {
@@ -179,6 +196,46 @@ func (c *cacheServiceClient) ReplayDeadLetters(ctx context.Context, in *ReplayDe
 	return out, nil
 }
 
+func (c *cacheServiceClient) GetMany(ctx context.Context, in *GetManyRequest, opts ...grpc.CallOption) (*GetManyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetManyResponse)
+	err := c.cc.Invoke(ctx, CacheService_GetMany_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cacheServiceClient) SetMany(ctx context.Context, in *SetManyRequest, opts ...grpc.CallOption) (*SetManyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetManyResponse)
+	err := c.cc.Invoke(ctx, CacheService_SetMany_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cacheServiceClient) Touch(ctx context.Context, in *TouchRequest, opts ...grpc.CallOption) (*TouchResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TouchResponse)
+	err := c.cc.Invoke(ctx, CacheService_Touch_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *cacheServiceClient) InvalidateTags(ctx context.Context, in *InvalidateTagsRequest, opts ...grpc.CallOption) (*InvalidateTagsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(InvalidateTagsResponse)
+	err := c.cc.Invoke(ctx, CacheService_InvalidateTags_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CacheServiceServer is the server API for CacheService service.
 // All implementations must embed UnimplementedCacheServiceServer
 // for forward compatibility.
@@ -217,6 +274,19 @@ type CacheServiceServer interface {
 	// ReplayDeadLetters moves dead-lettered writes back onto the queue so that
 	// they are flushed again.
 	ReplayDeadLetters(context.Context, *ReplayDeadLettersRequest) (*ReplayDeadLettersResponse, error)
+	// GetMany is Get for many keys of one namespace (never calls the loader):
+	// one result per requested key, in request order, one backend round trip
+	// per Redis Cluster slot / Memcached server.
+	GetMany(context.Context, *GetManyRequest) (*GetManyResponse, error)
+	// SetMany is Set for many keys of one namespace, each with its own version,
+	// condition and tags; one result per item (a refused item does not fail the
+	// batch).
+	SetMany(context.Context, *SetManyRequest) (*SetManyResponse, error)
+	// Touch gives a cached value a new TTL without sending the value again.
+	Touch(context.Context, *TouchRequest) (*TouchResponse, error)
+	// InvalidateTags makes every value carrying any of the tags a miss, at the
+	// cost of one counter increment per tag (not per value).
+	InvalidateTags(context.Context, *InvalidateTagsRequest) (*InvalidateTagsResponse, error)
 	mustEmbedUnimplementedCacheServiceServer()
 }
 
@@ -256,6 +326,18 @@ func (UnimplementedCacheServiceServer) FlushWrites(context.Context, *FlushWrites
 }
 func (UnimplementedCacheServiceServer) ReplayDeadLetters(context.Context, *ReplayDeadLettersRequest) (*ReplayDeadLettersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReplayDeadLetters not implemented")
+}
+func (UnimplementedCacheServiceServer) GetMany(context.Context, *GetManyRequest) (*GetManyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMany not implemented")
+}
+func (UnimplementedCacheServiceServer) SetMany(context.Context, *SetManyRequest) (*SetManyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetMany not implemented")
+}
+func (UnimplementedCacheServiceServer) Touch(context.Context, *TouchRequest) (*TouchResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Touch not implemented")
+}
+func (UnimplementedCacheServiceServer) InvalidateTags(context.Context, *InvalidateTagsRequest) (*InvalidateTagsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method InvalidateTags not implemented")
 }
 func (UnimplementedCacheServiceServer) mustEmbedUnimplementedCacheServiceServer() {}
 func (UnimplementedCacheServiceServer) testEmbeddedByValue()                      {}
@@ -458,6 +540,78 @@ func _CacheService_ReplayDeadLetters_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CacheService_GetMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetManyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).GetMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_GetMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).GetMany(ctx, req.(*GetManyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CacheService_SetMany_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetManyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).SetMany(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_SetMany_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).SetMany(ctx, req.(*SetManyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CacheService_Touch_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TouchRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).Touch(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_Touch_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).Touch(ctx, req.(*TouchRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CacheService_InvalidateTags_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(InvalidateTagsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CacheServiceServer).InvalidateTags(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CacheService_InvalidateTags_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CacheServiceServer).InvalidateTags(ctx, req.(*InvalidateTagsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CacheService_ServiceDesc is the grpc.ServiceDesc for CacheService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -504,6 +658,22 @@ var CacheService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReplayDeadLetters",
 			Handler:    _CacheService_ReplayDeadLetters_Handler,
+		},
+		{
+			MethodName: "GetMany",
+			Handler:    _CacheService_GetMany_Handler,
+		},
+		{
+			MethodName: "SetMany",
+			Handler:    _CacheService_SetMany_Handler,
+		},
+		{
+			MethodName: "Touch",
+			Handler:    _CacheService_Touch_Handler,
+		},
+		{
+			MethodName: "InvalidateTags",
+			Handler:    _CacheService_InvalidateTags_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

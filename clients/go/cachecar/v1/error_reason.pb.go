@@ -280,6 +280,29 @@ const (
 	// a Subscribe stream received nothing, not even a heartbeat, for two
 	// heartbeat intervals. Subscribe again with the last ids in resume_ids.
 	ErrorReason_STREAM_STALLED ErrorReason = 63
+	// INVALID_ARGUMENT. A write's condition is not one of the Condition values,
+	// or expected_version was given without CONDITION_VERSION_EQUALS. Send a
+	// valid condition.
+	ErrorReason_CONDITION_INVALID ErrorReason = 64
+	// INVALID_ARGUMENT. Too many tags, or an empty or oversized tag. Send fewer
+	// or shorter tags (docs/consistency.md).
+	ErrorReason_TAGS_INVALID ErrorReason = 65
+	// ABORTED. A write with CONDITION_ABSENT found a value. Metadata:
+	// "namespace", "current_version". Re-read and retry at a higher level.
+	ErrorReason_VALUE_EXISTS ErrorReason = 66
+	// ABORTED. A write with CONDITION_PRESENT found no value. Metadata:
+	// "namespace". Re-read and retry at a higher level.
+	ErrorReason_VALUE_MISSING ErrorReason = 67
+	// ABORTED. A write with CONDITION_VERSION_EQUALS found another version.
+	// Metadata: "namespace", "current_version". Re-read and retry.
+	ErrorReason_VERSION_MISMATCH ErrorReason = 68
+	// ABORTED. Concurrent writers kept winning the compare-and-set of this
+	// key. Retry with backoff.
+	ErrorReason_WRITE_CONTENDED ErrorReason = 69
+	// FAILED_PRECONDITION. A write carries a version older than the cached
+	// one (or its tombstone). Metadata: "namespace", "current_version". Never
+	// retry it: the newer version stays.
+	ErrorReason_VERSION_STALE ErrorReason = 70
 )
 
 // Enum value maps for ErrorReason.
@@ -349,6 +372,13 @@ var (
 		61: "INTERNAL",
 		62: "WRITE_NOT_REPLICATED",
 		63: "STREAM_STALLED",
+		64: "CONDITION_INVALID",
+		65: "TAGS_INVALID",
+		66: "VALUE_EXISTS",
+		67: "VALUE_MISSING",
+		68: "VERSION_MISMATCH",
+		69: "WRITE_CONTENDED",
+		70: "VERSION_STALE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED":    0,
@@ -415,6 +445,13 @@ var (
 		"INTERNAL":                    61,
 		"WRITE_NOT_REPLICATED":        62,
 		"STREAM_STALLED":              63,
+		"CONDITION_INVALID":           64,
+		"TAGS_INVALID":                65,
+		"VALUE_EXISTS":                66,
+		"VALUE_MISSING":               67,
+		"VERSION_MISMATCH":            68,
+		"WRITE_CONTENDED":             69,
+		"VERSION_STALE":               70,
 	}
 )
 
@@ -449,7 +486,7 @@ var File_cachecar_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"\x1ecachecar/v1/error_reason.proto\x12\vcachecar.v1*\x85\v\n" +
+	"\x1ecachecar/v1/error_reason.proto\x12\vcachecar.v1*\x91\f\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10ARGUMENT_INVALID\x10\x01\x12\x15\n" +
@@ -517,7 +554,14 @@ const file_cachecar_v1_error_reason_proto_rawDesc = "" +
 	"\rWRITER_FAILED\x10<\x12\f\n" +
 	"\bINTERNAL\x10=\x12\x18\n" +
 	"\x14WRITE_NOT_REPLICATED\x10>\x12\x12\n" +
-	"\x0eSTREAM_STALLED\x10?Be\n" +
+	"\x0eSTREAM_STALLED\x10?\x12\x15\n" +
+	"\x11CONDITION_INVALID\x10@\x12\x10\n" +
+	"\fTAGS_INVALID\x10A\x12\x10\n" +
+	"\fVALUE_EXISTS\x10B\x12\x11\n" +
+	"\rVALUE_MISSING\x10C\x12\x14\n" +
+	"\x10VERSION_MISMATCH\x10D\x12\x13\n" +
+	"\x0fWRITE_CONTENDED\x10E\x12\x11\n" +
+	"\rVERSION_STALE\x10FBe\n" +
 	"\x0fdev.cachecar.v1B\x10ErrorReasonProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"
 
 var (

@@ -86,7 +86,13 @@ type LoadResponse struct {
 	Value []byte `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	// An optional TTL for this value, overriding the namespace's TTL. Unset or
 	// zero means the namespace's TTL (or negative TTL when found is false).
-	Ttl           *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	Ttl *durationpb.Duration `protobuf:"bytes,3,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// The row's version (a row version column, a commit timestamp, an LSN):
+	// the fill is refused if the cache already holds a newer version (or a
+	// tombstone of one). 0: cachecar assigns its own per-key version.
+	Version uint64 `protobuf:"varint,4,opt,name=version,proto3" json:"version,omitempty"`
+	// Tags of the value, for InvalidateTags: at most 8, each 1 to 64 bytes.
+	Tags          []string `protobuf:"bytes,5,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,6 +148,20 @@ func (x *LoadResponse) GetTtl() *durationpb.Duration {
 	return nil
 }
 
+func (x *LoadResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *LoadResponse) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
 var File_cachecar_v1_loader_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_loader_proto_rawDesc = "" +
@@ -149,11 +169,13 @@ const file_cachecar_v1_loader_proto_rawDesc = "" +
 	"\x18cachecar/v1/loader.proto\x12\vcachecar.v1\x1a\x1egoogle/protobuf/duration.proto\"=\n" +
 	"\vLoadRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
-	"\x03key\x18\x02 \x01(\tR\x03key\"g\n" +
+	"\x03key\x18\x02 \x01(\tR\x03key\"\x95\x01\n" +
 	"\fLoadResponse\x12\x14\n" +
 	"\x05found\x18\x01 \x01(\bR\x05found\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\fR\x05value\x12+\n" +
-	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl2L\n" +
+	"\x03ttl\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\x18\n" +
+	"\aversion\x18\x04 \x01(\x04R\aversion\x12\x12\n" +
+	"\x04tags\x18\x05 \x03(\tR\x04tags2L\n" +
 	"\rLoaderService\x12;\n" +
 	"\x04Load\x12\x18.cachecar.v1.LoadRequest\x1a\x19.cachecar.v1.LoadResponseB`\n" +
 	"\x0fdev.cachecar.v1B\vLoaderProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3"

@@ -9,6 +9,7 @@ stubs live in :mod:`cachecar.v1` (import path = proto package); the sidecar
 itself imports them from here, so they exist exactly once.
 """
 
+from cachecar._cache import SetItem
 from cachecar._client import DEFAULT_TARGET, CacheCar
 from cachecar._errors import (
     DOMAIN,
@@ -60,6 +61,7 @@ __all__ = [
     "PermissionDenied",
     "ResourceExhausted",
     "ScoreMode",
+    "SetItem",
     "StartPosition",
     "StreamStalled",
     "Subscription",

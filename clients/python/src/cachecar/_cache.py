@@ -8,13 +8,43 @@ generated response messages (``found``, ``value``, ``source``): a miss is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from cachecar._base import _Base, duration
 from cachecar.v1 import cache_pb2, writer_pb2
 
-__all__: list[str] = []
+__all__ = ["SetItem"]
+
+
+@dataclass(frozen=True)
+class SetItem:
+    """One write of :meth:`CacheMethods.set_many` (the fields of :meth:`set`)."""
+
+    key: str
+    value: bytes
+    ttl: timedelta | float | None = None
+    version: int = 0
+    if_absent: bool = False
+    if_present: bool = False
+    if_version: int | None = None
+    tags: Sequence[str] = field(default_factory=tuple)
+
+
+def _condition(
+    if_absent: bool, if_present: bool, if_version: int | None
+) -> tuple[cache_pb2.Condition.ValueType, int]:
+    """The proto condition and expected version; at most one may be asked for."""
+    if if_absent + if_present + (if_version is not None) > 1:
+        raise ValueError("pass at most one of if_absent, if_present, if_version")
+    if if_absent:
+        return cache_pb2.CONDITION_IF_ABSENT, 0
+    if if_present:
+        return cache_pb2.CONDITION_IF_PRESENT, 0
+    if if_version is not None:
+        return cache_pb2.CONDITION_IF_VERSION, if_version
+    return cache_pb2.CONDITION_UNSPECIFIED, 0
 
 
 def _keys(keys: str | Iterable[str]) -> list[str]:
@@ -82,24 +112,60 @@ class CacheMethods(_Base):
         value: bytes,
         *,
         ttl: timedelta | float | None = None,
+        version: int = 0,
+        if_absent: bool = False,
+        if_present: bool = False,
+        if_version: int | None = None,
+        tags: Sequence[str] = (),
         timeout: float | None = None,
-    ) -> None:
+    ) -> int:
         """Store ``value`` in the cache only (not in the app); ``ttl`` defaults
-        to the namespace's. Retried on UNAVAILABLE: setting twice is setting once."""
-        request = cache_pb2.SetRequest(namespace=namespace, key=key, value=value, ttl=duration(ttl))
-        await self._unary(
-            self._cache.Set, request, cache_pb2.SetResponse, timeout=timeout, idempotent=True
+        to the namespace's. Returns the stored version.
+
+        ``version``: the app's version (a lower one than cached fails with
+        FAILED_PRECONDITION / VERSION_STALE). ``if_absent`` / ``if_present`` /
+        ``if_version``: store only then, else ABORTED (VALUE_EXISTS,
+        VALUE_MISSING, VERSION_MISMATCH). ``tags``: for :meth:`invalidate_tags`.
+        Retried on UNAVAILABLE only without a condition (setting twice is
+        setting once; a conditional retry could fail on its own first try).
+        """
+        condition, expected = _condition(if_absent, if_present, if_version)
+        request = cache_pb2.SetRequest(
+            namespace=namespace,
+            key=key,
+            value=value,
+            ttl=duration(ttl),
+            version=version,
+            condition=condition,
+            expected_version=expected,
+            tags=list(tags),
         )
+        response = await self._unary(
+            self._cache.Set,
+            request,
+            cache_pb2.SetResponse,
+            timeout=timeout,
+            idempotent=condition == cache_pb2.CONDITION_UNSPECIFIED,
+        )
+        return response.version
 
     async def invalidate(
-        self, namespace: str, keys: str | Iterable[str], *, timeout: float | None = None
+        self,
+        namespace: str,
+        keys: str | Iterable[str],
+        *,
+        version: int = 0,
+        timeout: float | None = None,
     ) -> int:
         """Drop ``keys`` (one key or many) from the cache; how many had an entry.
 
         An invalidation that lands during a load of the same key wins: the
-        loaded value is not stored.
+        loaded value is not stored. With ``version`` (a change feed's), each
+        key keeps a tombstone of it, so an older fill or write is refused.
         """
-        request = cache_pb2.InvalidateRequest(namespace=namespace, keys=_keys(keys))
+        request = cache_pb2.InvalidateRequest(
+            namespace=namespace, keys=_keys(keys), version=version
+        )
         response = await self._unary(
             self._cache.Invalidate,
             request,
@@ -116,15 +182,30 @@ class CacheMethods(_Base):
         value: bytes = b"",
         *,
         delete: bool = False,
+        version: int = 0,
+        if_absent: bool = False,
+        if_present: bool = False,
+        if_version: int | None = None,
+        tags: Sequence[str] = (),
         timeout: float | None = None,
     ) -> str:
         """Send a write to the app's writer and, once it succeeded, update the
         cache; returns the write's id. ``delete=True`` removes the key instead.
+        ``version``, the conditions and ``tags`` are :meth:`set`'s; a condition
+        is checked before the writer is called.
 
         Never retried: a retry would be a second write with a new write_id.
         """
+        condition, expected = _condition(if_absent, if_present, if_version)
         request = cache_pb2.WriteThroughRequest(
-            namespace=namespace, key=key, value=value, kind=_kind(delete)
+            namespace=namespace,
+            key=key,
+            value=value,
+            kind=_kind(delete),
+            version=version,
+            condition=condition,
+            expected_version=expected,
+            tags=list(tags),
         )
         response = await self._unary(
             self._cache.WriteThrough,
@@ -199,3 +280,81 @@ class CacheMethods(_Base):
             idempotent=False,
         )
         return response.replayed_count
+
+    async def get_many(
+        self, namespace: str, keys: Iterable[str], *, timeout: float | None = None
+    ) -> list[cache_pb2.GetResult]:
+        """The cached values of ``keys`` (never calling the loader), in order."""
+        response = await self._unary(
+            self._cache.GetMany,
+            cache_pb2.GetManyRequest(namespace=namespace, keys=list(keys)),
+            cache_pb2.GetManyResponse,
+            timeout=timeout,
+            idempotent=True,
+        )
+        return list(response.results)
+
+    async def set_many(
+        self,
+        namespace: str,
+        items: Iterable[SetItem],
+        *,
+        ttl: timedelta | float | None = None,
+        timeout: float | None = None,
+    ) -> list[cache_pb2.SetResult]:
+        """Store many values; one result per item (``stored``, ``version`` or
+        ``error``). ``ttl`` applies to items without their own. Retried on
+        UNAVAILABLE only when no item has a condition."""
+        messages = []
+        for item in items:
+            condition, expected = _condition(item.if_absent, item.if_present, item.if_version)
+            messages.append(
+                cache_pb2.SetItem(
+                    key=item.key,
+                    value=item.value,
+                    ttl=duration(item.ttl),
+                    version=item.version,
+                    condition=condition,
+                    expected_version=expected,
+                    tags=list(item.tags),
+                )
+            )
+        response = await self._unary(
+            self._cache.SetMany,
+            cache_pb2.SetManyRequest(namespace=namespace, items=messages, ttl=duration(ttl)),
+            cache_pb2.SetManyResponse,
+            timeout=timeout,
+            idempotent=all(m.condition == cache_pb2.CONDITION_UNSPECIFIED for m in messages),
+        )
+        return list(response.results)
+
+    async def touch(
+        self,
+        namespace: str,
+        key: str,
+        *,
+        ttl: timedelta | float | None = None,
+        timeout: float | None = None,
+    ) -> bool:
+        """Give a cached value a new TTL (default: the namespace's) without
+        sending it again; False if nothing is cached."""
+        response = await self._unary(
+            self._cache.Touch,
+            cache_pb2.TouchRequest(namespace=namespace, key=key, ttl=duration(ttl)),
+            cache_pb2.TouchResponse,
+            timeout=timeout,
+            idempotent=True,
+        )
+        return response.found
+
+    async def invalidate_tags(
+        self, namespace: str, tags: str | Iterable[str], *, timeout: float | None = None
+    ) -> None:
+        """Make every value carrying any of ``tags`` a miss (one counter per tag)."""
+        await self._unary(
+            self._cache.InvalidateTags,
+            cache_pb2.InvalidateTagsRequest(namespace=namespace, tags=_keys(tags)),
+            cache_pb2.InvalidateTagsResponse,
+            timeout=timeout,
+            idempotent=True,
+        )

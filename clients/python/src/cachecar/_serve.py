@@ -40,10 +40,14 @@ _log = logging.getLogger("cachecar.app")
 
 @dataclass(frozen=True)
 class Loaded:
-    """A loaded value with its own TTL (overriding the namespace's)."""
+    """A loaded value with its own TTL (overriding the namespace's), its
+    version (a row version or commit timestamp: the cache never replaces a
+    newer version with it) and tags (for ``invalidate_tags``)."""
 
     value: bytes
     ttl: timedelta | None = None
+    version: int = 0
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -125,7 +129,13 @@ class _Servicer(loader_pb2_grpc.LoaderServiceServicer, writer_pb2_grpc.WriterSer
         if result is None:
             return loader_pb2.LoadResponse(found=False)
         if isinstance(result, Loaded):
-            return loader_pb2.LoadResponse(found=True, value=result.value, ttl=duration(result.ttl))
+            return loader_pb2.LoadResponse(
+                found=True,
+                value=result.value,
+                ttl=duration(result.ttl),
+                version=result.version,
+                tags=list(result.tags),
+            )
         return loader_pb2.LoadResponse(found=True, value=result)
 
     async def Write(

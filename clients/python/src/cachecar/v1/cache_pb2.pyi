@@ -21,6 +21,46 @@ else:
 
 DESCRIPTOR: google.protobuf.descriptor.FileDescriptor
 
+class _Condition:
+    ValueType = typing.NewType("ValueType", builtins.int)
+    V: typing_extensions.TypeAlias = ValueType
+
+class _ConditionEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[_Condition.ValueType], builtins.type):
+    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+    CONDITION_UNSPECIFIED: _Condition.ValueType  # 0
+    """Store whatever is cached (subject to the version rule)."""
+    CONDITION_IF_ABSENT: _Condition.ValueType  # 1
+    """Store only if no value is cached (missing, expired, deleted, or a cached
+    "not found").
+    """
+    CONDITION_IF_PRESENT: _Condition.ValueType  # 2
+    """Store only if a value is cached."""
+    CONDITION_IF_VERSION: _Condition.ValueType  # 3
+    """Store only if a value is cached and its version equals expected_version
+    (optimistic concurrency, the ETag pattern).
+    """
+
+class Condition(_Condition, metaclass=_ConditionEnumTypeWrapper):
+    """Condition restricts when a write stores. A write whose condition does not
+    hold fails with ABORTED (reason VALUE_EXISTS, VALUE_MISSING or
+    VERSION_MISMATCH; ErrorInfo metadata current_version): re-read and retry the
+    read-modify-write.
+    """
+
+CONDITION_UNSPECIFIED: Condition.ValueType  # 0
+"""Store whatever is cached (subject to the version rule)."""
+CONDITION_IF_ABSENT: Condition.ValueType  # 1
+"""Store only if no value is cached (missing, expired, deleted, or a cached
+"not found").
+"""
+CONDITION_IF_PRESENT: Condition.ValueType  # 2
+"""Store only if a value is cached."""
+CONDITION_IF_VERSION: Condition.ValueType  # 3
+"""Store only if a value is cached and its version equals expected_version
+(optimistic concurrency, the ETag pattern).
+"""
+global___Condition = Condition
+
 class _Source:
     ValueType = typing.NewType("ValueType", builtins.int)
     V: typing_extensions.TypeAlias = ValueType
@@ -96,6 +136,7 @@ class GetOrLoadResponse(google.protobuf.message.Message):
     FOUND_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
     SOURCE_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     found: builtins.bool
     """Whether the key exists (the loader may answer found=false, which is cached
     too). An empty value with found=true is a real value.
@@ -104,14 +145,19 @@ class GetOrLoadResponse(google.protobuf.message.Message):
     """The value; opaque bytes in the application's encoding."""
     source: global___Source.ValueType
     """Where the value came from."""
+    version: builtins.int
+    """The value's version: the application's (from Set, WriteThrough or the
+    loader) or cachecar's own per-key counter. 0 when unknown.
+    """
     def __init__(
         self,
         *,
         found: builtins.bool = ...,
         value: builtins.bytes = ...,
         source: global___Source.ValueType = ...,
+        version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["found", b"found", "source", b"source", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["found", b"found", "source", b"source", "value", b"value", "version", b"version"]) -> None: ...
 
 global___GetOrLoadResponse = GetOrLoadResponse
 
@@ -180,6 +226,7 @@ class GetOrLoadResult(google.protobuf.message.Message):
     VALUE_FIELD_NUMBER: builtins.int
     SOURCE_FIELD_NUMBER: builtins.int
     ERROR_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     key: builtins.str
     """The key, as requested."""
     found: builtins.bool
@@ -188,6 +235,8 @@ class GetOrLoadResult(google.protobuf.message.Message):
     """The value; opaque bytes in the application's encoding."""
     source: global___Source.ValueType
     """Where the value came from."""
+    version: builtins.int
+    """The value's version (see GetOrLoadResponse.version)."""
     @property
     def error(self) -> global___KeyError:
         """Set when this key could not be read or loaded; found is false then."""
@@ -200,9 +249,10 @@ class GetOrLoadResult(google.protobuf.message.Message):
         value: builtins.bytes = ...,
         source: global___Source.ValueType = ...,
         error: global___KeyError | None = ...,
+        version: builtins.int = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["error", b"error"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["error", b"error", "found", b"found", "key", b"key", "source", b"source", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["error", b"error", "found", b"found", "key", b"key", "source", b"source", "value", b"value", "version", b"version"]) -> None: ...
 
 global___GetOrLoadResult = GetOrLoadResult
 
@@ -256,19 +306,23 @@ class GetResponse(google.protobuf.message.Message):
 
     FOUND_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     found: builtins.bool
     """Whether the cache holds a value for the key. A cached "not found" from the
     loader reads as found=false.
     """
     value: builtins.bytes
     """The value; opaque bytes in the application's encoding."""
+    version: builtins.int
+    """The value's version (see GetOrLoadResponse.version)."""
     def __init__(
         self,
         *,
         found: builtins.bool = ...,
         value: builtins.bytes = ...,
+        version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["found", b"found", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["found", b"found", "value", b"value", "version", b"version"]) -> None: ...
 
 global___GetResponse = GetResponse
 
@@ -282,15 +336,33 @@ class SetRequest(google.protobuf.message.Message):
     KEY_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
     TTL_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    CONDITION_FIELD_NUMBER: builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: builtins.int
+    TAGS_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """A namespace declared in cachecar's config."""
     key: builtins.str
     """The application's key."""
     value: builtins.bytes
     """The value; at most the namespace's max_value_size bytes."""
+    version: builtins.int
+    """The application's version of the value (a row version, a commit
+    timestamp). A value is never replaced by one with a lower version: such a
+    write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+    the cached version plus one.
+    """
+    condition: global___Condition.ValueType
+    """When the write may store; see Condition."""
+    expected_version: builtins.int
+    """The version CONDITION_IF_VERSION expects."""
     @property
     def ttl(self) -> google.protobuf.duration_pb2.Duration:
         """How long to keep the value. Unset means the namespace's TTL."""
+
+    @property
+    def tags(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Tags for InvalidateTags: at most 8, each 1 to 64 bytes."""
 
     def __init__(
         self,
@@ -299,21 +371,31 @@ class SetRequest(google.protobuf.message.Message):
         key: builtins.str = ...,
         value: builtins.bytes = ...,
         ttl: google.protobuf.duration_pb2.Duration | None = ...,
+        version: builtins.int = ...,
+        condition: global___Condition.ValueType = ...,
+        expected_version: builtins.int = ...,
+        tags: collections.abc.Iterable[builtins.str] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["ttl", b"ttl"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["key", b"key", "namespace", b"namespace", "ttl", b"ttl", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["condition", b"condition", "expected_version", b"expected_version", "key", b"key", "namespace", b"namespace", "tags", b"tags", "ttl", b"ttl", "value", b"value", "version", b"version"]) -> None: ...
 
 global___SetRequest = SetRequest
 
 @typing.final
 class SetResponse(google.protobuf.message.Message):
-    """SetResponse is empty for now; it exists so that fields can be added."""
+    """SetResponse reports the stored version."""
 
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
+    VERSION_FIELD_NUMBER: builtins.int
+    version: builtins.int
+    """The version the value was stored with."""
     def __init__(
         self,
+        *,
+        version: builtins.int = ...,
     ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["version", b"version"]) -> None: ...
 
 global___SetResponse = SetResponse
 
@@ -325,8 +407,15 @@ class InvalidateRequest(google.protobuf.message.Message):
 
     NAMESPACE_FIELD_NUMBER: builtins.int
     KEYS_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """A namespace declared in cachecar's config."""
+    version: builtins.int
+    """A change feed's version of the delete. When set, each key keeps a
+    tombstone of this version for the namespace's tombstone_ttl, so a late
+    fill or replayed write of an older version cannot bring the value back;
+    a key already holding a newer version is left alone.
+    """
     @property
     def keys(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
         """The keys to remove."""
@@ -336,8 +425,9 @@ class InvalidateRequest(google.protobuf.message.Message):
         *,
         namespace: builtins.str = ...,
         keys: collections.abc.Iterable[builtins.str] | None = ...,
+        version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["keys", b"keys", "namespace", b"namespace"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["keys", b"keys", "namespace", b"namespace", "version", b"version"]) -> None: ...
 
 global___InvalidateRequest = InvalidateRequest
 
@@ -369,6 +459,10 @@ class WriteThroughRequest(google.protobuf.message.Message):
     KEY_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
     KIND_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    CONDITION_FIELD_NUMBER: builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: builtins.int
+    TAGS_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """A namespace declared in cachecar's config, with a writer."""
     key: builtins.str
@@ -377,6 +471,20 @@ class WriteThroughRequest(google.protobuf.message.Message):
     """The new value (ignored for deletes)."""
     kind: cachecar.v1.writer_pb2.WriteKind.ValueType
     """Whether this write stores or removes the key."""
+    version: builtins.int
+    """The write's version (see SetRequest.version); a delete with a version
+    leaves a tombstone (see InvalidateRequest.version).
+    """
+    condition: global___Condition.ValueType
+    """Checked against the cache before the writer is called: a write whose
+    condition fails never reaches the writer.
+    """
+    expected_version: builtins.int
+    """The version CONDITION_IF_VERSION expects."""
+    @property
+    def tags(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Tags of the value (see SetRequest.tags)."""
+
     def __init__(
         self,
         *,
@@ -384,8 +492,12 @@ class WriteThroughRequest(google.protobuf.message.Message):
         key: builtins.str = ...,
         value: builtins.bytes = ...,
         kind: cachecar.v1.writer_pb2.WriteKind.ValueType = ...,
+        version: builtins.int = ...,
+        condition: global___Condition.ValueType = ...,
+        expected_version: builtins.int = ...,
+        tags: collections.abc.Iterable[builtins.str] | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["key", b"key", "kind", b"kind", "namespace", b"namespace", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["condition", b"condition", "expected_version", b"expected_version", "key", b"key", "kind", b"kind", "namespace", b"namespace", "tags", b"tags", "value", b"value", "version", b"version"]) -> None: ...
 
 global___WriteThroughRequest = WriteThroughRequest
 
@@ -396,14 +508,18 @@ class WriteThroughResponse(google.protobuf.message.Message):
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     WRITE_ID_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     write_id: builtins.str
     """The id cachecar gave the write when it called the writer."""
+    version: builtins.int
+    """The version the cache holds after the write (0 when it was invalidated)."""
     def __init__(
         self,
         *,
         write_id: builtins.str = ...,
+        version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["write_id", b"write_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["version", b"version", "write_id", b"write_id"]) -> None: ...
 
 global___WriteThroughResponse = WriteThroughResponse
 
@@ -585,3 +701,289 @@ class ReplayDeadLettersResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["replayed_count", b"replayed_count"]) -> None: ...
 
 global___ReplayDeadLettersResponse = ReplayDeadLettersResponse
+
+@typing.final
+class GetManyRequest(google.protobuf.message.Message):
+    """GetManyRequest names the keys to read from the cache, all in one namespace."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAMESPACE_FIELD_NUMBER: builtins.int
+    KEYS_FIELD_NUMBER: builtins.int
+    namespace: builtins.str
+    """A namespace declared in cachecar's config."""
+    @property
+    def keys(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """The keys to read; duplicates are allowed and each gets its own result."""
+
+    def __init__(
+        self,
+        *,
+        namespace: builtins.str = ...,
+        keys: collections.abc.Iterable[builtins.str] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["keys", b"keys", "namespace", b"namespace"]) -> None: ...
+
+global___GetManyRequest = GetManyRequest
+
+@typing.final
+class GetResult(google.protobuf.message.Message):
+    """GetResult is the outcome for one key of a GetMany call."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: builtins.int
+    FOUND_FIELD_NUMBER: builtins.int
+    VALUE_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    ERROR_FIELD_NUMBER: builtins.int
+    key: builtins.str
+    """The key, as requested."""
+    found: builtins.bool
+    """Whether the cache holds a value for the key."""
+    value: builtins.bytes
+    """The value; opaque bytes in the application's encoding."""
+    version: builtins.int
+    """The value's version."""
+    @property
+    def error(self) -> global___KeyError:
+        """Set when this key could not be read; found is false then."""
+
+    def __init__(
+        self,
+        *,
+        key: builtins.str = ...,
+        found: builtins.bool = ...,
+        value: builtins.bytes = ...,
+        version: builtins.int = ...,
+        error: global___KeyError | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["error", b"error"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["error", b"error", "found", b"found", "key", b"key", "value", b"value", "version", b"version"]) -> None: ...
+
+global___GetResult = GetResult
+
+@typing.final
+class GetManyResponse(google.protobuf.message.Message):
+    """GetManyResponse carries one result per requested key."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: builtins.int
+    @property
+    def results(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___GetResult]:
+        """The results, in the order of the request's keys."""
+
+    def __init__(
+        self,
+        *,
+        results: collections.abc.Iterable[global___GetResult] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["results", b"results"]) -> None: ...
+
+global___GetManyResponse = GetManyResponse
+
+@typing.final
+class SetItem(google.protobuf.message.Message):
+    """SetItem is one write of a SetMany call (see SetRequest for the fields)."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: builtins.int
+    VALUE_FIELD_NUMBER: builtins.int
+    TTL_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    CONDITION_FIELD_NUMBER: builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: builtins.int
+    TAGS_FIELD_NUMBER: builtins.int
+    key: builtins.str
+    value: builtins.bytes
+    version: builtins.int
+    condition: global___Condition.ValueType
+    expected_version: builtins.int
+    @property
+    def ttl(self) -> google.protobuf.duration_pb2.Duration:
+        """This item's TTL; unset means the request's ttl, then the namespace's."""
+
+    @property
+    def tags(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        key: builtins.str = ...,
+        value: builtins.bytes = ...,
+        ttl: google.protobuf.duration_pb2.Duration | None = ...,
+        version: builtins.int = ...,
+        condition: global___Condition.ValueType = ...,
+        expected_version: builtins.int = ...,
+        tags: collections.abc.Iterable[builtins.str] | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["ttl", b"ttl"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["condition", b"condition", "expected_version", b"expected_version", "key", b"key", "tags", b"tags", "ttl", b"ttl", "value", b"value", "version", b"version"]) -> None: ...
+
+global___SetItem = SetItem
+
+@typing.final
+class SetManyRequest(google.protobuf.message.Message):
+    """SetManyRequest stores many values in one namespace."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAMESPACE_FIELD_NUMBER: builtins.int
+    ITEMS_FIELD_NUMBER: builtins.int
+    TTL_FIELD_NUMBER: builtins.int
+    namespace: builtins.str
+    """A namespace declared in cachecar's config."""
+    @property
+    def items(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___SetItem]:
+        """The writes, at most the namespace's max_batch_keys."""
+
+    @property
+    def ttl(self) -> google.protobuf.duration_pb2.Duration:
+        """The TTL of items without their own; unset means the namespace's TTL."""
+
+    def __init__(
+        self,
+        *,
+        namespace: builtins.str = ...,
+        items: collections.abc.Iterable[global___SetItem] | None = ...,
+        ttl: google.protobuf.duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["ttl", b"ttl"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["items", b"items", "namespace", b"namespace", "ttl", b"ttl"]) -> None: ...
+
+global___SetManyRequest = SetManyRequest
+
+@typing.final
+class SetResult(google.protobuf.message.Message):
+    """SetResult is the outcome of one item of a SetMany call."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: builtins.int
+    STORED_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    ERROR_FIELD_NUMBER: builtins.int
+    key: builtins.str
+    """The key, as requested."""
+    stored: builtins.bool
+    """Whether the item was stored."""
+    version: builtins.int
+    """The stored version; when not stored, see error."""
+    @property
+    def error(self) -> global___KeyError:
+        """Why the item was not stored (for example ABORTED / VERSION_MISMATCH)."""
+
+    def __init__(
+        self,
+        *,
+        key: builtins.str = ...,
+        stored: builtins.bool = ...,
+        version: builtins.int = ...,
+        error: global___KeyError | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["error", b"error"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["error", b"error", "key", b"key", "stored", b"stored", "version", b"version"]) -> None: ...
+
+global___SetResult = SetResult
+
+@typing.final
+class SetManyResponse(google.protobuf.message.Message):
+    """SetManyResponse carries one result per item, in order."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    RESULTS_FIELD_NUMBER: builtins.int
+    @property
+    def results(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[global___SetResult]: ...
+    def __init__(
+        self,
+        *,
+        results: collections.abc.Iterable[global___SetResult] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["results", b"results"]) -> None: ...
+
+global___SetManyResponse = SetManyResponse
+
+@typing.final
+class TouchRequest(google.protobuf.message.Message):
+    """TouchRequest names the key whose TTL to change."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAMESPACE_FIELD_NUMBER: builtins.int
+    KEY_FIELD_NUMBER: builtins.int
+    TTL_FIELD_NUMBER: builtins.int
+    namespace: builtins.str
+    """A namespace declared in cachecar's config."""
+    key: builtins.str
+    """The application's key."""
+    @property
+    def ttl(self) -> google.protobuf.duration_pb2.Duration:
+        """The new TTL, from now. Unset means the namespace's TTL."""
+
+    def __init__(
+        self,
+        *,
+        namespace: builtins.str = ...,
+        key: builtins.str = ...,
+        ttl: google.protobuf.duration_pb2.Duration | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["ttl", b"ttl"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["key", b"key", "namespace", b"namespace", "ttl", b"ttl"]) -> None: ...
+
+global___TouchRequest = TouchRequest
+
+@typing.final
+class TouchResponse(google.protobuf.message.Message):
+    """TouchResponse says whether there was a value to touch."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    FOUND_FIELD_NUMBER: builtins.int
+    found: builtins.bool
+    """False when no value is cached (nothing was changed)."""
+    def __init__(
+        self,
+        *,
+        found: builtins.bool = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["found", b"found"]) -> None: ...
+
+global___TouchResponse = TouchResponse
+
+@typing.final
+class InvalidateTagsRequest(google.protobuf.message.Message):
+    """InvalidateTagsRequest names the tags whose values to invalidate."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    NAMESPACE_FIELD_NUMBER: builtins.int
+    TAGS_FIELD_NUMBER: builtins.int
+    namespace: builtins.str
+    """A namespace declared in cachecar's config."""
+    @property
+    def tags(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """The tags; every value carrying any of them becomes a miss."""
+
+    def __init__(
+        self,
+        *,
+        namespace: builtins.str = ...,
+        tags: collections.abc.Iterable[builtins.str] | None = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["namespace", b"namespace", "tags", b"tags"]) -> None: ...
+
+global___InvalidateTagsRequest = InvalidateTagsRequest
+
+@typing.final
+class InvalidateTagsResponse(google.protobuf.message.Message):
+    """InvalidateTagsResponse is empty; it exists so that fields can be added."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+
+global___InvalidateTagsResponse = InvalidateTagsResponse

@@ -88,6 +88,26 @@ class CacheServiceStub(object):
                 request_serializer=cachecar_dot_v1_dot_cache__pb2.ReplayDeadLettersRequest.SerializeToString,
                 response_deserializer=cachecar_dot_v1_dot_cache__pb2.ReplayDeadLettersResponse.FromString,
                 _registered_method=True)
+        self.GetMany = channel.unary_unary(
+                '/cachecar.v1.CacheService/GetMany',
+                request_serializer=cachecar_dot_v1_dot_cache__pb2.GetManyRequest.SerializeToString,
+                response_deserializer=cachecar_dot_v1_dot_cache__pb2.GetManyResponse.FromString,
+                _registered_method=True)
+        self.SetMany = channel.unary_unary(
+                '/cachecar.v1.CacheService/SetMany',
+                request_serializer=cachecar_dot_v1_dot_cache__pb2.SetManyRequest.SerializeToString,
+                response_deserializer=cachecar_dot_v1_dot_cache__pb2.SetManyResponse.FromString,
+                _registered_method=True)
+        self.Touch = channel.unary_unary(
+                '/cachecar.v1.CacheService/Touch',
+                request_serializer=cachecar_dot_v1_dot_cache__pb2.TouchRequest.SerializeToString,
+                response_deserializer=cachecar_dot_v1_dot_cache__pb2.TouchResponse.FromString,
+                _registered_method=True)
+        self.InvalidateTags = channel.unary_unary(
+                '/cachecar.v1.CacheService/InvalidateTags',
+                request_serializer=cachecar_dot_v1_dot_cache__pb2.InvalidateTagsRequest.SerializeToString,
+                response_deserializer=cachecar_dot_v1_dot_cache__pb2.InvalidateTagsResponse.FromString,
+                _registered_method=True)
 
 
 class CacheServiceServicer(object):
@@ -176,6 +196,39 @@ class CacheServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetMany(self, request, context):
+        """GetMany is Get for many keys of one namespace (never calls the loader):
+        one result per requested key, in request order, one backend round trip
+        per Redis Cluster slot / Memcached server.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetMany(self, request, context):
+        """SetMany is Set for many keys of one namespace, each with its own version,
+        condition and tags; one result per item (a refused item does not fail the
+        batch).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Touch(self, request, context):
+        """Touch gives a cached value a new TTL without sending the value again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def InvalidateTags(self, request, context):
+        """InvalidateTags makes every value carrying any of the tags a miss, at the
+        cost of one counter increment per tag (not per value).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CacheServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -228,6 +281,26 @@ def add_CacheServiceServicer_to_server(servicer, server):
                     servicer.ReplayDeadLetters,
                     request_deserializer=cachecar_dot_v1_dot_cache__pb2.ReplayDeadLettersRequest.FromString,
                     response_serializer=cachecar_dot_v1_dot_cache__pb2.ReplayDeadLettersResponse.SerializeToString,
+            ),
+            'GetMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMany,
+                    request_deserializer=cachecar_dot_v1_dot_cache__pb2.GetManyRequest.FromString,
+                    response_serializer=cachecar_dot_v1_dot_cache__pb2.GetManyResponse.SerializeToString,
+            ),
+            'SetMany': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetMany,
+                    request_deserializer=cachecar_dot_v1_dot_cache__pb2.SetManyRequest.FromString,
+                    response_serializer=cachecar_dot_v1_dot_cache__pb2.SetManyResponse.SerializeToString,
+            ),
+            'Touch': grpc.unary_unary_rpc_method_handler(
+                    servicer.Touch,
+                    request_deserializer=cachecar_dot_v1_dot_cache__pb2.TouchRequest.FromString,
+                    response_serializer=cachecar_dot_v1_dot_cache__pb2.TouchResponse.SerializeToString,
+            ),
+            'InvalidateTags': grpc.unary_unary_rpc_method_handler(
+                    servicer.InvalidateTags,
+                    request_deserializer=cachecar_dot_v1_dot_cache__pb2.InvalidateTagsRequest.FromString,
+                    response_serializer=cachecar_dot_v1_dot_cache__pb2.InvalidateTagsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -504,6 +577,114 @@ class CacheService(object):
             '/cachecar.v1.CacheService/ReplayDeadLetters',
             cachecar_dot_v1_dot_cache__pb2.ReplayDeadLettersRequest.SerializeToString,
             cachecar_dot_v1_dot_cache__pb2.ReplayDeadLettersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cachecar.v1.CacheService/GetMany',
+            cachecar_dot_v1_dot_cache__pb2.GetManyRequest.SerializeToString,
+            cachecar_dot_v1_dot_cache__pb2.GetManyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetMany(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cachecar.v1.CacheService/SetMany',
+            cachecar_dot_v1_dot_cache__pb2.SetManyRequest.SerializeToString,
+            cachecar_dot_v1_dot_cache__pb2.SetManyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Touch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cachecar.v1.CacheService/Touch',
+            cachecar_dot_v1_dot_cache__pb2.TouchRequest.SerializeToString,
+            cachecar_dot_v1_dot_cache__pb2.TouchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def InvalidateTags(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/cachecar.v1.CacheService/InvalidateTags',
+            cachecar_dot_v1_dot_cache__pb2.InvalidateTagsRequest.SerializeToString,
+            cachecar_dot_v1_dot_cache__pb2.InvalidateTagsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -101,6 +101,38 @@ class CacheServiceStub:
     they are flushed again.
     """
 
+    GetMany: grpc.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.GetManyRequest,
+        cachecar.v1.cache_pb2.GetManyResponse,
+    ]
+    """GetMany is Get for many keys of one namespace (never calls the loader):
+    one result per requested key, in request order, one backend round trip
+    per Redis Cluster slot / Memcached server.
+    """
+
+    SetMany: grpc.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.SetManyRequest,
+        cachecar.v1.cache_pb2.SetManyResponse,
+    ]
+    """SetMany is Set for many keys of one namespace, each with its own version,
+    condition and tags; one result per item (a refused item does not fail the
+    batch).
+    """
+
+    Touch: grpc.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.TouchRequest,
+        cachecar.v1.cache_pb2.TouchResponse,
+    ]
+    """Touch gives a cached value a new TTL without sending the value again."""
+
+    InvalidateTags: grpc.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.InvalidateTagsRequest,
+        cachecar.v1.cache_pb2.InvalidateTagsResponse,
+    ]
+    """InvalidateTags makes every value carrying any of the tags a miss, at the
+    cost of one counter increment per tag (not per value).
+    """
+
 class CacheServiceAsyncStub:
     """CacheService is the caching API the application calls: cache-aside
     (GetOrLoad), plain Get/Set/Invalidate, write-through and write-behind.
@@ -182,6 +214,38 @@ class CacheServiceAsyncStub:
     ]
     """ReplayDeadLetters moves dead-lettered writes back onto the queue so that
     they are flushed again.
+    """
+
+    GetMany: grpc.aio.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.GetManyRequest,
+        cachecar.v1.cache_pb2.GetManyResponse,
+    ]
+    """GetMany is Get for many keys of one namespace (never calls the loader):
+    one result per requested key, in request order, one backend round trip
+    per Redis Cluster slot / Memcached server.
+    """
+
+    SetMany: grpc.aio.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.SetManyRequest,
+        cachecar.v1.cache_pb2.SetManyResponse,
+    ]
+    """SetMany is Set for many keys of one namespace, each with its own version,
+    condition and tags; one result per item (a refused item does not fail the
+    batch).
+    """
+
+    Touch: grpc.aio.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.TouchRequest,
+        cachecar.v1.cache_pb2.TouchResponse,
+    ]
+    """Touch gives a cached value a new TTL without sending the value again."""
+
+    InvalidateTags: grpc.aio.UnaryUnaryMultiCallable[
+        cachecar.v1.cache_pb2.InvalidateTagsRequest,
+        cachecar.v1.cache_pb2.InvalidateTagsResponse,
+    ]
+    """InvalidateTags makes every value carrying any of the tags a miss, at the
+    cost of one counter increment per tag (not per value).
     """
 
 class CacheServiceServicer(metaclass=abc.ABCMeta):
@@ -285,6 +349,46 @@ class CacheServiceServicer(metaclass=abc.ABCMeta):
     ) -> typing.Union[cachecar.v1.cache_pb2.ReplayDeadLettersResponse, collections.abc.Awaitable[cachecar.v1.cache_pb2.ReplayDeadLettersResponse]]:
         """ReplayDeadLetters moves dead-lettered writes back onto the queue so that
         they are flushed again.
+        """
+
+    @abc.abstractmethod
+    def GetMany(
+        self,
+        request: cachecar.v1.cache_pb2.GetManyRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[cachecar.v1.cache_pb2.GetManyResponse, collections.abc.Awaitable[cachecar.v1.cache_pb2.GetManyResponse]]:
+        """GetMany is Get for many keys of one namespace (never calls the loader):
+        one result per requested key, in request order, one backend round trip
+        per Redis Cluster slot / Memcached server.
+        """
+
+    @abc.abstractmethod
+    def SetMany(
+        self,
+        request: cachecar.v1.cache_pb2.SetManyRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[cachecar.v1.cache_pb2.SetManyResponse, collections.abc.Awaitable[cachecar.v1.cache_pb2.SetManyResponse]]:
+        """SetMany is Set for many keys of one namespace, each with its own version,
+        condition and tags; one result per item (a refused item does not fail the
+        batch).
+        """
+
+    @abc.abstractmethod
+    def Touch(
+        self,
+        request: cachecar.v1.cache_pb2.TouchRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[cachecar.v1.cache_pb2.TouchResponse, collections.abc.Awaitable[cachecar.v1.cache_pb2.TouchResponse]]:
+        """Touch gives a cached value a new TTL without sending the value again."""
+
+    @abc.abstractmethod
+    def InvalidateTags(
+        self,
+        request: cachecar.v1.cache_pb2.InvalidateTagsRequest,
+        context: _ServicerContext,
+    ) -> typing.Union[cachecar.v1.cache_pb2.InvalidateTagsResponse, collections.abc.Awaitable[cachecar.v1.cache_pb2.InvalidateTagsResponse]]:
+        """InvalidateTags makes every value carrying any of the tags a miss, at the
+        cost of one counter increment per tag (not per value).
         """
 
 def add_CacheServiceServicer_to_server(servicer: CacheServiceServicer, server: typing.Union[grpc.Server, grpc.aio.Server]) -> None: ...

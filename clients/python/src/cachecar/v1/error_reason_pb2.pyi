@@ -330,6 +330,36 @@ class _ErrorReasonEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._En
     a Subscribe stream received nothing, not even a heartbeat, for two
     heartbeat intervals. Subscribe again with the last ids in resume_ids.
     """
+    CONDITION_INVALID: _ErrorReason.ValueType  # 64
+    """INVALID_ARGUMENT. A write's condition is not one of the Condition values,
+    or expected_version was given without CONDITION_VERSION_EQUALS. Send a
+    valid condition.
+    """
+    TAGS_INVALID: _ErrorReason.ValueType  # 65
+    """INVALID_ARGUMENT. Too many tags, or an empty or oversized tag. Send fewer
+    or shorter tags (docs/consistency.md).
+    """
+    VALUE_EXISTS: _ErrorReason.ValueType  # 66
+    """ABORTED. A write with CONDITION_ABSENT found a value. Metadata:
+    "namespace", "current_version". Re-read and retry at a higher level.
+    """
+    VALUE_MISSING: _ErrorReason.ValueType  # 67
+    """ABORTED. A write with CONDITION_PRESENT found no value. Metadata:
+    "namespace". Re-read and retry at a higher level.
+    """
+    VERSION_MISMATCH: _ErrorReason.ValueType  # 68
+    """ABORTED. A write with CONDITION_VERSION_EQUALS found another version.
+    Metadata: "namespace", "current_version". Re-read and retry.
+    """
+    WRITE_CONTENDED: _ErrorReason.ValueType  # 69
+    """ABORTED. Concurrent writers kept winning the compare-and-set of this
+    key. Retry with backoff.
+    """
+    VERSION_STALE: _ErrorReason.ValueType  # 70
+    """FAILED_PRECONDITION. A write carries a version older than the cached
+    one (or its tombstone). Metadata: "namespace", "current_version". Never
+    retry it: the newer version stays.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """ErrorReason lists every value of `google.rpc.ErrorInfo.reason` for the
@@ -653,5 +683,35 @@ STREAM_STALLED: ErrorReason.ValueType  # 63
 """UNAVAILABLE. Raised by the cachecar clients, never sent by the sidecar:
 a Subscribe stream received nothing, not even a heartbeat, for two
 heartbeat intervals. Subscribe again with the last ids in resume_ids.
+"""
+CONDITION_INVALID: ErrorReason.ValueType  # 64
+"""INVALID_ARGUMENT. A write's condition is not one of the Condition values,
+or expected_version was given without CONDITION_VERSION_EQUALS. Send a
+valid condition.
+"""
+TAGS_INVALID: ErrorReason.ValueType  # 65
+"""INVALID_ARGUMENT. Too many tags, or an empty or oversized tag. Send fewer
+or shorter tags (docs/consistency.md).
+"""
+VALUE_EXISTS: ErrorReason.ValueType  # 66
+"""ABORTED. A write with CONDITION_ABSENT found a value. Metadata:
+"namespace", "current_version". Re-read and retry at a higher level.
+"""
+VALUE_MISSING: ErrorReason.ValueType  # 67
+"""ABORTED. A write with CONDITION_PRESENT found no value. Metadata:
+"namespace". Re-read and retry at a higher level.
+"""
+VERSION_MISMATCH: ErrorReason.ValueType  # 68
+"""ABORTED. A write with CONDITION_VERSION_EQUALS found another version.
+Metadata: "namespace", "current_version". Re-read and retry.
+"""
+WRITE_CONTENDED: ErrorReason.ValueType  # 69
+"""ABORTED. Concurrent writers kept winning the compare-and-set of this
+key. Retry with backoff.
+"""
+VERSION_STALE: ErrorReason.ValueType  # 70
+"""FAILED_PRECONDITION. A write carries a version older than the cached
+one (or its tombstone). Metadata: "namespace", "current_version". Never
+retry it: the newer version stays.
 """
 global___ErrorReason = ErrorReason

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61\x63hecar/v1/loader.proto\x12\x0b\x63\x61\x63hecar.v1\x1a\x1egoogle/protobuf/duration.proto\"-\n\x0bLoadRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"T\n\x0cLoadResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration2L\n\rLoaderService\x12;\n\x04Load\x12\x18.cachecar.v1.LoadRequest\x1a\x19.cachecar.v1.LoadResponseB`\n\x0f\x64\x65v.cachecar.v1B\x0bLoaderProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61\x63hecar/v1/loader.proto\x12\x0b\x63\x61\x63hecar.v1\x1a\x1egoogle/protobuf/duration.proto\"-\n\x0bLoadRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\"s\n\x0cLoadResponse\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\x12&\n\x03ttl\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07version\x18\x04 \x01(\x04\x12\x0c\n\x04tags\x18\x05 \x03(\t2L\n\rLoaderService\x12;\n\x04Load\x12\x18.cachecar.v1.LoadRequest\x1a\x19.cachecar.v1.LoadResponseB`\n\x0f\x64\x65v.cachecar.v1B\x0bLoaderProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,7 +36,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOADREQUEST']._serialized_start=73
   _globals['_LOADREQUEST']._serialized_end=118
   _globals['_LOADRESPONSE']._serialized_start=120
-  _globals['_LOADRESPONSE']._serialized_end=204
-  _globals['_LOADERSERVICE']._serialized_start=206
-  _globals['_LOADERSERVICE']._serialized_end=282
+  _globals['_LOADRESPONSE']._serialized_end=235
+  _globals['_LOADERSERVICE']._serialized_start=237
+  _globals['_LOADERSERVICE']._serialized_end=313
 # @@protoc_insertion_point(module_scope)

@@ -4,8 +4,10 @@ isort:skip_file
 """
 
 import builtins
+import collections.abc
 import google.protobuf.descriptor
 import google.protobuf.duration_pb2
+import google.protobuf.internal.containers
 import google.protobuf.message
 import typing
 
@@ -42,15 +44,26 @@ class LoadResponse(google.protobuf.message.Message):
     FOUND_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
     TTL_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    TAGS_FIELD_NUMBER: builtins.int
     found: builtins.bool
     """Whether the key exists. An empty value with found=true is a real value."""
     value: builtins.bytes
     """The value to cache and return; opaque bytes in the application's encoding."""
+    version: builtins.int
+    """The row's version (a row version column, a commit timestamp, an LSN):
+    the fill is refused if the cache already holds a newer version (or a
+    tombstone of one). 0: cachecar assigns its own per-key version.
+    """
     @property
     def ttl(self) -> google.protobuf.duration_pb2.Duration:
         """An optional TTL for this value, overriding the namespace's TTL. Unset or
         zero means the namespace's TTL (or negative TTL when found is false).
         """
+
+    @property
+    def tags(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Tags of the value, for InvalidateTags: at most 8, each 1 to 64 bytes."""
 
     def __init__(
         self,
@@ -58,8 +71,10 @@ class LoadResponse(google.protobuf.message.Message):
         found: builtins.bool = ...,
         value: builtins.bytes = ...,
         ttl: google.protobuf.duration_pb2.Duration | None = ...,
+        version: builtins.int = ...,
+        tags: collections.abc.Iterable[builtins.str] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["ttl", b"ttl"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["found", b"found", "ttl", b"ttl", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["found", b"found", "tags", b"tags", "ttl", b"ttl", "value", b"value", "version", b"version"]) -> None: ...
 
 global___LoadResponse = LoadResponse

@@ -136,6 +136,61 @@ public final class CacheProto {
   static final 
     com.google.protobuf.GeneratedMessage.FieldAccessorTable
       internal_static_cachecar_v1_ReplayDeadLettersResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_GetManyRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_GetManyRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_GetResult_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_GetResult_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_GetManyResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_GetManyResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_SetItem_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_SetItem_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_SetManyRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_SetManyRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_SetResult_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_SetResult_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_SetManyResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_SetManyResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_TouchRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_TouchRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_TouchResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_TouchResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_InvalidateTagsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_InvalidateTagsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_cachecar_v1_InvalidateTagsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessage.FieldAccessorTable
+      internal_static_cachecar_v1_InvalidateTagsResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -148,69 +203,109 @@ public final class CacheProto {
       "\n\027cachecar/v1/cache.proto\022\013cachecar.v1\032\030" +
       "cachecar/v1/writer.proto\032\036google/protobu" +
       "f/duration.proto\"2\n\020GetOrLoadRequest\022\021\n\t" +
-      "namespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\"V\n\021GetOrLoa" +
+      "namespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\"g\n\021GetOrLoa" +
       "dResponse\022\r\n\005found\030\001 \001(\010\022\r\n\005value\030\002 \001(\014\022" +
-      "#\n\006source\030\003 \001(\0162\023.cachecar.v1.Source\"7\n\024" +
-      "GetOrLoadManyRequest\022\021\n\tnamespace\030\001 \001(\t\022" +
-      "\014\n\004keys\030\002 \003(\t\"9\n\010KeyError\022\014\n\004code\030\001 \001(\005\022" +
-      "\016\n\006reason\030\002 \001(\t\022\017\n\007message\030\003 \001(\t\"\207\001\n\017Get" +
-      "OrLoadResult\022\013\n\003key\030\001 \001(\t\022\r\n\005found\030\002 \001(\010" +
-      "\022\r\n\005value\030\003 \001(\014\022#\n\006source\030\004 \001(\0162\023.cachec" +
-      "ar.v1.Source\022$\n\005error\030\005 \001(\0132\025.cachecar.v" +
-      "1.KeyError\"F\n\025GetOrLoadManyResponse\022-\n\007r" +
-      "esults\030\001 \003(\0132\034.cachecar.v1.GetOrLoadResu" +
-      "lt\",\n\nGetRequest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003k" +
-      "ey\030\002 \001(\t\"+\n\013GetResponse\022\r\n\005found\030\001 \001(\010\022\r" +
-      "\n\005value\030\002 \001(\014\"c\n\nSetRequest\022\021\n\tnamespace" +
-      "\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n\005value\030\003 \001(\014\022&\n\003tt" +
-      "l\030\004 \001(\0132\031.google.protobuf.Duration\"\r\n\013Se" +
-      "tResponse\"4\n\021InvalidateRequest\022\021\n\tnamesp" +
-      "ace\030\001 \001(\t\022\014\n\004keys\030\002 \003(\t\"/\n\022InvalidateRes" +
-      "ponse\022\031\n\021invalidated_count\030\001 \001(\r\"j\n\023Writ" +
-      "eThroughRequest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003ke" +
-      "y\030\002 \001(\t\022\r\n\005value\030\003 \001(\014\022$\n\004kind\030\004 \001(\0162\026.c" +
-      "achecar.v1.WriteKind\"(\n\024WriteThroughResp" +
-      "onse\022\020\n\010write_id\030\001 \001(\t\"j\n\023EnqueueWriteRe" +
-      "quest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n" +
-      "\005value\030\003 \001(\014\022$\n\004kind\030\004 \001(\0162\026.cachecar.v1" +
-      ".WriteKind\"(\n\024EnqueueWriteResponse\022\020\n\010wr" +
-      "ite_id\030\001 \001(\t\")\n\024GetWriteQueueRequest\022\021\n\t" +
-      "namespace\030\001 \001(\t\"\221\001\n\025GetWriteQueueRespons" +
-      "e\022\025\n\rpending_count\030\001 \001(\004\022\027\n\017in_flight_co" +
-      "unt\030\002 \001(\004\022-\n\noldest_age\030\003 \001(\0132\031.google.p" +
-      "rotobuf.Duration\022\031\n\021dead_letter_count\030\004 " +
-      "\001(\004\"\'\n\022FlushWritesRequest\022\021\n\tnamespace\030\001" +
-      " \001(\t\"C\n\023FlushWritesResponse\022\025\n\rflushed_c" +
-      "ount\030\001 \001(\004\022\025\n\rpending_count\030\002 \001(\004\"<\n\030Rep" +
-      "layDeadLettersRequest\022\021\n\tnamespace\030\001 \001(\t" +
-      "\022\r\n\005limit\030\002 \001(\r\"3\n\031ReplayDeadLettersResp" +
-      "onse\022\026\n\016replayed_count\030\001 \001(\004*n\n\006Source\022\026" +
-      "\n\022SOURCE_UNSPECIFIED\020\000\022\020\n\014SOURCE_CACHE\020\001" +
-      "\022\021\n\rSOURCE_LOADER\020\002\022\020\n\014SOURCE_STALE\020\003\022\025\n" +
-      "\021SOURCE_NEAR_CACHE\020\0042\255\006\n\014CacheService\022J\n" +
-      "\tGetOrLoad\022\035.cachecar.v1.GetOrLoadReques" +
-      "t\032\036.cachecar.v1.GetOrLoadResponse\022V\n\rGet" +
-      "OrLoadMany\022!.cachecar.v1.GetOrLoadManyRe" +
-      "quest\032\".cachecar.v1.GetOrLoadManyRespons" +
-      "e\0228\n\003Get\022\027.cachecar.v1.GetRequest\032\030.cach" +
-      "ecar.v1.GetResponse\0228\n\003Set\022\027.cachecar.v1" +
-      ".SetRequest\032\030.cachecar.v1.SetResponse\022M\n" +
-      "\nInvalidate\022\036.cachecar.v1.InvalidateRequ" +
-      "est\032\037.cachecar.v1.InvalidateResponse\022S\n\014" +
-      "WriteThrough\022 .cachecar.v1.WriteThroughR" +
-      "equest\032!.cachecar.v1.WriteThroughRespons" +
-      "e\022S\n\014EnqueueWrite\022 .cachecar.v1.EnqueueW" +
-      "riteRequest\032!.cachecar.v1.EnqueueWriteRe" +
-      "sponse\022V\n\rGetWriteQueue\022!.cachecar.v1.Ge" +
-      "tWriteQueueRequest\032\".cachecar.v1.GetWrit" +
-      "eQueueResponse\022P\n\013FlushWrites\022\037.cachecar" +
-      ".v1.FlushWritesRequest\032 .cachecar.v1.Flu" +
-      "shWritesResponse\022b\n\021ReplayDeadLetters\022%." +
-      "cachecar.v1.ReplayDeadLettersRequest\032&.c" +
-      "achecar.v1.ReplayDeadLettersResponseB_\n\017" +
-      "dev.cachecar.v1B\nCacheProtoP\001Z>github.co" +
-      "m/cachecar/cachecar/clients/go/cachecar/" +
-      "v1;cachecarv1b\006proto3"
+      "#\n\006source\030\003 \001(\0162\023.cachecar.v1.Source\022\017\n\007" +
+      "version\030\004 \001(\004\"7\n\024GetOrLoadManyRequest\022\021\n" +
+      "\tnamespace\030\001 \001(\t\022\014\n\004keys\030\002 \003(\t\"9\n\010KeyErr" +
+      "or\022\014\n\004code\030\001 \001(\005\022\016\n\006reason\030\002 \001(\t\022\017\n\007mess" +
+      "age\030\003 \001(\t\"\230\001\n\017GetOrLoadResult\022\013\n\003key\030\001 \001" +
+      "(\t\022\r\n\005found\030\002 \001(\010\022\r\n\005value\030\003 \001(\014\022#\n\006sour" +
+      "ce\030\004 \001(\0162\023.cachecar.v1.Source\022$\n\005error\030\005" +
+      " \001(\0132\025.cachecar.v1.KeyError\022\017\n\007version\030\006" +
+      " \001(\004\"F\n\025GetOrLoadManyResponse\022-\n\007results" +
+      "\030\001 \003(\0132\034.cachecar.v1.GetOrLoadResult\",\n\n" +
+      "GetRequest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001" +
+      "(\t\"<\n\013GetResponse\022\r\n\005found\030\001 \001(\010\022\r\n\005valu" +
+      "e\030\002 \001(\014\022\017\n\007version\030\003 \001(\004\"\307\001\n\nSetRequest\022" +
+      "\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n\005value" +
+      "\030\003 \001(\014\022&\n\003ttl\030\004 \001(\0132\031.google.protobuf.Du" +
+      "ration\022\017\n\007version\030\005 \001(\004\022)\n\tcondition\030\006 \001" +
+      "(\0162\026.cachecar.v1.Condition\022\030\n\020expected_v" +
+      "ersion\030\007 \001(\004\022\014\n\004tags\030\010 \003(\t\"\036\n\013SetRespons" +
+      "e\022\017\n\007version\030\001 \001(\004\"E\n\021InvalidateRequest\022" +
+      "\021\n\tnamespace\030\001 \001(\t\022\014\n\004keys\030\002 \003(\t\022\017\n\007vers" +
+      "ion\030\003 \001(\004\"/\n\022InvalidateResponse\022\031\n\021inval" +
+      "idated_count\030\001 \001(\r\"\316\001\n\023WriteThroughReque" +
+      "st\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n\005va" +
+      "lue\030\003 \001(\014\022$\n\004kind\030\004 \001(\0162\026.cachecar.v1.Wr" +
+      "iteKind\022\017\n\007version\030\005 \001(\004\022)\n\tcondition\030\006 " +
+      "\001(\0162\026.cachecar.v1.Condition\022\030\n\020expected_" +
+      "version\030\007 \001(\004\022\014\n\004tags\030\010 \003(\t\"9\n\024WriteThro" +
+      "ughResponse\022\020\n\010write_id\030\001 \001(\t\022\017\n\007version" +
+      "\030\002 \001(\004\"j\n\023EnqueueWriteRequest\022\021\n\tnamespa" +
+      "ce\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n\005value\030\003 \001(\014\022$\n\004" +
+      "kind\030\004 \001(\0162\026.cachecar.v1.WriteKind\"(\n\024En" +
+      "queueWriteResponse\022\020\n\010write_id\030\001 \001(\t\")\n\024" +
+      "GetWriteQueueRequest\022\021\n\tnamespace\030\001 \001(\t\"" +
+      "\221\001\n\025GetWriteQueueResponse\022\025\n\rpending_cou" +
+      "nt\030\001 \001(\004\022\027\n\017in_flight_count\030\002 \001(\004\022-\n\nold" +
+      "est_age\030\003 \001(\0132\031.google.protobuf.Duration" +
+      "\022\031\n\021dead_letter_count\030\004 \001(\004\"\'\n\022FlushWrit" +
+      "esRequest\022\021\n\tnamespace\030\001 \001(\t\"C\n\023FlushWri" +
+      "tesResponse\022\025\n\rflushed_count\030\001 \001(\004\022\025\n\rpe" +
+      "nding_count\030\002 \001(\004\"<\n\030ReplayDeadLettersRe" +
+      "quest\022\021\n\tnamespace\030\001 \001(\t\022\r\n\005limit\030\002 \001(\r\"" +
+      "3\n\031ReplayDeadLettersResponse\022\026\n\016replayed" +
+      "_count\030\001 \001(\004\"1\n\016GetManyRequest\022\021\n\tnamesp" +
+      "ace\030\001 \001(\t\022\014\n\004keys\030\002 \003(\t\"m\n\tGetResult\022\013\n\003" +
+      "key\030\001 \001(\t\022\r\n\005found\030\002 \001(\010\022\r\n\005value\030\003 \001(\014\022" +
+      "\017\n\007version\030\004 \001(\004\022$\n\005error\030\005 \001(\0132\025.cachec" +
+      "ar.v1.KeyError\":\n\017GetManyResponse\022\'\n\007res" +
+      "ults\030\001 \003(\0132\026.cachecar.v1.GetResult\"\261\001\n\007S" +
+      "etItem\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\014\022&\n\003tt" +
+      "l\030\003 \001(\0132\031.google.protobuf.Duration\022\017\n\007ve" +
+      "rsion\030\004 \001(\004\022)\n\tcondition\030\005 \001(\0162\026.cacheca" +
+      "r.v1.Condition\022\030\n\020expected_version\030\006 \001(\004" +
+      "\022\014\n\004tags\030\007 \003(\t\"p\n\016SetManyRequest\022\021\n\tname" +
+      "space\030\001 \001(\t\022#\n\005items\030\002 \003(\0132\024.cachecar.v1" +
+      ".SetItem\022&\n\003ttl\030\003 \001(\0132\031.google.protobuf." +
+      "Duration\"_\n\tSetResult\022\013\n\003key\030\001 \001(\t\022\016\n\006st" +
+      "ored\030\002 \001(\010\022\017\n\007version\030\003 \001(\004\022$\n\005error\030\004 \001" +
+      "(\0132\025.cachecar.v1.KeyError\":\n\017SetManyResp" +
+      "onse\022\'\n\007results\030\001 \003(\0132\026.cachecar.v1.SetR" +
+      "esult\"V\n\014TouchRequest\022\021\n\tnamespace\030\001 \001(\t" +
+      "\022\013\n\003key\030\002 \001(\t\022&\n\003ttl\030\003 \001(\0132\031.google.prot" +
+      "obuf.Duration\"\036\n\rTouchResponse\022\r\n\005found\030" +
+      "\001 \001(\010\"8\n\025InvalidateTagsRequest\022\021\n\tnamesp" +
+      "ace\030\001 \001(\t\022\014\n\004tags\030\002 \003(\t\"\030\n\026InvalidateTag" +
+      "sResponse*s\n\tCondition\022\031\n\025CONDITION_UNSP" +
+      "ECIFIED\020\000\022\027\n\023CONDITION_IF_ABSENT\020\001\022\030\n\024CO" +
+      "NDITION_IF_PRESENT\020\002\022\030\n\024CONDITION_IF_VER" +
+      "SION\020\003*n\n\006Source\022\026\n\022SOURCE_UNSPECIFIED\020\000" +
+      "\022\020\n\014SOURCE_CACHE\020\001\022\021\n\rSOURCE_LOADER\020\002\022\020\n" +
+      "\014SOURCE_STALE\020\003\022\025\n\021SOURCE_NEAR_CACHE\020\0042\324" +
+      "\010\n\014CacheService\022J\n\tGetOrLoad\022\035.cachecar." +
+      "v1.GetOrLoadRequest\032\036.cachecar.v1.GetOrL" +
+      "oadResponse\022V\n\rGetOrLoadMany\022!.cachecar." +
+      "v1.GetOrLoadManyRequest\032\".cachecar.v1.Ge" +
+      "tOrLoadManyResponse\0228\n\003Get\022\027.cachecar.v1" +
+      ".GetRequest\032\030.cachecar.v1.GetResponse\0228\n" +
+      "\003Set\022\027.cachecar.v1.SetRequest\032\030.cachecar" +
+      ".v1.SetResponse\022M\n\nInvalidate\022\036.cachecar" +
+      ".v1.InvalidateRequest\032\037.cachecar.v1.Inva" +
+      "lidateResponse\022S\n\014WriteThrough\022 .cacheca" +
+      "r.v1.WriteThroughRequest\032!.cachecar.v1.W" +
+      "riteThroughResponse\022S\n\014EnqueueWrite\022 .ca" +
+      "checar.v1.EnqueueWriteRequest\032!.cachecar" +
+      ".v1.EnqueueWriteResponse\022V\n\rGetWriteQueu" +
+      "e\022!.cachecar.v1.GetWriteQueueRequest\032\".c" +
+      "achecar.v1.GetWriteQueueResponse\022P\n\013Flus" +
+      "hWrites\022\037.cachecar.v1.FlushWritesRequest" +
+      "\032 .cachecar.v1.FlushWritesResponse\022b\n\021Re" +
+      "playDeadLetters\022%.cachecar.v1.ReplayDead" +
+      "LettersRequest\032&.cachecar.v1.ReplayDeadL" +
+      "ettersResponse\022D\n\007GetMany\022\033.cachecar.v1." +
+      "GetManyRequest\032\034.cachecar.v1.GetManyResp" +
+      "onse\022D\n\007SetMany\022\033.cachecar.v1.SetManyReq" +
+      "uest\032\034.cachecar.v1.SetManyResponse\022>\n\005To" +
+      "uch\022\031.cachecar.v1.TouchRequest\032\032.cacheca" +
+      "r.v1.TouchResponse\022Y\n\016InvalidateTags\022\".c" +
+      "achecar.v1.InvalidateTagsRequest\032#.cache" +
+      "car.v1.InvalidateTagsResponseB_\n\017dev.cac" +
+      "hecar.v1B\nCacheProtoP\001Z>github.com/cache" +
+      "car/cachecar/clients/go/cachecar/v1;cach" +
+      "ecarv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -229,7 +324,7 @@ public final class CacheProto {
     internal_static_cachecar_v1_GetOrLoadResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_GetOrLoadResponse_descriptor,
-        new java.lang.String[] { "Found", "Value", "Source", });
+        new java.lang.String[] { "Found", "Value", "Source", "Version", });
     internal_static_cachecar_v1_GetOrLoadManyRequest_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_cachecar_v1_GetOrLoadManyRequest_fieldAccessorTable = new
@@ -247,7 +342,7 @@ public final class CacheProto {
     internal_static_cachecar_v1_GetOrLoadResult_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_GetOrLoadResult_descriptor,
-        new java.lang.String[] { "Key", "Found", "Value", "Source", "Error", });
+        new java.lang.String[] { "Key", "Found", "Value", "Source", "Error", "Version", });
     internal_static_cachecar_v1_GetOrLoadManyResponse_descriptor =
       getDescriptor().getMessageTypes().get(5);
     internal_static_cachecar_v1_GetOrLoadManyResponse_fieldAccessorTable = new
@@ -265,25 +360,25 @@ public final class CacheProto {
     internal_static_cachecar_v1_GetResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_GetResponse_descriptor,
-        new java.lang.String[] { "Found", "Value", });
+        new java.lang.String[] { "Found", "Value", "Version", });
     internal_static_cachecar_v1_SetRequest_descriptor =
       getDescriptor().getMessageTypes().get(8);
     internal_static_cachecar_v1_SetRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_SetRequest_descriptor,
-        new java.lang.String[] { "Namespace", "Key", "Value", "Ttl", });
+        new java.lang.String[] { "Namespace", "Key", "Value", "Ttl", "Version", "Condition", "ExpectedVersion", "Tags", });
     internal_static_cachecar_v1_SetResponse_descriptor =
       getDescriptor().getMessageTypes().get(9);
     internal_static_cachecar_v1_SetResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_SetResponse_descriptor,
-        new java.lang.String[] { });
+        new java.lang.String[] { "Version", });
     internal_static_cachecar_v1_InvalidateRequest_descriptor =
       getDescriptor().getMessageTypes().get(10);
     internal_static_cachecar_v1_InvalidateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_InvalidateRequest_descriptor,
-        new java.lang.String[] { "Namespace", "Keys", });
+        new java.lang.String[] { "Namespace", "Keys", "Version", });
     internal_static_cachecar_v1_InvalidateResponse_descriptor =
       getDescriptor().getMessageTypes().get(11);
     internal_static_cachecar_v1_InvalidateResponse_fieldAccessorTable = new
@@ -295,13 +390,13 @@ public final class CacheProto {
     internal_static_cachecar_v1_WriteThroughRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_WriteThroughRequest_descriptor,
-        new java.lang.String[] { "Namespace", "Key", "Value", "Kind", });
+        new java.lang.String[] { "Namespace", "Key", "Value", "Kind", "Version", "Condition", "ExpectedVersion", "Tags", });
     internal_static_cachecar_v1_WriteThroughResponse_descriptor =
       getDescriptor().getMessageTypes().get(13);
     internal_static_cachecar_v1_WriteThroughResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_WriteThroughResponse_descriptor,
-        new java.lang.String[] { "WriteId", });
+        new java.lang.String[] { "WriteId", "Version", });
     internal_static_cachecar_v1_EnqueueWriteRequest_descriptor =
       getDescriptor().getMessageTypes().get(14);
     internal_static_cachecar_v1_EnqueueWriteRequest_fieldAccessorTable = new
@@ -350,6 +445,72 @@ public final class CacheProto {
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_ReplayDeadLettersResponse_descriptor,
         new java.lang.String[] { "ReplayedCount", });
+    internal_static_cachecar_v1_GetManyRequest_descriptor =
+      getDescriptor().getMessageTypes().get(22);
+    internal_static_cachecar_v1_GetManyRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_GetManyRequest_descriptor,
+        new java.lang.String[] { "Namespace", "Keys", });
+    internal_static_cachecar_v1_GetResult_descriptor =
+      getDescriptor().getMessageTypes().get(23);
+    internal_static_cachecar_v1_GetResult_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_GetResult_descriptor,
+        new java.lang.String[] { "Key", "Found", "Value", "Version", "Error", });
+    internal_static_cachecar_v1_GetManyResponse_descriptor =
+      getDescriptor().getMessageTypes().get(24);
+    internal_static_cachecar_v1_GetManyResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_GetManyResponse_descriptor,
+        new java.lang.String[] { "Results", });
+    internal_static_cachecar_v1_SetItem_descriptor =
+      getDescriptor().getMessageTypes().get(25);
+    internal_static_cachecar_v1_SetItem_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_SetItem_descriptor,
+        new java.lang.String[] { "Key", "Value", "Ttl", "Version", "Condition", "ExpectedVersion", "Tags", });
+    internal_static_cachecar_v1_SetManyRequest_descriptor =
+      getDescriptor().getMessageTypes().get(26);
+    internal_static_cachecar_v1_SetManyRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_SetManyRequest_descriptor,
+        new java.lang.String[] { "Namespace", "Items", "Ttl", });
+    internal_static_cachecar_v1_SetResult_descriptor =
+      getDescriptor().getMessageTypes().get(27);
+    internal_static_cachecar_v1_SetResult_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_SetResult_descriptor,
+        new java.lang.String[] { "Key", "Stored", "Version", "Error", });
+    internal_static_cachecar_v1_SetManyResponse_descriptor =
+      getDescriptor().getMessageTypes().get(28);
+    internal_static_cachecar_v1_SetManyResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_SetManyResponse_descriptor,
+        new java.lang.String[] { "Results", });
+    internal_static_cachecar_v1_TouchRequest_descriptor =
+      getDescriptor().getMessageTypes().get(29);
+    internal_static_cachecar_v1_TouchRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_TouchRequest_descriptor,
+        new java.lang.String[] { "Namespace", "Key", "Ttl", });
+    internal_static_cachecar_v1_TouchResponse_descriptor =
+      getDescriptor().getMessageTypes().get(30);
+    internal_static_cachecar_v1_TouchResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_TouchResponse_descriptor,
+        new java.lang.String[] { "Found", });
+    internal_static_cachecar_v1_InvalidateTagsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(31);
+    internal_static_cachecar_v1_InvalidateTagsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_InvalidateTagsRequest_descriptor,
+        new java.lang.String[] { "Namespace", "Tags", });
+    internal_static_cachecar_v1_InvalidateTagsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(32);
+    internal_static_cachecar_v1_InvalidateTagsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessage.FieldAccessorTable(
+        internal_static_cachecar_v1_InvalidateTagsResponse_descriptor,
+        new java.lang.String[] { });
     descriptor.resolveAllFeaturesImmutable();
     dev.cachecar.v1.WriterProto.getDescriptor();
     com.google.protobuf.DurationProto.getDescriptor();

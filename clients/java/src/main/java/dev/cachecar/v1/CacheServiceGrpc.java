@@ -328,6 +328,130 @@ public final class CacheServiceGrpc {
     return getReplayDeadLettersMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.cachecar.v1.GetManyRequest,
+      dev.cachecar.v1.GetManyResponse> getGetManyMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetMany",
+      requestType = dev.cachecar.v1.GetManyRequest.class,
+      responseType = dev.cachecar.v1.GetManyResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.cachecar.v1.GetManyRequest,
+      dev.cachecar.v1.GetManyResponse> getGetManyMethod() {
+    io.grpc.MethodDescriptor<dev.cachecar.v1.GetManyRequest, dev.cachecar.v1.GetManyResponse> getGetManyMethod;
+    if ((getGetManyMethod = CacheServiceGrpc.getGetManyMethod) == null) {
+      synchronized (CacheServiceGrpc.class) {
+        if ((getGetManyMethod = CacheServiceGrpc.getGetManyMethod) == null) {
+          CacheServiceGrpc.getGetManyMethod = getGetManyMethod =
+              io.grpc.MethodDescriptor.<dev.cachecar.v1.GetManyRequest, dev.cachecar.v1.GetManyResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetMany"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.GetManyRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.GetManyResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CacheServiceMethodDescriptorSupplier("GetMany"))
+              .build();
+        }
+      }
+    }
+    return getGetManyMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.cachecar.v1.SetManyRequest,
+      dev.cachecar.v1.SetManyResponse> getSetManyMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "SetMany",
+      requestType = dev.cachecar.v1.SetManyRequest.class,
+      responseType = dev.cachecar.v1.SetManyResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.cachecar.v1.SetManyRequest,
+      dev.cachecar.v1.SetManyResponse> getSetManyMethod() {
+    io.grpc.MethodDescriptor<dev.cachecar.v1.SetManyRequest, dev.cachecar.v1.SetManyResponse> getSetManyMethod;
+    if ((getSetManyMethod = CacheServiceGrpc.getSetManyMethod) == null) {
+      synchronized (CacheServiceGrpc.class) {
+        if ((getSetManyMethod = CacheServiceGrpc.getSetManyMethod) == null) {
+          CacheServiceGrpc.getSetManyMethod = getSetManyMethod =
+              io.grpc.MethodDescriptor.<dev.cachecar.v1.SetManyRequest, dev.cachecar.v1.SetManyResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "SetMany"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.SetManyRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.SetManyResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CacheServiceMethodDescriptorSupplier("SetMany"))
+              .build();
+        }
+      }
+    }
+    return getSetManyMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.cachecar.v1.TouchRequest,
+      dev.cachecar.v1.TouchResponse> getTouchMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "Touch",
+      requestType = dev.cachecar.v1.TouchRequest.class,
+      responseType = dev.cachecar.v1.TouchResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.cachecar.v1.TouchRequest,
+      dev.cachecar.v1.TouchResponse> getTouchMethod() {
+    io.grpc.MethodDescriptor<dev.cachecar.v1.TouchRequest, dev.cachecar.v1.TouchResponse> getTouchMethod;
+    if ((getTouchMethod = CacheServiceGrpc.getTouchMethod) == null) {
+      synchronized (CacheServiceGrpc.class) {
+        if ((getTouchMethod = CacheServiceGrpc.getTouchMethod) == null) {
+          CacheServiceGrpc.getTouchMethod = getTouchMethod =
+              io.grpc.MethodDescriptor.<dev.cachecar.v1.TouchRequest, dev.cachecar.v1.TouchResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "Touch"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.TouchRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.TouchResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CacheServiceMethodDescriptorSupplier("Touch"))
+              .build();
+        }
+      }
+    }
+    return getTouchMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.cachecar.v1.InvalidateTagsRequest,
+      dev.cachecar.v1.InvalidateTagsResponse> getInvalidateTagsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "InvalidateTags",
+      requestType = dev.cachecar.v1.InvalidateTagsRequest.class,
+      responseType = dev.cachecar.v1.InvalidateTagsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.cachecar.v1.InvalidateTagsRequest,
+      dev.cachecar.v1.InvalidateTagsResponse> getInvalidateTagsMethod() {
+    io.grpc.MethodDescriptor<dev.cachecar.v1.InvalidateTagsRequest, dev.cachecar.v1.InvalidateTagsResponse> getInvalidateTagsMethod;
+    if ((getInvalidateTagsMethod = CacheServiceGrpc.getInvalidateTagsMethod) == null) {
+      synchronized (CacheServiceGrpc.class) {
+        if ((getInvalidateTagsMethod = CacheServiceGrpc.getInvalidateTagsMethod) == null) {
+          CacheServiceGrpc.getInvalidateTagsMethod = getInvalidateTagsMethod =
+              io.grpc.MethodDescriptor.<dev.cachecar.v1.InvalidateTagsRequest, dev.cachecar.v1.InvalidateTagsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "InvalidateTags"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.InvalidateTagsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.cachecar.v1.InvalidateTagsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CacheServiceMethodDescriptorSupplier("InvalidateTags"))
+              .build();
+        }
+      }
+    }
+    return getInvalidateTagsMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -505,6 +629,51 @@ public final class CacheServiceGrpc {
         io.grpc.stub.StreamObserver<dev.cachecar.v1.ReplayDeadLettersResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getReplayDeadLettersMethod(), responseObserver);
     }
+
+    /**
+     * <pre>
+     * GetMany is Get for many keys of one namespace (never calls the loader):
+     * one result per requested key, in request order, one backend round trip
+     * per Redis Cluster slot / Memcached server.
+     * </pre>
+     */
+    default void getMany(dev.cachecar.v1.GetManyRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.GetManyResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetManyMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * SetMany is Set for many keys of one namespace, each with its own version,
+     * condition and tags; one result per item (a refused item does not fail the
+     * batch).
+     * </pre>
+     */
+    default void setMany(dev.cachecar.v1.SetManyRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.SetManyResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getSetManyMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Touch gives a cached value a new TTL without sending the value again.
+     * </pre>
+     */
+    default void touch(dev.cachecar.v1.TouchRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.TouchResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getTouchMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * InvalidateTags makes every value carrying any of the tags a miss, at the
+     * cost of one counter increment per tag (not per value).
+     * </pre>
+     */
+    default void invalidateTags(dev.cachecar.v1.InvalidateTagsRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.InvalidateTagsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getInvalidateTagsMethod(), responseObserver);
+    }
   }
 
   /**
@@ -664,6 +833,55 @@ public final class CacheServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getReplayDeadLettersMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * GetMany is Get for many keys of one namespace (never calls the loader):
+     * one result per requested key, in request order, one backend round trip
+     * per Redis Cluster slot / Memcached server.
+     * </pre>
+     */
+    public void getMany(dev.cachecar.v1.GetManyRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.GetManyResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetManyMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * SetMany is Set for many keys of one namespace, each with its own version,
+     * condition and tags; one result per item (a refused item does not fail the
+     * batch).
+     * </pre>
+     */
+    public void setMany(dev.cachecar.v1.SetManyRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.SetManyResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getSetManyMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * Touch gives a cached value a new TTL without sending the value again.
+     * </pre>
+     */
+    public void touch(dev.cachecar.v1.TouchRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.TouchResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getTouchMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * InvalidateTags makes every value carrying any of the tags a miss, at the
+     * cost of one counter increment per tag (not per value).
+     * </pre>
+     */
+    public void invalidateTags(dev.cachecar.v1.InvalidateTagsRequest request,
+        io.grpc.stub.StreamObserver<dev.cachecar.v1.InvalidateTagsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getInvalidateTagsMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -796,6 +1014,51 @@ public final class CacheServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
           getChannel(), getReplayDeadLettersMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * GetMany is Get for many keys of one namespace (never calls the loader):
+     * one result per requested key, in request order, one backend round trip
+     * per Redis Cluster slot / Memcached server.
+     * </pre>
+     */
+    public dev.cachecar.v1.GetManyResponse getMany(dev.cachecar.v1.GetManyRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getGetManyMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * SetMany is Set for many keys of one namespace, each with its own version,
+     * condition and tags; one result per item (a refused item does not fail the
+     * batch).
+     * </pre>
+     */
+    public dev.cachecar.v1.SetManyResponse setMany(dev.cachecar.v1.SetManyRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getSetManyMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Touch gives a cached value a new TTL without sending the value again.
+     * </pre>
+     */
+    public dev.cachecar.v1.TouchResponse touch(dev.cachecar.v1.TouchRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getTouchMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * InvalidateTags makes every value carrying any of the tags a miss, at the
+     * cost of one counter increment per tag (not per value).
+     * </pre>
+     */
+    public dev.cachecar.v1.InvalidateTagsResponse invalidateTags(dev.cachecar.v1.InvalidateTagsRequest request) throws io.grpc.StatusException {
+      return io.grpc.stub.ClientCalls.blockingV2UnaryCall(
+          getChannel(), getInvalidateTagsMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -927,6 +1190,51 @@ public final class CacheServiceGrpc {
     public dev.cachecar.v1.ReplayDeadLettersResponse replayDeadLetters(dev.cachecar.v1.ReplayDeadLettersRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getReplayDeadLettersMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetMany is Get for many keys of one namespace (never calls the loader):
+     * one result per requested key, in request order, one backend round trip
+     * per Redis Cluster slot / Memcached server.
+     * </pre>
+     */
+    public dev.cachecar.v1.GetManyResponse getMany(dev.cachecar.v1.GetManyRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetManyMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * SetMany is Set for many keys of one namespace, each with its own version,
+     * condition and tags; one result per item (a refused item does not fail the
+     * batch).
+     * </pre>
+     */
+    public dev.cachecar.v1.SetManyResponse setMany(dev.cachecar.v1.SetManyRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getSetManyMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * Touch gives a cached value a new TTL without sending the value again.
+     * </pre>
+     */
+    public dev.cachecar.v1.TouchResponse touch(dev.cachecar.v1.TouchRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getTouchMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * InvalidateTags makes every value carrying any of the tags a miss, at the
+     * cost of one counter increment per tag (not per value).
+     * </pre>
+     */
+    public dev.cachecar.v1.InvalidateTagsResponse invalidateTags(dev.cachecar.v1.InvalidateTagsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getInvalidateTagsMethod(), getCallOptions(), request);
     }
   }
 
@@ -1070,6 +1378,55 @@ public final class CacheServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getReplayDeadLettersMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * GetMany is Get for many keys of one namespace (never calls the loader):
+     * one result per requested key, in request order, one backend round trip
+     * per Redis Cluster slot / Memcached server.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.cachecar.v1.GetManyResponse> getMany(
+        dev.cachecar.v1.GetManyRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetManyMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * SetMany is Set for many keys of one namespace, each with its own version,
+     * condition and tags; one result per item (a refused item does not fail the
+     * batch).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.cachecar.v1.SetManyResponse> setMany(
+        dev.cachecar.v1.SetManyRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getSetManyMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * Touch gives a cached value a new TTL without sending the value again.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.cachecar.v1.TouchResponse> touch(
+        dev.cachecar.v1.TouchRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getTouchMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * InvalidateTags makes every value carrying any of the tags a miss, at the
+     * cost of one counter increment per tag (not per value).
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.cachecar.v1.InvalidateTagsResponse> invalidateTags(
+        dev.cachecar.v1.InvalidateTagsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getInvalidateTagsMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_GET_OR_LOAD = 0;
@@ -1082,6 +1439,10 @@ public final class CacheServiceGrpc {
   private static final int METHODID_GET_WRITE_QUEUE = 7;
   private static final int METHODID_FLUSH_WRITES = 8;
   private static final int METHODID_REPLAY_DEAD_LETTERS = 9;
+  private static final int METHODID_GET_MANY = 10;
+  private static final int METHODID_SET_MANY = 11;
+  private static final int METHODID_TOUCH = 12;
+  private static final int METHODID_INVALIDATE_TAGS = 13;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1139,6 +1500,22 @@ public final class CacheServiceGrpc {
         case METHODID_REPLAY_DEAD_LETTERS:
           serviceImpl.replayDeadLetters((dev.cachecar.v1.ReplayDeadLettersRequest) request,
               (io.grpc.stub.StreamObserver<dev.cachecar.v1.ReplayDeadLettersResponse>) responseObserver);
+          break;
+        case METHODID_GET_MANY:
+          serviceImpl.getMany((dev.cachecar.v1.GetManyRequest) request,
+              (io.grpc.stub.StreamObserver<dev.cachecar.v1.GetManyResponse>) responseObserver);
+          break;
+        case METHODID_SET_MANY:
+          serviceImpl.setMany((dev.cachecar.v1.SetManyRequest) request,
+              (io.grpc.stub.StreamObserver<dev.cachecar.v1.SetManyResponse>) responseObserver);
+          break;
+        case METHODID_TOUCH:
+          serviceImpl.touch((dev.cachecar.v1.TouchRequest) request,
+              (io.grpc.stub.StreamObserver<dev.cachecar.v1.TouchResponse>) responseObserver);
+          break;
+        case METHODID_INVALIDATE_TAGS:
+          serviceImpl.invalidateTags((dev.cachecar.v1.InvalidateTagsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.cachecar.v1.InvalidateTagsResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1228,6 +1605,34 @@ public final class CacheServiceGrpc {
               dev.cachecar.v1.ReplayDeadLettersRequest,
               dev.cachecar.v1.ReplayDeadLettersResponse>(
                 service, METHODID_REPLAY_DEAD_LETTERS)))
+        .addMethod(
+          getGetManyMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.cachecar.v1.GetManyRequest,
+              dev.cachecar.v1.GetManyResponse>(
+                service, METHODID_GET_MANY)))
+        .addMethod(
+          getSetManyMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.cachecar.v1.SetManyRequest,
+              dev.cachecar.v1.SetManyResponse>(
+                service, METHODID_SET_MANY)))
+        .addMethod(
+          getTouchMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.cachecar.v1.TouchRequest,
+              dev.cachecar.v1.TouchResponse>(
+                service, METHODID_TOUCH)))
+        .addMethod(
+          getInvalidateTagsMethod(),
+          io.grpc.stub.ServerCalls.asyncUnaryCall(
+            new MethodHandlers<
+              dev.cachecar.v1.InvalidateTagsRequest,
+              dev.cachecar.v1.InvalidateTagsResponse>(
+                service, METHODID_INVALIDATE_TAGS)))
         .build();
   }
 
@@ -1286,6 +1691,10 @@ public final class CacheServiceGrpc {
               .addMethod(getGetWriteQueueMethod())
               .addMethod(getFlushWritesMethod())
               .addMethod(getReplayDeadLettersMethod())
+              .addMethod(getGetManyMethod())
+              .addMethod(getSetManyMethod())
+              .addMethod(getTouchMethod())
+              .addMethod(getInvalidateTagsMethod())
               .build();
         }
       }

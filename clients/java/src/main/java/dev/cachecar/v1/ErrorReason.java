@@ -654,6 +654,71 @@ public enum ErrorReason
    * <code>STREAM_STALLED = 63;</code>
    */
   STREAM_STALLED(63),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. A write's condition is not one of the Condition values,
+   * or expected_version was given without CONDITION_VERSION_EQUALS. Send a
+   * valid condition.
+   * </pre>
+   *
+   * <code>CONDITION_INVALID = 64;</code>
+   */
+  CONDITION_INVALID(64),
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. Too many tags, or an empty or oversized tag. Send fewer
+   * or shorter tags (docs/consistency.md).
+   * </pre>
+   *
+   * <code>TAGS_INVALID = 65;</code>
+   */
+  TAGS_INVALID(65),
+  /**
+   * <pre>
+   * ABORTED. A write with CONDITION_ABSENT found a value. Metadata:
+   * "namespace", "current_version". Re-read and retry at a higher level.
+   * </pre>
+   *
+   * <code>VALUE_EXISTS = 66;</code>
+   */
+  VALUE_EXISTS(66),
+  /**
+   * <pre>
+   * ABORTED. A write with CONDITION_PRESENT found no value. Metadata:
+   * "namespace". Re-read and retry at a higher level.
+   * </pre>
+   *
+   * <code>VALUE_MISSING = 67;</code>
+   */
+  VALUE_MISSING(67),
+  /**
+   * <pre>
+   * ABORTED. A write with CONDITION_VERSION_EQUALS found another version.
+   * Metadata: "namespace", "current_version". Re-read and retry.
+   * </pre>
+   *
+   * <code>VERSION_MISMATCH = 68;</code>
+   */
+  VERSION_MISMATCH(68),
+  /**
+   * <pre>
+   * ABORTED. Concurrent writers kept winning the compare-and-set of this
+   * key. Retry with backoff.
+   * </pre>
+   *
+   * <code>WRITE_CONTENDED = 69;</code>
+   */
+  WRITE_CONTENDED(69),
+  /**
+   * <pre>
+   * FAILED_PRECONDITION. A write carries a version older than the cached
+   * one (or its tombstone). Metadata: "namespace", "current_version". Never
+   * retry it: the newer version stays.
+   * </pre>
+   *
+   * <code>VERSION_STALE = 70;</code>
+   */
+  VERSION_STALE(70),
   UNRECOGNIZED(-1),
   ;
 
@@ -1294,6 +1359,71 @@ public enum ErrorReason
    * <code>STREAM_STALLED = 63;</code>
    */
   public static final int STREAM_STALLED_VALUE = 63;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. A write's condition is not one of the Condition values,
+   * or expected_version was given without CONDITION_VERSION_EQUALS. Send a
+   * valid condition.
+   * </pre>
+   *
+   * <code>CONDITION_INVALID = 64;</code>
+   */
+  public static final int CONDITION_INVALID_VALUE = 64;
+  /**
+   * <pre>
+   * INVALID_ARGUMENT. Too many tags, or an empty or oversized tag. Send fewer
+   * or shorter tags (docs/consistency.md).
+   * </pre>
+   *
+   * <code>TAGS_INVALID = 65;</code>
+   */
+  public static final int TAGS_INVALID_VALUE = 65;
+  /**
+   * <pre>
+   * ABORTED. A write with CONDITION_ABSENT found a value. Metadata:
+   * "namespace", "current_version". Re-read and retry at a higher level.
+   * </pre>
+   *
+   * <code>VALUE_EXISTS = 66;</code>
+   */
+  public static final int VALUE_EXISTS_VALUE = 66;
+  /**
+   * <pre>
+   * ABORTED. A write with CONDITION_PRESENT found no value. Metadata:
+   * "namespace". Re-read and retry at a higher level.
+   * </pre>
+   *
+   * <code>VALUE_MISSING = 67;</code>
+   */
+  public static final int VALUE_MISSING_VALUE = 67;
+  /**
+   * <pre>
+   * ABORTED. A write with CONDITION_VERSION_EQUALS found another version.
+   * Metadata: "namespace", "current_version". Re-read and retry.
+   * </pre>
+   *
+   * <code>VERSION_MISMATCH = 68;</code>
+   */
+  public static final int VERSION_MISMATCH_VALUE = 68;
+  /**
+   * <pre>
+   * ABORTED. Concurrent writers kept winning the compare-and-set of this
+   * key. Retry with backoff.
+   * </pre>
+   *
+   * <code>WRITE_CONTENDED = 69;</code>
+   */
+  public static final int WRITE_CONTENDED_VALUE = 69;
+  /**
+   * <pre>
+   * FAILED_PRECONDITION. A write carries a version older than the cached
+   * one (or its tombstone). Metadata: "namespace", "current_version". Never
+   * retry it: the newer version stays.
+   * </pre>
+   *
+   * <code>VERSION_STALE = 70;</code>
+   */
+  public static final int VERSION_STALE_VALUE = 70;
 
 
   public final int getNumber() {
@@ -1384,6 +1514,13 @@ public enum ErrorReason
       case 61: return INTERNAL;
       case 62: return WRITE_NOT_REPLICATED;
       case 63: return STREAM_STALLED;
+      case 64: return CONDITION_INVALID;
+      case 65: return TAGS_INVALID;
+      case 66: return VALUE_EXISTS;
+      case 67: return VALUE_MISSING;
+      case 68: return VERSION_MISMATCH;
+      case 69: return WRITE_CONTENDED;
+      case 70: return VERSION_STALE;
       default: return null;
     }
   }

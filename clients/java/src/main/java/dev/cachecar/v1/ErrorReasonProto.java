@@ -36,7 +36,7 @@ public final class ErrorReasonProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\036cachecar/v1/error_reason.proto\022\013cachec" +
-      "ar.v1*\205\013\n\013ErrorReason\022\034\n\030ERROR_REASON_UN" +
+      "ar.v1*\221\014\n\013ErrorReason\022\034\n\030ERROR_REASON_UN" +
       "SPECIFIED\020\000\022\024\n\020ARGUMENT_INVALID\020\001\022\025\n\021REQ" +
       "UEST_MALFORMED\020\002\022\017\n\013KEY_INVALID\020\003\022\023\n\017VAL" +
       "UE_TOO_LARGE\020\004\022\017\n\013TTL_INVALID\020\005\022\023\n\017BATCH" +
@@ -71,10 +71,13 @@ public final class ErrorReasonProto {
       "\022\026\n\022WRITER_UNAVAILABLE\0209\022\021\n\rSHUTTING_DOW" +
       "N\020:\022\021\n\rLOADER_FAILED\020;\022\021\n\rWRITER_FAILED\020" +
       "<\022\014\n\010INTERNAL\020=\022\030\n\024WRITE_NOT_REPLICATED\020" +
-      ">\022\022\n\016STREAM_STALLED\020?Be\n\017dev.cachecar.v1" +
-      "B\020ErrorReasonProtoP\001Z>github.com/cacheca" +
-      "r/cachecar/clients/go/cachecar/v1;cachec" +
-      "arv1b\006proto3"
+      ">\022\022\n\016STREAM_STALLED\020?\022\025\n\021CONDITION_INVAL" +
+      "ID\020@\022\020\n\014TAGS_INVALID\020A\022\020\n\014VALUE_EXISTS\020B" +
+      "\022\021\n\rVALUE_MISSING\020C\022\024\n\020VERSION_MISMATCH\020" +
+      "D\022\023\n\017WRITE_CONTENDED\020E\022\021\n\rVERSION_STALE\020" +
+      "FBe\n\017dev.cachecar.v1B\020ErrorReasonProtoP\001" +
+      "Z>github.com/cachecar/cachecar/clients/g" +
+      "o/cachecar/v1;cachecarv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -106,6 +106,22 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.cachecar.v1.Source.UNRECOGNIZED : result;
   }
 
+  public static final int VERSION_FIELD_NUMBER = 4;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The value's version: the application's (from Set, WriteThrough or the
+   * loader) or cachecar's own per-key counter. 0 when unknown.
+   * </pre>
+   *
+   * <code>uint64 version = 4;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -129,6 +145,9 @@ private static final long serialVersionUID = 0L;
     if (source_ != dev.cachecar.v1.Source.SOURCE_UNSPECIFIED.getNumber()) {
       output.writeEnum(3, source_);
     }
+    if (version_ != 0L) {
+      output.writeUInt64(4, version_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -150,6 +169,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(3, source_);
     }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(4, version_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -170,6 +193,8 @@ private static final long serialVersionUID = 0L;
     if (!getValue()
         .equals(other.getValue())) return false;
     if (source_ != other.source_) return false;
+    if (getVersion()
+        != other.getVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -188,6 +213,9 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getValue().hashCode();
     hash = (37 * hash) + SOURCE_FIELD_NUMBER;
     hash = (53 * hash) + source_;
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -326,6 +354,7 @@ private static final long serialVersionUID = 0L;
       found_ = false;
       value_ = com.google.protobuf.ByteString.EMPTY;
       source_ = 0;
+      version_ = 0L;
       return this;
     }
 
@@ -368,6 +397,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.source_ = source_;
       }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.version_ = version_;
+      }
     }
 
     @java.lang.Override
@@ -390,6 +422,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.source_ != 0) {
         setSourceValue(other.getSourceValue());
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -432,6 +467,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 24
+            case 32: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 32
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -607,6 +647,53 @@ private static final long serialVersionUID = 0L;
     public Builder clearSource() {
       bitField0_ = (bitField0_ & ~0x00000004);
       source_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The value's version: the application's (from Set, WriteThrough or the
+     * loader) or cachecar's own per-key counter. 0 when unknown.
+     * </pre>
+     *
+     * <code>uint64 version = 4;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The value's version: the application's (from Set, WriteThrough or the
+     * loader) or cachecar's own per-key counter. 0 when unknown.
+     * </pre>
+     *
+     * <code>uint64 version = 4;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The value's version: the application's (from Set, WriteThrough or the
+     * loader) or cachecar's own per-key counter. 0 when unknown.
+     * </pre>
+     *
+     * <code>uint64 version = 4;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      version_ = 0L;
       onChanged();
       return this;
     }

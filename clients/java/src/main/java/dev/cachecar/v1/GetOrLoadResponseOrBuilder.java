@@ -49,4 +49,15 @@ public interface GetOrLoadResponseOrBuilder extends
    * @return The source.
    */
   dev.cachecar.v1.Source getSource();
+
+  /**
+   * <pre>
+   * The value's version: the application's (from Set, WriteThrough or the
+   * loader) or cachecar's own per-key counter. 0 when unknown.
+   * </pre>
+   *
+   * <code>uint64 version = 4;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

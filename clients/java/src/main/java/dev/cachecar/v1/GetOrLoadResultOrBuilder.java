@@ -95,4 +95,14 @@ public interface GetOrLoadResultOrBuilder extends
    * <code>.cachecar.v1.KeyError error = 5;</code>
    */
   dev.cachecar.v1.KeyErrorOrBuilder getErrorOrBuilder();
+
+  /**
+   * <pre>
+   * The value's version (see GetOrLoadResponse.version).
+   * </pre>
+   *
+   * <code>uint64 version = 6;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

@@ -79,6 +79,21 @@ private static final long serialVersionUID = 0L;
     return value_;
   }
 
+  public static final int VERSION_FIELD_NUMBER = 3;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The value's version (see GetOrLoadResponse.version).
+   * </pre>
+   *
+   * <code>uint64 version = 3;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -99,6 +114,9 @@ private static final long serialVersionUID = 0L;
     if (!value_.isEmpty()) {
       output.writeBytes(2, value_);
     }
+    if (version_ != 0L) {
+      output.writeUInt64(3, version_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -115,6 +133,10 @@ private static final long serialVersionUID = 0L;
     if (!value_.isEmpty()) {
       size += com.google.protobuf.CodedOutputStream
         .computeBytesSize(2, value_);
+    }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(3, version_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -135,6 +157,8 @@ private static final long serialVersionUID = 0L;
         != other.getFound()) return false;
     if (!getValue()
         .equals(other.getValue())) return false;
+    if (getVersion()
+        != other.getVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -151,6 +175,9 @@ private static final long serialVersionUID = 0L;
         getFound());
     hash = (37 * hash) + VALUE_FIELD_NUMBER;
     hash = (53 * hash) + getValue().hashCode();
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -288,6 +315,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       found_ = false;
       value_ = com.google.protobuf.ByteString.EMPTY;
+      version_ = 0L;
       return this;
     }
 
@@ -327,6 +355,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.value_ = value_;
       }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.version_ = version_;
+      }
     }
 
     @java.lang.Override
@@ -346,6 +377,9 @@ private static final long serialVersionUID = 0L;
       }
       if (!other.getValue().isEmpty()) {
         setValue(other.getValue());
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -383,6 +417,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 24: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -487,6 +526,50 @@ private static final long serialVersionUID = 0L;
     public Builder clearValue() {
       bitField0_ = (bitField0_ & ~0x00000002);
       value_ = getDefaultInstance().getValue();
+      onChanged();
+      return this;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The value's version (see GetOrLoadResponse.version).
+     * </pre>
+     *
+     * <code>uint64 version = 3;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The value's version (see GetOrLoadResponse.version).
+     * </pre>
+     *
+     * <code>uint64 version = 3;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The value's version (see GetOrLoadResponse.version).
+     * </pre>
+     *
+     * <code>uint64 version = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      version_ = 0L;
       onChanged();
       return this;
     }

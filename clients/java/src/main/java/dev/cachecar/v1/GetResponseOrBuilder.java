@@ -30,4 +30,14 @@ public interface GetResponseOrBuilder extends
    * @return The value.
    */
   com.google.protobuf.ByteString getValue();
+
+  /**
+   * <pre>
+   * The value's version (see GetOrLoadResponse.version).
+   * </pre>
+   *
+   * <code>uint64 version = 3;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

@@ -150,6 +150,24 @@ private static final long serialVersionUID = 0L;
     return keys_.getByteString(index);
   }
 
+  public static final int VERSION_FIELD_NUMBER = 3;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * A change feed's version of the delete. When set, each key keeps a
+   * tombstone of this version for the namespace's tombstone_ttl, so a late
+   * fill or replayed write of an older version cannot bring the value back;
+   * a key already holding a newer version is left alone.
+   * </pre>
+   *
+   * <code>uint64 version = 3;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -169,6 +187,9 @@ private static final long serialVersionUID = 0L;
     }
     for (int i = 0; i < keys_.size(); i++) {
       com.google.protobuf.GeneratedMessage.writeString(output, 2, keys_.getRaw(i));
+    }
+    if (version_ != 0L) {
+      output.writeUInt64(3, version_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -190,6 +211,10 @@ private static final long serialVersionUID = 0L;
       size += dataSize;
       size += 1 * getKeysList().size();
     }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(3, version_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -209,6 +234,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getNamespace())) return false;
     if (!getKeysList()
         .equals(other.getKeysList())) return false;
+    if (getVersion()
+        != other.getVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -226,6 +253,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + KEYS_FIELD_NUMBER;
       hash = (53 * hash) + getKeysList().hashCode();
     }
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -364,6 +394,7 @@ private static final long serialVersionUID = 0L;
       namespace_ = "";
       keys_ =
           com.google.protobuf.LazyStringArrayList.emptyList();
+      version_ = 0L;
       return this;
     }
 
@@ -404,6 +435,9 @@ private static final long serialVersionUID = 0L;
         keys_.makeImmutable();
         result.keys_ = keys_;
       }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.version_ = version_;
+      }
     }
 
     @java.lang.Override
@@ -432,6 +466,9 @@ private static final long serialVersionUID = 0L;
           keys_.addAll(other.keys_);
         }
         onChanged();
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -470,6 +507,11 @@ private static final long serialVersionUID = 0L;
               keys_.add(s);
               break;
             } // case 18
+            case 24: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -722,6 +764,59 @@ private static final long serialVersionUID = 0L;
       ensureKeysIsMutable();
       keys_.add(value);
       bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * A change feed's version of the delete. When set, each key keeps a
+     * tombstone of this version for the namespace's tombstone_ttl, so a late
+     * fill or replayed write of an older version cannot bring the value back;
+     * a key already holding a newer version is left alone.
+     * </pre>
+     *
+     * <code>uint64 version = 3;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * A change feed's version of the delete. When set, each key keeps a
+     * tombstone of this version for the namespace's tombstone_ttl, so a late
+     * fill or replayed write of an older version cannot bring the value back;
+     * a key already holding a newer version is left alone.
+     * </pre>
+     *
+     * <code>uint64 version = 3;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * A change feed's version of the delete. When set, each key keeps a
+     * tombstone of this version for the namespace's tombstone_ttl, so a late
+     * fill or replayed write of an older version cannot bring the value back;
+     * a key already holding a newer version is left alone.
+     * </pre>
+     *
+     * <code>uint64 version = 3;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      version_ = 0L;
       onChanged();
       return this;
     }

@@ -70,4 +70,17 @@ public interface InvalidateRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getKeysBytes(int index);
+
+  /**
+   * <pre>
+   * A change feed's version of the delete. When set, each key keeps a
+   * tombstone of this version for the namespace's tombstone_ttl, so a late
+   * fill or replayed write of an older version cannot bring the value back;
+   * a key already holding a newer version is left alone.
+   * </pre>
+   *
+   * <code>uint64 version = 3;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

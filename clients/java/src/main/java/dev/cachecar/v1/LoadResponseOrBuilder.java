@@ -59,4 +59,57 @@ public interface LoadResponseOrBuilder extends
    * <code>.google.protobuf.Duration ttl = 3;</code>
    */
   com.google.protobuf.DurationOrBuilder getTtlOrBuilder();
+
+  /**
+   * <pre>
+   * The row's version (a row version column, a commit timestamp, an LSN):
+   * the fill is refused if the cache already holds a newer version (or a
+   * tombstone of one). 0: cachecar assigns its own per-key version.
+   * </pre>
+   *
+   * <code>uint64 version = 4;</code>
+   * @return The version.
+   */
+  long getVersion();
+
+  /**
+   * <pre>
+   * Tags of the value, for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 5;</code>
+   * @return A list containing the tags.
+   */
+  java.util.List<java.lang.String>
+      getTagsList();
+  /**
+   * <pre>
+   * Tags of the value, for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 5;</code>
+   * @return The count of tags.
+   */
+  int getTagsCount();
+  /**
+   * <pre>
+   * Tags of the value, for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 5;</code>
+   * @param index The index of the element to return.
+   * @return The tags at the given index.
+   */
+  java.lang.String getTags(int index);
+  /**
+   * <pre>
+   * Tags of the value, for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 5;</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the tags at the given index.
+   */
+  com.google.protobuf.ByteString
+      getTagsBytes(int index);
 }

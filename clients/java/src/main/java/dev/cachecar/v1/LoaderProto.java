@@ -47,14 +47,15 @@ public final class LoaderProto {
     java.lang.String[] descriptorData = {
       "\n\030cachecar/v1/loader.proto\022\013cachecar.v1\032" +
       "\036google/protobuf/duration.proto\"-\n\013LoadR" +
-      "equest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\"T" +
+      "equest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\"s" +
       "\n\014LoadResponse\022\r\n\005found\030\001 \001(\010\022\r\n\005value\030\002" +
       " \001(\014\022&\n\003ttl\030\003 \001(\0132\031.google.protobuf.Dura" +
-      "tion2L\n\rLoaderService\022;\n\004Load\022\030.cachecar" +
-      ".v1.LoadRequest\032\031.cachecar.v1.LoadRespon" +
-      "seB`\n\017dev.cachecar.v1B\013LoaderProtoP\001Z>gi" +
-      "thub.com/cachecar/cachecar/clients/go/ca" +
-      "checar/v1;cachecarv1b\006proto3"
+      "tion\022\017\n\007version\030\004 \001(\004\022\014\n\004tags\030\005 \003(\t2L\n\rL" +
+      "oaderService\022;\n\004Load\022\030.cachecar.v1.LoadR" +
+      "equest\032\031.cachecar.v1.LoadResponseB`\n\017dev" +
+      ".cachecar.v1B\013LoaderProtoP\001Z>github.com/" +
+      "cachecar/cachecar/clients/go/cachecar/v1" +
+      ";cachecarv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -72,7 +73,7 @@ public final class LoaderProto {
     internal_static_cachecar_v1_LoadResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_LoadResponse_descriptor,
-        new java.lang.String[] { "Found", "Value", "Ttl", });
+        new java.lang.String[] { "Found", "Value", "Ttl", "Version", "Tags", });
     descriptor.resolveAllFeaturesImmutable();
     com.google.protobuf.DurationProto.getDescriptor();
   }

@@ -35,6 +35,9 @@ private static final long serialVersionUID = 0L;
     namespace_ = "";
     key_ = "";
     value_ = com.google.protobuf.ByteString.EMPTY;
+    condition_ = 0;
+    tags_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -198,6 +201,118 @@ private static final long serialVersionUID = 0L;
     return ttl_ == null ? com.google.protobuf.Duration.getDefaultInstance() : ttl_;
   }
 
+  public static final int VERSION_FIELD_NUMBER = 5;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The application's version of the value (a row version, a commit
+   * timestamp). A value is never replaced by one with a lower version: such a
+   * write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+   * the cached version plus one.
+   * </pre>
+   *
+   * <code>uint64 version = 5;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
+  public static final int CONDITION_FIELD_NUMBER = 6;
+  private int condition_ = 0;
+  /**
+   * <pre>
+   * When the write may store; see Condition.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The enum numeric value on the wire for condition.
+   */
+  @java.lang.Override public int getConditionValue() {
+    return condition_;
+  }
+  /**
+   * <pre>
+   * When the write may store; see Condition.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The condition.
+   */
+  @java.lang.Override public dev.cachecar.v1.Condition getCondition() {
+    dev.cachecar.v1.Condition result = dev.cachecar.v1.Condition.forNumber(condition_);
+    return result == null ? dev.cachecar.v1.Condition.UNRECOGNIZED : result;
+  }
+
+  public static final int EXPECTED_VERSION_FIELD_NUMBER = 7;
+  private long expectedVersion_ = 0L;
+  /**
+   * <pre>
+   * The version CONDITION_IF_VERSION expects.
+   * </pre>
+   *
+   * <code>uint64 expected_version = 7;</code>
+   * @return The expectedVersion.
+   */
+  @java.lang.Override
+  public long getExpectedVersion() {
+    return expectedVersion_;
+  }
+
+  public static final int TAGS_FIELD_NUMBER = 8;
+  @SuppressWarnings("serial")
+  private com.google.protobuf.LazyStringArrayList tags_ =
+      com.google.protobuf.LazyStringArrayList.emptyList();
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @return A list containing the tags.
+   */
+  public com.google.protobuf.ProtocolStringList
+      getTagsList() {
+    return tags_;
+  }
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @return The count of tags.
+   */
+  public int getTagsCount() {
+    return tags_.size();
+  }
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @param index The index of the element to return.
+   * @return The tags at the given index.
+   */
+  public java.lang.String getTags(int index) {
+    return tags_.get(index);
+  }
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the tags at the given index.
+   */
+  public com.google.protobuf.ByteString
+      getTagsBytes(int index) {
+    return tags_.getByteString(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -224,6 +339,18 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeMessage(4, getTtl());
     }
+    if (version_ != 0L) {
+      output.writeUInt64(5, version_);
+    }
+    if (condition_ != dev.cachecar.v1.Condition.CONDITION_UNSPECIFIED.getNumber()) {
+      output.writeEnum(6, condition_);
+    }
+    if (expectedVersion_ != 0L) {
+      output.writeUInt64(7, expectedVersion_);
+    }
+    for (int i = 0; i < tags_.size(); i++) {
+      com.google.protobuf.GeneratedMessage.writeString(output, 8, tags_.getRaw(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -246,6 +373,26 @@ private static final long serialVersionUID = 0L;
     if (((bitField0_ & 0x00000001) != 0)) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(4, getTtl());
+    }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(5, version_);
+    }
+    if (condition_ != dev.cachecar.v1.Condition.CONDITION_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(6, condition_);
+    }
+    if (expectedVersion_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(7, expectedVersion_);
+    }
+    {
+      int dataSize = 0;
+      for (int i = 0; i < tags_.size(); i++) {
+        dataSize += computeStringSizeNoTag(tags_.getRaw(i));
+      }
+      size += dataSize;
+      size += 1 * getTagsList().size();
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -273,6 +420,13 @@ private static final long serialVersionUID = 0L;
       if (!getTtl()
           .equals(other.getTtl())) return false;
     }
+    if (getVersion()
+        != other.getVersion()) return false;
+    if (condition_ != other.condition_) return false;
+    if (getExpectedVersion()
+        != other.getExpectedVersion()) return false;
+    if (!getTagsList()
+        .equals(other.getTagsList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -293,6 +447,18 @@ private static final long serialVersionUID = 0L;
     if (hasTtl()) {
       hash = (37 * hash) + TTL_FIELD_NUMBER;
       hash = (53 * hash) + getTtl().hashCode();
+    }
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
+    hash = (37 * hash) + CONDITION_FIELD_NUMBER;
+    hash = (53 * hash) + condition_;
+    hash = (37 * hash) + EXPECTED_VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getExpectedVersion());
+    if (getTagsCount() > 0) {
+      hash = (37 * hash) + TAGS_FIELD_NUMBER;
+      hash = (53 * hash) + getTagsList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -443,6 +609,11 @@ private static final long serialVersionUID = 0L;
         ttlBuilder_.dispose();
         ttlBuilder_ = null;
       }
+      version_ = 0L;
+      condition_ = 0;
+      expectedVersion_ = 0L;
+      tags_ =
+          com.google.protobuf.LazyStringArrayList.emptyList();
       return this;
     }
 
@@ -492,6 +663,19 @@ private static final long serialVersionUID = 0L;
             : ttlBuilder_.build();
         to_bitField0_ |= 0x00000001;
       }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.version_ = version_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.condition_ = condition_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.expectedVersion_ = expectedVersion_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        tags_.makeImmutable();
+        result.tags_ = tags_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -522,6 +706,25 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasTtl()) {
         mergeTtl(other.getTtl());
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
+      }
+      if (other.condition_ != 0) {
+        setConditionValue(other.getConditionValue());
+      }
+      if (other.getExpectedVersion() != 0L) {
+        setExpectedVersion(other.getExpectedVersion());
+      }
+      if (!other.tags_.isEmpty()) {
+        if (tags_.isEmpty()) {
+          tags_ = other.tags_;
+          bitField0_ |= 0x00000080;
+        } else {
+          ensureTagsIsMutable();
+          tags_.addAll(other.tags_);
+        }
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -571,6 +774,27 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 34
+            case 40: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
+            case 48: {
+              condition_ = input.readEnum();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
+            case 56: {
+              expectedVersion_ = input.readUInt64();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
+            case 66: {
+              java.lang.String s = input.readStringRequireUtf8();
+              ensureTagsIsMutable();
+              tags_.add(s);
+              break;
+            } // case 66
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -971,6 +1195,321 @@ private static final long serialVersionUID = 0L;
         ttl_ = null;
       }
       return ttlBuilder_;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The application's version of the value (a row version, a commit
+     * timestamp). A value is never replaced by one with a lower version: such a
+     * write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+     * the cached version plus one.
+     * </pre>
+     *
+     * <code>uint64 version = 5;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The application's version of the value (a row version, a commit
+     * timestamp). A value is never replaced by one with a lower version: such a
+     * write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+     * the cached version plus one.
+     * </pre>
+     *
+     * <code>uint64 version = 5;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The application's version of the value (a row version, a commit
+     * timestamp). A value is never replaced by one with a lower version: such a
+     * write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+     * the cached version plus one.
+     * </pre>
+     *
+     * <code>uint64 version = 5;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      version_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private int condition_ = 0;
+    /**
+     * <pre>
+     * When the write may store; see Condition.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @return The enum numeric value on the wire for condition.
+     */
+    @java.lang.Override public int getConditionValue() {
+      return condition_;
+    }
+    /**
+     * <pre>
+     * When the write may store; see Condition.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @param value The enum numeric value on the wire for condition to set.
+     * @return This builder for chaining.
+     */
+    public Builder setConditionValue(int value) {
+      condition_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the write may store; see Condition.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @return The condition.
+     */
+    @java.lang.Override
+    public dev.cachecar.v1.Condition getCondition() {
+      dev.cachecar.v1.Condition result = dev.cachecar.v1.Condition.forNumber(condition_);
+      return result == null ? dev.cachecar.v1.Condition.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * When the write may store; see Condition.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @param value The condition to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCondition(dev.cachecar.v1.Condition value) {
+      if (value == null) { throw new NullPointerException(); }
+      bitField0_ |= 0x00000020;
+      condition_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the write may store; see Condition.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCondition() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      condition_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private long expectedVersion_ ;
+    /**
+     * <pre>
+     * The version CONDITION_IF_VERSION expects.
+     * </pre>
+     *
+     * <code>uint64 expected_version = 7;</code>
+     * @return The expectedVersion.
+     */
+    @java.lang.Override
+    public long getExpectedVersion() {
+      return expectedVersion_;
+    }
+    /**
+     * <pre>
+     * The version CONDITION_IF_VERSION expects.
+     * </pre>
+     *
+     * <code>uint64 expected_version = 7;</code>
+     * @param value The expectedVersion to set.
+     * @return This builder for chaining.
+     */
+    public Builder setExpectedVersion(long value) {
+
+      expectedVersion_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The version CONDITION_IF_VERSION expects.
+     * </pre>
+     *
+     * <code>uint64 expected_version = 7;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearExpectedVersion() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      expectedVersion_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.LazyStringArrayList tags_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+    private void ensureTagsIsMutable() {
+      if (!tags_.isModifiable()) {
+        tags_ = new com.google.protobuf.LazyStringArrayList(tags_);
+      }
+      bitField0_ |= 0x00000080;
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @return A list containing the tags.
+     */
+    public com.google.protobuf.ProtocolStringList
+        getTagsList() {
+      tags_.makeImmutable();
+      return tags_;
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @return The count of tags.
+     */
+    public int getTagsCount() {
+      return tags_.size();
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @param index The index of the element to return.
+     * @return The tags at the given index.
+     */
+    public java.lang.String getTags(int index) {
+      return tags_.get(index);
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @param index The index of the value to return.
+     * @return The bytes of the tags at the given index.
+     */
+    public com.google.protobuf.ByteString
+        getTagsBytes(int index) {
+      return tags_.getByteString(index);
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @param index The index to set the value at.
+     * @param value The tags to set.
+     * @return This builder for chaining.
+     */
+    public Builder setTags(
+        int index, java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      ensureTagsIsMutable();
+      tags_.set(index, value);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @param value The tags to add.
+     * @return This builder for chaining.
+     */
+    public Builder addTags(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      ensureTagsIsMutable();
+      tags_.add(value);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @param values The tags to add.
+     * @return This builder for chaining.
+     */
+    public Builder addAllTags(
+        java.lang.Iterable<java.lang.String> values) {
+      ensureTagsIsMutable();
+      com.google.protobuf.AbstractMessageLite.Builder.addAll(
+          values, tags_);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearTags() {
+      tags_ =
+        com.google.protobuf.LazyStringArrayList.emptyList();
+      bitField0_ = (bitField0_ & ~0x00000080);;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+     * </pre>
+     *
+     * <code>repeated string tags = 8;</code>
+     * @param value The bytes of the tags to add.
+     * @return This builder for chaining.
+     */
+    public Builder addTagsBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      ensureTagsIsMutable();
+      tags_.add(value);
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
     }
 
     // @@protoc_insertion_point(builder_scope:cachecar.v1.SetRequest)

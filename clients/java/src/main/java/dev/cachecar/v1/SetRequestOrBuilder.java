@@ -86,4 +86,87 @@ public interface SetRequestOrBuilder extends
    * <code>.google.protobuf.Duration ttl = 4;</code>
    */
   com.google.protobuf.DurationOrBuilder getTtlOrBuilder();
+
+  /**
+   * <pre>
+   * The application's version of the value (a row version, a commit
+   * timestamp). A value is never replaced by one with a lower version: such a
+   * write fails with FAILED_PRECONDITION / VERSION_STALE. 0: cachecar assigns
+   * the cached version plus one.
+   * </pre>
+   *
+   * <code>uint64 version = 5;</code>
+   * @return The version.
+   */
+  long getVersion();
+
+  /**
+   * <pre>
+   * When the write may store; see Condition.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The enum numeric value on the wire for condition.
+   */
+  int getConditionValue();
+  /**
+   * <pre>
+   * When the write may store; see Condition.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The condition.
+   */
+  dev.cachecar.v1.Condition getCondition();
+
+  /**
+   * <pre>
+   * The version CONDITION_IF_VERSION expects.
+   * </pre>
+   *
+   * <code>uint64 expected_version = 7;</code>
+   * @return The expectedVersion.
+   */
+  long getExpectedVersion();
+
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @return A list containing the tags.
+   */
+  java.util.List<java.lang.String>
+      getTagsList();
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @return The count of tags.
+   */
+  int getTagsCount();
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @param index The index of the element to return.
+   * @return The tags at the given index.
+   */
+  java.lang.String getTags(int index);
+  /**
+   * <pre>
+   * Tags for InvalidateTags: at most 8, each 1 to 64 bytes.
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the tags at the given index.
+   */
+  com.google.protobuf.ByteString
+      getTagsBytes(int index);
 }

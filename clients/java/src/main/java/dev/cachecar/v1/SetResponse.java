@@ -7,7 +7,7 @@ package dev.cachecar.v1;
 
 /**
  * <pre>
- * SetResponse is empty for now; it exists so that fields can be added.
+ * SetResponse reports the stored version.
  * </pre>
  *
  * Protobuf type {@code cachecar.v1.SetResponse}
@@ -47,6 +47,21 @@ private static final long serialVersionUID = 0L;
             dev.cachecar.v1.SetResponse.class, dev.cachecar.v1.SetResponse.Builder.class);
   }
 
+  public static final int VERSION_FIELD_NUMBER = 1;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The version the value was stored with.
+   * </pre>
+   *
+   * <code>uint64 version = 1;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -61,6 +76,9 @@ private static final long serialVersionUID = 0L;
   @java.lang.Override
   public void writeTo(com.google.protobuf.CodedOutputStream output)
                       throws java.io.IOException {
+    if (version_ != 0L) {
+      output.writeUInt64(1, version_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -70,6 +88,10 @@ private static final long serialVersionUID = 0L;
     if (size != -1) return size;
 
     size = 0;
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(1, version_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -85,6 +107,8 @@ private static final long serialVersionUID = 0L;
     }
     dev.cachecar.v1.SetResponse other = (dev.cachecar.v1.SetResponse) obj;
 
+    if (getVersion()
+        != other.getVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -96,6 +120,9 @@ private static final long serialVersionUID = 0L;
     }
     int hash = 41;
     hash = (19 * hash) + getDescriptor().hashCode();
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -195,7 +222,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * SetResponse is empty for now; it exists so that fields can be added.
+   * SetResponse reports the stored version.
    * </pre>
    *
    * Protobuf type {@code cachecar.v1.SetResponse}
@@ -230,6 +257,8 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public Builder clear() {
       super.clear();
+      bitField0_ = 0;
+      version_ = 0L;
       return this;
     }
 
@@ -256,8 +285,16 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.cachecar.v1.SetResponse buildPartial() {
       dev.cachecar.v1.SetResponse result = new dev.cachecar.v1.SetResponse(this);
+      if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartial0(dev.cachecar.v1.SetResponse result) {
+      int from_bitField0_ = bitField0_;
+      if (((from_bitField0_ & 0x00000001) != 0)) {
+        result.version_ = version_;
+      }
     }
 
     @java.lang.Override
@@ -272,6 +309,9 @@ private static final long serialVersionUID = 0L;
 
     public Builder mergeFrom(dev.cachecar.v1.SetResponse other) {
       if (other == dev.cachecar.v1.SetResponse.getDefaultInstance()) return this;
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -298,6 +338,11 @@ private static final long serialVersionUID = 0L;
             case 0:
               done = true;
               break;
+            case 8: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000001;
+              break;
+            } // case 8
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -311,6 +356,51 @@ private static final long serialVersionUID = 0L;
       } finally {
         onChanged();
       } // finally
+      return this;
+    }
+    private int bitField0_;
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The version the value was stored with.
+     * </pre>
+     *
+     * <code>uint64 version = 1;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The version the value was stored with.
+     * </pre>
+     *
+     * <code>uint64 version = 1;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000001;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The version the value was stored with.
+     * </pre>
+     *
+     * <code>uint64 version = 1;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000001);
+      version_ = 0L;
+      onChanged();
       return this;
     }
 

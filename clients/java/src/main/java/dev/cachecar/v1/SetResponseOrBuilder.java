@@ -9,4 +9,14 @@ package dev.cachecar.v1;
 public interface SetResponseOrBuilder extends
     // @@protoc_insertion_point(interface_extends:cachecar.v1.SetResponse)
     com.google.protobuf.MessageOrBuilder {
+
+  /**
+   * <pre>
+   * The version the value was stored with.
+   * </pre>
+   *
+   * <code>uint64 version = 1;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

@@ -174,7 +174,7 @@ public enum Source
   }
   public static com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.cachecar.v1.CacheProto.getDescriptor().getEnumTypes().get(0);
+    return dev.cachecar.v1.CacheProto.getDescriptor().getEnumTypes().get(1);
   }
 
   private static final Source[] VALUES = values();

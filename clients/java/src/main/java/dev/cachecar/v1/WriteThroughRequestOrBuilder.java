@@ -78,4 +78,87 @@ public interface WriteThroughRequestOrBuilder extends
    * @return The kind.
    */
   dev.cachecar.v1.WriteKind getKind();
+
+  /**
+   * <pre>
+   * The write's version (see SetRequest.version); a delete with a version
+   * leaves a tombstone (see InvalidateRequest.version).
+   * </pre>
+   *
+   * <code>uint64 version = 5;</code>
+   * @return The version.
+   */
+  long getVersion();
+
+  /**
+   * <pre>
+   * Checked against the cache before the writer is called: a write whose
+   * condition fails never reaches the writer.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The enum numeric value on the wire for condition.
+   */
+  int getConditionValue();
+  /**
+   * <pre>
+   * Checked against the cache before the writer is called: a write whose
+   * condition fails never reaches the writer.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The condition.
+   */
+  dev.cachecar.v1.Condition getCondition();
+
+  /**
+   * <pre>
+   * The version CONDITION_IF_VERSION expects.
+   * </pre>
+   *
+   * <code>uint64 expected_version = 7;</code>
+   * @return The expectedVersion.
+   */
+  long getExpectedVersion();
+
+  /**
+   * <pre>
+   * Tags of the value (see SetRequest.tags).
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @return A list containing the tags.
+   */
+  java.util.List<java.lang.String>
+      getTagsList();
+  /**
+   * <pre>
+   * Tags of the value (see SetRequest.tags).
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @return The count of tags.
+   */
+  int getTagsCount();
+  /**
+   * <pre>
+   * Tags of the value (see SetRequest.tags).
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @param index The index of the element to return.
+   * @return The tags at the given index.
+   */
+  java.lang.String getTags(int index);
+  /**
+   * <pre>
+   * Tags of the value (see SetRequest.tags).
+   * </pre>
+   *
+   * <code>repeated string tags = 8;</code>
+   * @param index The index of the value to return.
+   * @return The bytes of the tags at the given index.
+   */
+  com.google.protobuf.ByteString
+      getTagsBytes(int index);
 }

@@ -29,4 +29,14 @@ public interface WriteThroughResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getWriteIdBytes();
+
+  /**
+   * <pre>
+   * The version the cache holds after the write (0 when it was invalidated).
+   * </pre>
+   *
+   * <code>uint64 version = 2;</code>
+   * @return The version.
+   */
+  long getVersion();
 }
