@@ -258,7 +258,11 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         ns.check_key(request.key)
         ttl = optional_duration(request, "ttl", namespace=ns.name, reason="TTL_INVALID")
         ns.check_ttl(ttl)
-        return cache_pb2.TouchResponse(found=await versions.touch(ns, request.key, ttl))
+        try:
+            found = await versions.touch(ns, request.key, ttl)
+        finally:
+            self._cache.written(ns, [request.key])  # a near copy keeps the old expiry
+        return cache_pb2.TouchResponse(found=found)
 
     @rpc
     async def InvalidateTags(
