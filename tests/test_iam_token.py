@@ -42,7 +42,8 @@ def _reference(cache: str, query: dict[str, str], token: str | None = None) -> s
     SigV4QueryAuth(Credentials(KEY_ID, SECRET, token), "elasticache", "us-east-1", 900).add_auth(
         request
     )
-    return request.prepare().url.removeprefix("https://")
+    url: str = request.prepare().url
+    return url.removeprefix("https://")
 
 
 @pytest.mark.parametrize("serverless", [False, True])
@@ -168,7 +169,7 @@ def test_no_credentials_is_a_clear_error(
 def test_auth_settings_that_cannot_work_say_what_to_fix(
     backend: dict[str, object], fix: str
 ) -> None:
-    with pytest.raises(ConfigError, match="backends.main") as failed:
+    with pytest.raises(ConfigError, match=r"backends\.main") as failed:
         settings_from_mapping({"backends": {"main": backend}, "namespaces": {}})
     assert fix in str(failed.value)
 

@@ -160,7 +160,7 @@ async def run(fake_app: FakeApp) -> AsyncIterator[Any]:
 def _acl(admin: redis.Redis, *rules: str) -> None:
     # Raw ACL SETUSER: only the password rules change (redis-py's helper also
     # switches the user on/off).
-    admin.execute_command("ACL", "SETUSER", USER, *rules)
+    admin.execute_command("ACL", "SETUSER", USER, *rules)  # type: ignore[no-untyped-call]
 
 
 def _client_ids(admin: redis.Redis) -> set[int]:
@@ -329,8 +329,12 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> FixedClock:
 async def test_iam_tokens_rotating_under_load_fail_no_call(
     server: TlsRedisServer, run: Any, aws_env: FixedClock
 ) -> None:
-    iam = {"region": "us-east-1", "cache_name": "cachecar-test", "token_refresh": "200ms"}
-    issuer = IamTokenSigner(USER, IamSettings(**iam))
+    iam: dict[str, Any] = {
+        "region": "us-east-1",
+        "cache_name": "cachecar-test",
+        "token_refresh": "200ms",
+    }
+    issuer = IamTokenSigner(USER, IamSettings.model_validate(iam))
     admin = _admin(server)
     token = aws_env.sign_at(aws_env.now, issuer)
     _acl(admin, "resetpass", f">{token}")

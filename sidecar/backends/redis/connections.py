@@ -45,6 +45,7 @@ class _Managed(Connection):
         if login is None:
             await super().on_connect_check_health(check_health)
             return
+
         async def attempt(username: str | None, password: str | None) -> None:
             # redis-py sends AUTH with whatever provider the connection holds:
             # this candidate, for this attempt only.

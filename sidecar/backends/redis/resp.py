@@ -125,11 +125,11 @@ class RespPool:
         url: str,
         *,
         username: str | None,
-        login: Credentials | None,
-        max_age: float | None,
         timeout: float,
         connect_timeout: float,
         ssl_context: ssl.SSLContext | None,
+        login: Credentials | None = None,
+        max_age: float | None = None,
         size: int = 2,
     ) -> None:
         parts = urlsplit(url)
