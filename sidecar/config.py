@@ -27,7 +27,14 @@ from sidecar.config_access import (
     TlsSettings,
     is_loopback,
 )
-from sidecar.config_auth import IAM_MAX_CONNECTION_AGE, IamSettings, check_auth, read_secret
+from sidecar.config_auth import (
+    IAM_MAX_CONNECTION_AGE,
+    IamSettings,
+    ReadFrom,
+    check_auth,
+    check_read_from,
+    read_secret,
+)
 from sidecar.config_namespaces import (
     BOARD_WINDOWS,
     BoardSettings,
@@ -114,6 +121,11 @@ class BackendSettings(Strict):
     #: dialled again; 11h by default with auth: iam (ElastiCache closes IAM
     #: connections at 12h), unlimited otherwise.
     max_connection_age: Duration | None = None
+    #: Redis: where plain Get reads go (docs/elasticache.md, "Reads from
+    #: replicas"); replicas of a cluster, or `reader_url` (a cluster-mode-
+    #: disabled reader endpoint) for a standalone URL.
+    read_from: ReadFrom = "primary"
+    reader_url: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -199,6 +211,7 @@ class BackendSettings(Strict):
             has_next_password=bool(self.next_password_env or self.next_password_file),
             max_connection_age=self.max_connection_age,
         )
+        check_read_from(self.read_from, self.reader_url, self.scheme, self.kind)
         return self
 
     @field_validator("url")

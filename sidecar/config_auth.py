@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field
 
@@ -23,6 +24,7 @@ __all__ = [
     "IamSettings",
     "ReadFrom",
     "check_auth",
+    "check_read_from",
     "read_secret",
 ]
 
@@ -114,3 +116,36 @@ def check_auth(
             "max_connection_age must be under 12h with auth: iam (ElastiCache closes "
             "IAM-authenticated connections after 12 hours); leave it unset for 11h"
         )
+
+
+def check_read_from(read_from: str, reader_url: str | None, scheme: str, kind: str) -> None:
+    """Raise ValueError for a replica-read setting that cannot work."""
+    if read_from == "primary":
+        if reader_url is not None:
+            raise ValueError("reader_url is set but read_from is 'primary'; set read_from: replica")
+        return
+    if kind != "redis":
+        raise ValueError("read_from applies to Redis backends only")
+    if read_from == "az_affinity":
+        raise ValueError(
+            "read_from: az_affinity is not implemented yet (it needs each replica's zone, "
+            "which Redis OSS does not report); use replica or prefer_replica"
+        )
+    cluster = scheme.endswith("+cluster")
+    if cluster and reader_url is not None:
+        raise ValueError(
+            "reader_url is for cluster-mode-disabled URLs; a cluster's replicas are "
+            "found from the cluster itself: remove reader_url"
+        )
+    if not cluster and reader_url is None:
+        raise ValueError(
+            f"read_from: {read_from} on a {scheme}:// URL needs reader_url (the reader "
+            "endpoint of a cluster-mode-disabled replication group)"
+        )
+    if reader_url is not None:
+        reader = urlsplit(reader_url)
+        if reader.scheme != scheme or reader.password or reader.query:
+            raise ValueError(
+                f"reader_url must use the backend's scheme ({scheme}://) and carry no "
+                "password or options (the backend's login and TLS settings are used)"
+            )

@@ -27,6 +27,7 @@ from datetime import timedelta
 from opentelemetry.util.types import AttributeValue
 
 from sidecar.backends.base import MISSING, Fence, Missing
+from sidecar.backends.replicas import ReplicaReads
 from sidecar.callbacks import CallbackClients, Loaded
 from sidecar.errors import (
     BackendUnavailable,
@@ -309,7 +310,10 @@ class CacheAside:
 
     async def get(self, ns: Namespace, key: str) -> Lookup:
         """The fresh cached value, never calling the loader."""
-        raw = await ns.backend.get(ns.keys.value(key))
+        # The one read a replica may answer (read_from; backends/replicas.py).
+        replica = ns.backend.capabilities.get(ReplicaReads)
+        read = replica.get_from_replica if replica is not None else ns.backend.get
+        raw = await read(ns.keys.value(key))
         entry = None if isinstance(raw, Missing) else decode(raw)
         if entry is None or not entry.fresh(_now_ms()) or not entry.found:
             return Lookup(False, b"", Source.CACHE)

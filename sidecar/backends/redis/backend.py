@@ -33,7 +33,9 @@ from sidecar.backends.redis.link import RedisLink
 from sidecar.backends.redis.migration import StillMigrating, patience
 from sidecar.backends.redis.pubsub import RedisPubSub
 from sidecar.backends.redis.queue import RedisQueue
+from sidecar.backends.redis.replicas import RedisReplicaReads
 from sidecar.backends.redis.sessions import RedisSessions
+from sidecar.backends.replicas import ReplicaReads
 from sidecar.config import BackendSettings
 from sidecar.telemetry import Telemetry
 from sidecar.telemetry.commands import observed
@@ -110,6 +112,13 @@ class RedisBackend:
         self._promote = link.script(_PROMOTE)
         sessions = RedisSessions(link)
         boards = RedisBoards(link)
+        #: read_from: plain Gets may go to replicas (replicas.py).
+        self._replicas = (
+            None if settings.read_from == "primary" else RedisReplicaReads(link, settings, self.get)
+        )
+        optional: dict[type, object] = (
+            {} if self._replicas is None else {ReplicaReads: self._replicas}
+        )
         self.capabilities = Capabilities(
             f"redis backend {name!r}",
             {
@@ -119,6 +128,7 @@ class RedisBackend:
                 CounterStore: boards,
                 WriteQueue: RedisQueue(link),
                 PubSubTransport: RedisPubSub(link),
+                **optional,
             },
         )
 
@@ -235,4 +245,6 @@ class RedisBackend:
         }
 
     async def aclose(self) -> None:
+        if self._replicas is not None:
+            await self._replicas.aclose()
         await self._link.aclose()

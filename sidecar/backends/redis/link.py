@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.cluster import LoadBalancingStrategy
 from redis.exceptions import (
     AuthenticationError,
     NoPermissionError,
@@ -207,8 +208,21 @@ def _fast_pool(url: str, settings: BackendSettings, login: Credentials | None) -
     )
 
 
+def replica_client(url: str, settings: BackendSettings, login: Credentials | None) -> Any:
+    """A cluster client that sends reads to replicas (READONLY), for replicas.py."""
+    return _connect(
+        url,
+        settings,
+        cluster=True,
+        login=login,
+        load_balancing_strategy=LoadBalancingStrategy.ROUND_ROBIN_REPLICAS
+        if settings.read_from == "replica"
+        else LoadBalancingStrategy.ROUND_ROBIN,
+    )
+
+
 def _connect(
-    url: str, settings: BackendSettings, *, cluster: bool, login: Credentials | None
+    url: str, settings: BackendSettings, *, cluster: bool, login: Credentials | None, **extra: Any
 ) -> Any:
     options: dict[str, Any] = {
         "socket_timeout": settings.timeout.total_seconds(),
@@ -249,6 +263,7 @@ def _connect(
             # connection (a failover) still triggers a full refresh.
             reinitialize_steps=0,
             **options,
+            **extra,
         )
         # redis-py's cluster client picks its connection class itself: swap
         # ours in before any node dials (one shared kwargs dict, seed nodes).
