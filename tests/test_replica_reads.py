@@ -145,7 +145,7 @@ async def test_cluster_gets_go_to_replicas_and_fall_back_when_they_die(
     replica_gets = sum(_calls(n, "get") for n in replicas)
     master_gets = sum(_calls(n, "get") for n in masters)
     master_sets = sum(_calls(n, "set") for n in masters)
-    reads = sidecar.backends["main"]._replicas  # type: ignore[attr-defined]
+    reads = sidecar.backends["main"]._replicas
     # Most reads land on replicas; a replica may still answer one with MOVED
     # (sending it to the primary), and GET inside the write scripts counts on
     # the primaries, so the primaries' count is small, not necessarily 0.
@@ -155,7 +155,7 @@ async def test_cluster_gets_go_to_replicas_and_fall_back_when_they_die(
     for node in replicas:
         node.kill()
     assert await _read_all(cache) == []
-    reads = sidecar.backends["main"]._replicas  # type: ignore[attr-defined]
+    reads = sidecar.backends["main"]._replicas
     assert reads.fallbacks > 0
     assert sum(_calls(n, "get") for n in cluster.master_nodes()) >= 1
 
@@ -203,7 +203,7 @@ async def test_a_reader_endpoint_serves_gets_and_the_primary_takes_over(
     replica.kill()
     assert await _read_all(cache) == []
     assert _calls(primary, "get") >= KEYS
-    reads = sidecar.backends["main"]._replicas  # type: ignore[attr-defined]
+    reads = sidecar.backends["main"]._replicas
     assert reads.fallbacks >= KEYS
 
 
