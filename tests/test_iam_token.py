@@ -11,11 +11,14 @@ same fixed clock and credentials: the two must agree to the byte.
 from __future__ import annotations
 
 import datetime
+import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import botocore.auth
 import botocore.session
 import pytest
+import yaml
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -191,3 +194,11 @@ def test_iam_connections_retire_before_twelve_hours() -> None:
     age = settings.backends["main"].connection_age_limit
     assert age is not None
     assert age < datetime.timedelta(hours=12)
+
+
+def test_every_config_example_in_the_elasticache_page_is_valid() -> None:
+    page = Path(__file__).resolve().parent.parent / "docs" / "elasticache.md"
+    blocks = re.findall(r"```yaml\n(.*?)```", page.read_text(), re.DOTALL)
+    assert len(blocks) >= 5
+    for block in blocks:
+        settings_from_mapping({**yaml.safe_load(block), "namespaces": {}})
