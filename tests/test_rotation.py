@@ -21,6 +21,7 @@ import asyncio
 import datetime
 import os
 import secrets
+import signal
 import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ import redis
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
 from sidecar.backends.redis.connections import connection_class
+from sidecar.backends.redis.credentials import Credentials
 from sidecar.backends.redis.iam import IamTokenSigner
 from sidecar.config import settings_from_mapping
 from sidecar.config_auth import IamSettings
@@ -363,3 +365,38 @@ async def test_iam_tokens_rotating_under_load_fail_no_call(
     assert len(logins) == ROTATIONS
     # The user's only password at the end is the last token: the sidecar used it.
     assert _link(sidecar).credentials.logins > logins[-1] - 1
+
+
+# -- the sources themselves ----------------------------------------------------------
+
+
+def _password_settings(**backend: Any) -> Any:
+    settings = settings_from_mapping(
+        {"backends": {"main": {"url": "redis://127.0.0.1:1", **backend}}, "namespaces": {}}
+    )
+    return settings.backends["main"]
+
+
+async def test_sighup_rereads_password_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC_ROTATE_PW", "first")
+    credentials = Credentials(_password_settings(password_env="CC_ROTATE_PW"))  # noqa: S106  # a variable name
+    assert await credentials.candidates() == ["first"]  # also installs the SIGHUP handler
+    monkeypatch.setenv("CC_ROTATE_PW", "second")
+    assert await credentials.candidates() == ["first"]  # read at start, not per login
+    os.kill(os.getpid(), signal.SIGHUP)
+    await _until(lambda: credentials._environ == {}, "the SIGHUP handler ran", within=5)
+    assert await credentials.candidates() == ["second"]
+
+
+async def test_a_changed_password_file_is_picked_up_without_a_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "pw"
+    _write_secret(path, "first")
+    credentials = Credentials(_password_settings(password_file=str(path)))
+    assert await credentials.candidates() == ["first"]
+    _write_secret(path, "second")
+    for _ in range(30):  # polled about once a second
+        if await credentials.candidates() == ["second"]:
+            break
+        await asyncio.sleep(0.1)
+    assert await credentials.candidates() == ["second"]
+    assert credentials.refusals == 0

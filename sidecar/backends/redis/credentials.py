@@ -6,7 +6,7 @@ of every *new* connection finding a password Redis accepts:
 
 - ``password_file`` is re-read when it changed (mtime, size, inode: a
   Kubernetes Secret update swaps a symlink), checked at most once a second;
-- ``password_env`` and the file are re-read at once on SIGHUP;
+- ``password_env`` is read at start and again on SIGHUP (with the file);
 - ``next_password_env/_file`` is a second candidate, tried when the current
   one is refused, so both ACL passwords of a rotation work;
 - ``auth: iam`` signs a token (``iam.py``) every ``iam.token_refresh``.
@@ -99,6 +99,10 @@ class Credentials(CredentialProvider):
             for path in (settings.password_file, settings.next_password_file)
             if path is not None
         }
+        self._environ: dict[str, str | None] = {}
+        for env in (settings.password_env, settings.next_password_env):
+            if env:
+                self._environ[env] = os.environ.get(env)
         self._token: str | None = None
         self._signed_at = float("-inf")
         self._signing = asyncio.Lock()
@@ -110,14 +114,20 @@ class Credentials(CredentialProvider):
 
     def reload(self) -> None:
         """Forget what was read or signed: the next login reads every source anew."""
+        self._environ.clear()
         for watch in self._files.values():
             watch._checked = float("-inf")
             watch._seen = None
         self._signed_at = float("-inf")
 
     def _secret(self, env: str | None, path: Path | None, *, force: bool) -> str | None:
-        if env:  # os.environ, read at each login: SIGHUP needs no cache to drop
-            return os.environ.get(env)
+        if env:
+            # Read at start and on SIGHUP (reload), not at each login: nothing
+            # outside the process can change its environment, and a variable
+            # removed after start (as a test or a wrapper may do) is not a rotation.
+            if env not in self._environ:
+                self._environ[env] = os.environ.get(env)
+            return self._environ[env]
         if path is not None:
             return self._files[path].value(force=force)
         return None
