@@ -10,7 +10,9 @@ primary), with no failed call.
 from __future__ import annotations
 
 import contextlib
+import gc
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -27,6 +29,18 @@ from tests.appfixtures import FakeApp
 from tests.servers import RedisCluster, replicated_cluster
 
 KEYS = 30
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_leaked_replica_connections() -> Iterator[None]:
+    """Known leak, left for a follow-up: redis-py's cluster client drops the
+    killed replicas' connections without closing them. Collected when this
+    module is done (every loop closed), so their ResourceWarnings stay here
+    instead of failing whichever test runs the garbage collector next."""
+    yield
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 def _stats(node: RedisServer) -> dict[str, Any]:

@@ -63,6 +63,7 @@ class RedisReplicaReads:
                 connect_timeout=settings.connect_timeout.total_seconds(),
                 ssl_context=client_context(settings),
             )
+        self._seen_nodes: set[Any] = set()
         self._skip_until = 0.0
         self._pause = _FIRST_PAUSE
         #: Reads answered by a replica / sent to the primary instead (tests, stats).
@@ -77,6 +78,7 @@ class RedisReplicaReads:
                 else:
                     value = await self._cluster.get(key)
             except (RedisError, RedisClusterException, RespError, OSError) as exc:
+                self._remember_nodes()
                 self._skip_until = time.monotonic() + self._pause
                 self._pause = min(self._pause * 2, _LONGEST_PAUSE)
                 log.debug(
@@ -90,11 +92,24 @@ class RedisReplicaReads:
         self.fallbacks += 1
         return await self._primary_get(key)
 
+    def _remember_nodes(self) -> None:
+        # A failure may drop nodes from redis-py's topology while one of their
+        # connections is still checked out; the client's aclose() no longer
+        # sees those, so they are closed here (else: unclosed sockets).
+        if self._cluster is not None:
+            self._seen_nodes.update(self._cluster.nodes_manager.nodes_cache.values())
+
     async def aclose(self) -> None:
         if self._pool is not None:
             self._pool.close()
         if self._cluster is not None:
+            self._remember_nodes()
             try:
                 await self._cluster.aclose()
             except (RedisError, RedisClusterException, OSError) as exc:
                 log.debug("closing the replica client failed: %s", exc)
+            for node in self._seen_nodes:
+                try:
+                    await node.disconnect()
+                except (RedisError, OSError) as exc:
+                    log.debug("closing a replica connection failed: %s", exc)
