@@ -122,9 +122,7 @@ async def _serve_aio(variant: str, listen: str, url: str, reuseport: bool) -> No
 
         cache_pb2_grpc.add_CacheServiceServicer_to_server(_concrete(RedisPyServicer), server)
     elif variant in ("aio-resp", "aio-generic-resp"):
-        pool = RespPool(
-            url, username=None, password=None, timeout=1.0, connect_timeout=1.0, ssl_context=None
-        )
+        pool = RespPool(url, username=None, timeout=1.0, connect_timeout=1.0, ssl_context=None)
         closers.append(pool.close)
 
         async def get_or_load(request: Request, context: Any) -> Response:

@@ -116,7 +116,6 @@ async def _resp(url: str, cluster: bool) -> tuple[Get, MGet, Close]:
     pool = RespPool(
         url,
         username=None,
-        password=None,
         timeout=_TIMEOUT_S,
         connect_timeout=_TIMEOUT_S,
         ssl_context=None,

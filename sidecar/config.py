@@ -27,6 +27,14 @@ from sidecar.config_access import (
     TlsSettings,
     is_loopback,
 )
+from sidecar.config_auth import (
+    IAM_MAX_CONNECTION_AGE,
+    IamSettings,
+    ReadFrom,
+    check_auth,
+    check_read_from,
+    read_secret,
+)
 from sidecar.config_namespaces import (
     BOARD_WINDOWS,
     BoardSettings,
@@ -101,6 +109,23 @@ class BackendSettings(Strict):
     #: How long one backend command may take before it counts as a failure.
     timeout: Duration = timedelta(milliseconds=500)
     connect_timeout: Duration = timedelta(milliseconds=500)
+    #: Redis: "password" (ACL password, optional) or "iam" (ElastiCache IAM
+    #: tokens; see config_auth.py and docs/elasticache.md).
+    auth: Literal["password", "iam"] = "password"
+    iam: IamSettings | None = None
+    #: Redis: the password a rotation moves to, tried when the current one is
+    #: refused, so both ACL passwords work while a rotation is under way.
+    next_password_env: str | None = None
+    next_password_file: Path | None = None
+    #: Redis: a connection older than this is closed (between commands) and
+    #: dialled again; 11h by default with auth: iam (ElastiCache closes IAM
+    #: connections at 12h), unlimited otherwise.
+    max_connection_age: Duration | None = None
+    #: Redis: where plain Get reads go (docs/elasticache.md, "Reads from
+    #: replicas"); replicas of a cluster, or `reader_url` (a cluster-mode-
+    #: disabled reader endpoint) for a standalone URL.
+    read_from: ReadFrom = "primary"
+    reader_url: str | None = None
 
     @property
     def scheme(self) -> str:
@@ -162,11 +187,32 @@ class BackendSettings(Strict):
 
     def password(self, environ: Mapping[str, str] = os.environ) -> str | None:
         """The password, read from the environment or a file at connect time."""
-        if self.password_env:
-            return environ.get(self.password_env)
-        if self.password_file:
-            return self.password_file.read_text().strip()
-        return None
+        return read_secret(self.password_env, self.password_file, environ)
+
+    def next_password(self, environ: Mapping[str, str] = os.environ) -> str | None:
+        """The password a rotation moves to (tried when the current one is refused)."""
+        return read_secret(self.next_password_env, self.next_password_file, environ)
+
+    @property
+    def connection_age_limit(self) -> timedelta | None:
+        if self.max_connection_age is None and self.auth == "iam":
+            return IAM_MAX_CONNECTION_AGE - timedelta(hours=1)
+        return self.max_connection_age
+
+    @model_validator(mode="after")
+    def _auth_fits(self) -> BackendSettings:
+        check_auth(
+            auth=self.auth,
+            iam=self.iam,
+            tls=self.tls,
+            kind=self.kind,
+            username=self.username,
+            has_password=bool(self.password_env or self.password_file),
+            has_next_password=bool(self.next_password_env or self.next_password_file),
+            max_connection_age=self.max_connection_age,
+        )
+        check_read_from(self.read_from, self.reader_url, self.scheme, self.kind)
+        return self
 
     @field_validator("url")
     @classmethod

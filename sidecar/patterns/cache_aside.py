@@ -27,6 +27,7 @@ from datetime import timedelta
 from opentelemetry.util.types import AttributeValue
 
 from sidecar.backends.base import Fence, Missing
+from sidecar.backends.replicas import ReplicaReads
 from sidecar.backends.versions import PutStatus
 from sidecar.callbacks import CallbackClients, Loaded
 from sidecar.errors import (
@@ -381,7 +382,24 @@ class CacheAside:
 
     async def get(self, ns: Namespace, key: str) -> Lookup:
         """The fresh cached value, never calling the loader."""
-        return (await self.get_many(ns, [key]))[0]
+        replica = ns.backend.capabilities.get(ReplicaReads)
+        if replica is None:
+            return (await self.get_many(ns, [key]))[0]
+        # The one read a replica may answer (read_from; backends/replicas.py):
+        # never kept in the near cache, which must only hold what the primary
+        # (and so the invalidation feed) has seen.
+        now = _now_ms()
+        if ns.near is not None and (near := ns.near.lookup(ns.keys.value(key), now)) is not None:
+            if near.fresh(now) and near.found:
+                return Lookup(True, near.value, Source.NEAR, near.version)
+            return Lookup(False, b"", Source.CACHE)
+        raw = await replica.get_from_replica(ns.keys.value(key))
+        entry = None if isinstance(raw, Missing) else decode(raw)
+        if entry is not None and entry.tags:
+            (entry,) = await tagging.valid(ns, [entry])
+        if entry is None or not entry.fresh(now) or not entry.found:
+            return Lookup(False, b"", Source.CACHE)
+        return Lookup(True, entry.value, Source.CACHE, entry.version)
 
     async def get_many(self, ns: Namespace, keys: list[str]) -> list[Lookup]:
         """The fresh cached values, never calling the loader (from the near cache,

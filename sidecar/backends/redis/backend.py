@@ -35,9 +35,11 @@ from sidecar.backends.redis.link import RedisLink
 from sidecar.backends.redis.migration import StillMigrating, patience
 from sidecar.backends.redis.pubsub import RedisPubSub
 from sidecar.backends.redis.queue import RedisQueue
+from sidecar.backends.redis.replicas import RedisReplicaReads
 from sidecar.backends.redis.sessions import RedisSessions
 from sidecar.backends.redis.tracking import RedisTracking
 from sidecar.backends.redis.versions import RedisVersions
+from sidecar.backends.replicas import ReplicaReads
 from sidecar.backends.tls import client_context
 from sidecar.backends.versions import VersionedStore
 from sidecar.config import BackendSettings
@@ -127,6 +129,13 @@ class RedisBackend:
             ssl_context=client_context(settings),
             connect_timeout=settings.connect_timeout.total_seconds(),
         )
+        #: read_from: plain Gets may go to replicas (replicas.py).
+        self._replicas = (
+            None if settings.read_from == "primary" else RedisReplicaReads(link, settings, self.get)
+        )
+        optional: dict[type, object] = (
+            {} if self._replicas is None else {ReplicaReads: self._replicas}
+        )
         self.capabilities = Capabilities(
             f"redis backend {name!r}",
             {
@@ -138,6 +147,7 @@ class RedisBackend:
                 PubSubTransport: RedisPubSub(link),
                 InvalidationFeed: self.tracking,
                 VersionedStore: RedisVersions(link),
+                **optional,
             },
         )
 
@@ -255,4 +265,6 @@ class RedisBackend:
 
     async def aclose(self) -> None:
         await self.tracking.aclose()
+        if self._replicas is not None:
+            await self._replicas.aclose()
         await self._link.aclose()

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.cluster import LoadBalancingStrategy
 from redis.exceptions import (
     AuthenticationError,
     NoPermissionError,
@@ -30,6 +31,9 @@ from redis.exceptions import (
 
 from sidecar.backends.breaker import CircuitBreaker
 from sidecar.backends.redis.cluster import WaitingCluster
+from sidecar.backends.redis.connections import connection_class
+from sidecar.backends.redis.credentials import Credentials, credentials_for
+from sidecar.backends.redis.iam import NoAwsCredentials
 from sidecar.backends.redis.migration import StillMigrating, node_of
 from sidecar.backends.redis.node import NodeBreakers, patch_cluster_nodes
 from sidecar.backends.redis.resp import RespError, RespPool
@@ -73,12 +77,14 @@ class RedisLink:
         #: redis-py's client. ``Any`` because redis-py types its commands for its
         #: sync and asyncio clients at once (``Awaitable[T] | T``): every call
         #: would need a cast, and the cluster and standalone clients differ.
-        self.client: Any = _connect(url, settings, cluster=self.cluster)
+        #: The rotating login (None: no password); shared by every connection.
+        self.credentials = credentials_for(settings)
+        self.client: Any = _connect(url, settings, cluster=self.cluster, login=self.credentials)
         host = url.split("://", 1)[1].split("/", 1)[0]
         self.address = host.rsplit("@", 1)[-1]
         self.observer = CommandObserver(telemetry or Telemetry(), name, "redis", self.address)
         #: Hit-path reads skip redis-py's per-command overhead (see resp.py).
-        self.fast = None if self.cluster else _fast_pool(url, settings)
+        self.fast = None if self.cluster else _fast_pool(url, settings, self.credentials)
         self.breaker = CircuitBreaker(name, on_change=self.observer.breaker_changed)
         #: Redis Cluster: a breaker per node, so one failing node leaves the rest alone.
         self.node_breakers = NodeBreakers(name)
@@ -94,6 +100,10 @@ class RedisLink:
         """Map redis-py exceptions to the error tree (the one place that does)."""
         try:
             yield
+        except NoAwsCredentials as exc:
+            raise BackendUnavailable(
+                f"redis backend {self.name!r}: {exc}", metadata={"backend": self.name}
+            ) from exc
         except StillMigrating as exc:
             raise SlotMigrating(
                 f"redis backend {self.name!r}: slot {exc.slot} is migrating between nodes "
@@ -170,6 +180,11 @@ class RedisLink:
 
 def _password_source(settings: BackendSettings) -> str:
     """Where the password comes from, for a refused login's message."""
+    if settings.auth == "iam":
+        return (
+            "its IAM token (auth: iam; the user must be IAM-enabled, and the AWS identity "
+            "needs elasticache:Connect on the cache and the user)"
+        )
     if settings.password_env:
         if settings.password_env not in os.environ:
             return f"password_env: the environment variable {settings.password_env} is not set"
@@ -179,19 +194,36 @@ def _password_source(settings: BackendSettings) -> str:
     return "the password: none is configured (set password_env or password_file)"
 
 
-def _fast_pool(url: str, settings: BackendSettings) -> RespPool:
-    # Same server verification, client certificate and credentials as redis-py's pool.
+def _fast_pool(url: str, settings: BackendSettings, login: Credentials | None) -> RespPool:
+    # Same server verification, client certificate, login and age limit as redis-py's pool.
+    age = settings.connection_age_limit
     return RespPool(
         url,
         username=settings.username,
-        password=settings.password(),
+        login=login,
+        max_age=age.total_seconds() if age else None,
         timeout=settings.timeout.total_seconds(),
         connect_timeout=settings.connect_timeout.total_seconds(),
         ssl_context=client_context(settings),
     )
 
 
-def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
+def replica_client(url: str, settings: BackendSettings, login: Credentials | None) -> Any:
+    """A cluster client that sends reads to replicas (READONLY), for replicas.py."""
+    return _connect(
+        url,
+        settings,
+        cluster=True,
+        login=login,
+        load_balancing_strategy=LoadBalancingStrategy.ROUND_ROBIN_REPLICAS
+        if settings.read_from == "replica"
+        else LoadBalancingStrategy.ROUND_ROBIN,
+    )
+
+
+def _connect(
+    url: str, settings: BackendSettings, *, cluster: bool, login: Credentials | None, **extra: Any
+) -> Any:
     options: dict[str, Any] = {
         "socket_timeout": settings.timeout.total_seconds(),
         "socket_connect_timeout": settings.connect_timeout.total_seconds(),
@@ -201,11 +233,15 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
         "health_check_interval": 0,
         "decode_responses": False,
     }
-    if settings.username:
+    if login is not None:
+        # Every login goes through it (connections.py): rotation, IAM tokens.
+        options["credential_provider"] = login
+    elif settings.username:
         options["username"] = settings.username
-    password = settings.password()
-    if password is not None:
-        options["password"] = password
+    age = settings.connection_age_limit
+    managed = connection_class(
+        tls=settings.tls, login=login, max_age=age.total_seconds() if age else None
+    )
     if url.startswith("rediss://"):
         if settings.tls_ca_file:
             options["ssl_ca_certs"] = str(settings.tls_ca_file)
@@ -216,7 +252,7 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
     if cluster:
         # Two connections over the permits: a topology refresh (CLUSTER SLOTS,
         # one at a time) may run while every permit is in use.
-        return WaitingCluster.from_url(
+        client = WaitingCluster.from_url(
             url,
             permits=settings.pool_size,
             max_connections=settings.pool_size + 2,
@@ -227,12 +263,20 @@ def _connect(url: str, settings: BackendSettings, *, cluster: bool) -> Any:
             # connection (a failover) still triggers a full refresh.
             reinitialize_steps=0,
             **options,
+            **extra,
         )
+        # redis-py's cluster client picks its connection class itself: swap
+        # ours in before any node dials (one shared kwargs dict, seed nodes).
+        client.connection_kwargs["connection_class"] = managed
+        for node in client.startup_nodes:
+            node.connection_class = managed
+        return client
     pool = aioredis.BlockingConnectionPool.from_url(
         url,
         max_connections=settings.pool_size,
         timeout=settings.timeout.total_seconds(),
         **options,
     )
+    pool.connection_class = managed  # from_url would override a kwarg with the URL's
     # from_pool hands the pool to the client, so aclose() also closes its connections.
     return aioredis.Redis.from_pool(pool)

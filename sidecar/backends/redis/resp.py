@@ -18,12 +18,15 @@ next command dials again.
 from __future__ import annotations
 
 import asyncio
+import random
 import ssl
 from collections import deque
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import hiredis
+
+from sidecar.backends.redis.credentials import Credentials
 
 __all__ = ["RespError", "RespPool"]
 
@@ -39,6 +42,9 @@ class _Connection(asyncio.Protocol):
         self._waiters: deque[asyncio.Future[Any]] = deque()
         self._transport: asyncio.Transport | None = None
         self.closed = False
+        #: Loop time after which the pool dials a replacement (max_connection_age).
+        self.retire_at = float("inf")
+        self._retiring = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -57,6 +63,8 @@ class _Connection(asyncio.Protocol):
                 waiter.set_exception(RespError(str(reply)))
             else:
                 waiter.set_result(reply)
+        if self._retiring and not self._waiters:
+            self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(exc or ConnectionError("connection closed by Redis"))
@@ -92,6 +100,12 @@ class _Connection(asyncio.Protocol):
         if self._transport is not None:
             self._transport.abort()  # see _fail
 
+    def close_when_idle(self) -> None:
+        """Close once every command sent on it has its reply (max_connection_age)."""
+        self._retiring = True
+        if not self._waiters:
+            self.close()
+
     def _timed_out(self, waiter: asyncio.Future[Any]) -> None:
         if not waiter.done():
             # Replies come in order: after a lost one the stream cannot be trusted.
@@ -111,10 +125,11 @@ class RespPool:
         url: str,
         *,
         username: str | None,
-        password: str | None,
         timeout: float,
         connect_timeout: float,
         ssl_context: ssl.SSLContext | None,
+        login: Credentials | None = None,
+        max_age: float | None = None,
         size: int = 2,
     ) -> None:
         parts = urlsplit(url)
@@ -122,13 +137,16 @@ class RespPool:
         self._port = parts.port or 6379
         self._db = int((parts.path or "/0").lstrip("/") or 0)
         self._username = username or (unquote(parts.username) if parts.username else None)
-        self._password = password
+        self._login = login
+        self._max_age = max_age
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._ssl = ssl_context
         self._slots: list[_Connection | None] = [None] * size
         self._dialing: list[asyncio.Lock] = [asyncio.Lock() for _ in range(size)]
         self._next = 0
+        #: Retired connections still owed replies; closed with the pool.
+        self._retiring: list[_Connection] = []
 
     async def _dial(self, slot: int) -> _Connection:
         async with self._dialing[slot]:
@@ -143,13 +161,18 @@ class RespPool:
                     lambda: _Connection(loop), self._host, self._port, ssl=self._ssl
                 )
             try:
-                if self._password is not None:
-                    auth = (
-                        ("AUTH", self._username, self._password)
-                        if self._username
-                        else ("AUTH", self._password)
-                    )
-                    await fresh.send(_pack(*auth), self._timeout)
+                if self._login is not None:
+
+                    async def attempt(username: str | None, password: str | None) -> None:
+                        if password is not None:
+                            auth = ("AUTH", username, password) if username else ("AUTH", password)
+                            await fresh.send(_pack(*auth), self._timeout)
+
+                    # A refused AUTH leaves the connection usable for the next candidate.
+                    await self._login.login(attempt, RespError)
+                if self._max_age is not None:
+                    # Jittered like connections.py, for the same reason.
+                    fresh.retire_at = loop.time() + self._max_age * random.uniform(0.8, 1.0)  # noqa: S311
                 if self._db:
                     await fresh.send(_pack("SELECT", self._db), self._timeout)
             except BaseException:
@@ -165,12 +188,19 @@ class RespPool:
         slot = self._next
         self._next = (slot + 1) % len(self._slots)
         conn = self._slots[slot]
+        if conn is not None and conn.retire_at <= asyncio.get_running_loop().time():
+            # Too old: commands already sent on it are answered before it closes.
+            self._slots[slot] = None
+            self._retiring = [c for c in self._retiring if not c.closed] + [conn]
+            conn.close_when_idle()
+            conn = None
         if conn is None or conn.closed:
             conn = await self._dial(slot)
         return await conn.send(_pack(*args), self._timeout)
 
     def close(self) -> None:
-        for conn in self._slots:
+        for conn in [*self._slots, *self._retiring]:
             if conn is not None:
                 conn.close()
+        self._retiring = []
         self._slots = [None] * len(self._slots)

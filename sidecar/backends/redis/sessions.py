@@ -11,11 +11,11 @@ version cannot interleave with another update.
 
 A subject's sessions share a hash tag with the subject's index (a sorted set
 of session digests scored by absolute expiry; see ``sidecar.patterns.keys``),
-so creation indexes the session in the same script and revocation deletes all
-of them in one script, on a single node even in a cluster. Deletion and
-revocation reach keys they only learn inside the script by name
-(``index_prefix .. subject``, ``session_prefix .. digest``), which Redis
-Cluster allows because they are in the slot of the declared key.
+so creation indexes the session in the same script and revocation deletes
+them on a single node even in a cluster. Every script declares every key it
+touches (ElastiCache Serverless requires it; tests/test_serverless_compat.py
+proves it): deletion reads the session's subject first and revocation the
+index's members, then the script re-checks what was read and deletes.
 """
 
 from __future__ import annotations
@@ -130,25 +130,39 @@ meta[2] = tostring(redis.call('HINCRBY', KEYS[1], 'm:version', 1))
 """ + _SLIDE_AND_RETURN
 )
 
-# KEYS[1] session; ARGV: index prefix, member.
+# KEYS[1] session, KEYS[2] its subject's index (absent: no subject); ARGV:
+# the subject read before the call, member. Every key is declared (ElastiCache
+# Serverless requires it), so the subject is read first and checked here: a
+# session whose subject is not the one read is left alone (0), and retried.
 _DELETE = """
 local subject = redis.call('HGET', KEYS[1], 'm:subject')
 if not subject then return 0 end
+if subject ~= ARGV[1] then return -1 end
 redis.call('DEL', KEYS[1])
-if subject ~= '' then redis.call('ZREM', ARGV[1] .. subject, ARGV[2]) end
+if #KEYS > 1 then redis.call('ZREM', KEYS[2], ARGV[2]) end
 return 1
 """
 
-# KEYS[1] subject index; ARGV: session prefix.
+# KEYS[1] subject index, KEYS[2..] sessions of members read before the call;
+# ARGV: those members. Deletes the ones still indexed; returns {deleted, how
+# many members the index still holds} (new sessions: the caller goes again).
 _REVOKE = """
-local members = redis.call('ZRANGE', KEYS[1], 0, -1)
 local deleted = 0
-for _, member in ipairs(members) do
-  deleted = deleted + redis.call('DEL', ARGV[1] .. member)
+for i = 2, #KEYS do
+  if redis.call('ZSCORE', KEYS[1], ARGV[i - 1]) then
+    deleted = deleted + redis.call('DEL', KEYS[i])
+    redis.call('ZREM', KEYS[1], ARGV[i - 1])
+  end
 end
-redis.call('DEL', KEYS[1])
-return deleted
+local left = redis.call('ZCARD', KEYS[1])
+if left == 0 then redis.call('DEL', KEYS[1]) end
+return {deleted, left}
 """
+
+#: Sessions revoked per script call (each one's key is declared in KEYS).
+_REVOKE_BATCH = 256
+#: Rounds of a revocation or deletion racing concurrent creations (bounded).
+_MAX_ROUNDS = 32
 
 
 class RedisSessions:
@@ -230,19 +244,38 @@ class RedisSessions:
     @guarded
     async def session_delete(self, keys: SessionKeys, now_ms: int) -> bool:
         with self.translate_errors():
-            deleted = await self._session_scripts.delete(
-                keys=[keys.key], args=[keys.index_prefix, keys.member]
-            )
-        return bool(deleted)
+            for _ in range(_MAX_ROUNDS):
+                subject = await self._client.hget(keys.key, "m:subject")
+                if subject is None:
+                    return False
+                script_keys = [keys.key] + ([keys.index_prefix + subject] if subject else [])
+                deleted = await self._session_scripts.delete(
+                    keys=script_keys, args=[subject, keys.member]
+                )
+                if deleted != -1:
+                    return bool(deleted)
+        return False
 
     @observed("SESSION REVOKE")
     @guarded
     async def session_revoke_subject(
         self, index_key: bytes, session_prefix: bytes, now_ms: int
     ) -> int:
+        total = 0
         with self.translate_errors():
-            deleted = await self._session_scripts.revoke(keys=[index_key], args=[session_prefix])
-        return int(deleted)
+            # Each round deletes the sessions it read, atomically; the last
+            # round sees the index empty, so no session of the subject outlives
+            # the call unless created after it.
+            for _ in range(_MAX_ROUNDS):
+                members = await self._client.zrange(index_key, 0, _REVOKE_BATCH - 1)
+                sessions = [session_prefix + bytes(m) for m in members]
+                deleted, left = await self._session_scripts.revoke(
+                    keys=[index_key, *sessions], args=members
+                )
+                total += int(deleted)
+                if int(left) == 0:
+                    break
+        return total
 
 
 def _record(reply: list[Any]) -> SessionRecord | Missing:

@@ -1,0 +1,79 @@
+"""redis-py connections that log in through :class:`Credentials` and retire with age.
+
+redis-py takes a connection class, not hooks, so each backend gets its own
+subclass of redis-py's ``Connection`` (or ``SSLConnection``) carrying its
+login and age limit as class attributes (``connection_class``).
+
+Retiring happens in ``send_packed_command``, just before a command is
+written: a connection is checked out by one caller at a time, so nothing is
+in flight on it, and the command goes out on a freshly dialled (and freshly
+authenticated) socket. No call fails for it; ElastiCache's 12-hour limit on
+IAM connections is never reached. (The sidecar never uses WATCH, whose state
+a reconnect between WATCH and EXEC would drop.)
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+from redis.asyncio.connection import Connection, SSLConnection
+from redis.credentials import UsernamePasswordCredentialProvider
+from redis.exceptions import AuthenticationError
+
+from sidecar.backends.redis.credentials import Credentials
+
+__all__ = ["connection_class"]
+
+
+class _Managed(Connection):
+    """Mixed in before redis-py's class; attributes set per backend."""
+
+    cachecar_login: Credentials | None = None
+    cachecar_max_age: float | None = None
+    _cachecar_retire_at = float("inf")
+    #: Connections this class retired for age (read by tests and stats).
+    retired = 0
+
+    async def on_connect_check_health(self, check_health: bool = True) -> None:
+        if self.cachecar_max_age is not None:
+            # Jitter, so connections dialled together are not all redialled together.
+            age = self.cachecar_max_age * random.uniform(0.8, 1.0)  # noqa: S311
+            self._cachecar_retire_at = time.monotonic() + age
+        login = self.cachecar_login
+        if login is None:
+            await super().on_connect_check_health(check_health)
+            return
+
+        async def attempt(username: str | None, password: str | None) -> None:
+            # redis-py sends AUTH with whatever provider the connection holds:
+            # this candidate, for this attempt only.
+            self.credential_provider = (
+                UsernamePasswordCredentialProvider(username, password)
+                if password is not None
+                else None
+            )
+            try:
+                await super(_Managed, self).on_connect_check_health(check_health)
+            finally:
+                self.credential_provider = login
+
+        await login.login(attempt, AuthenticationError)
+
+    async def send_packed_command(self, command: Any, check_health: bool = True) -> None:
+        if self.is_connected and time.monotonic() >= self._cachecar_retire_at:
+            type(self).retired += 1
+            await self.disconnect()
+        await super().send_packed_command(command, check_health)
+
+
+def connection_class(
+    *, tls: bool, login: Credentials | None, max_age: float | None
+) -> type[Connection]:
+    """A connection class for one backend (plain redis-py's when nothing is managed)."""
+    base: type[Connection] = SSLConnection if tls else Connection
+    if login is None and max_age is None:
+        return base
+    namespace = {"cachecar_login": login, "cachecar_max_age": max_age, "retired": 0}
+    return type(f"Cachecar{base.__name__}", (_Managed, base), namespace)
