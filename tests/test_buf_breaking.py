@@ -5,6 +5,7 @@ passes a compatible one, and skips only when there is no HEAD~1 to compare with.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -71,7 +72,10 @@ def test_a_breaking_change_fails_and_a_compatible_one_passes(repo: Path) -> None
     proto = repo / REASONS
     original = proto.read_text()
     # Adding a reason is compatible.
-    proto.write_text(original.replace("  INTERNAL = 61;\n", "  INTERNAL = 61;\n  NEW_ONE = 62;\n"))
+    # A new value after the highest number in use: compatible.
+    highest = max(int(n) for n in re.findall(r"= (\d+);", original))
+    closing = original.rindex("}")
+    proto.write_text(f"{original[:closing]}  NEW_ONE = {highest + 1};\n{original[closing:]}")
     _commit_protos(repo, "a new reason")
     passed = _check(repo)
     assert passed.returncode == 0, passed.stdout + passed.stderr
