@@ -85,9 +85,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"cachecar: {exc}", file=sys.stderr)
             return 2
         if settings.workers > 1:
-            from sidecar.workers import supervise  # noqa: PLC0415
+            from sidecar.workers import exec_supervisor  # noqa: PLC0415
 
-            return supervise(settings, log_level=args.log_level)
+            return exec_supervisor(settings, log_level=args.log_level)
         return _run(settings)
     from sidecar import devmode  # noqa: PLC0415
 

@@ -21,7 +21,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import weakref
@@ -31,6 +30,7 @@ from typing import ClassVar, Self
 
 from sidecar.config import Settings, settings_from_mapping
 from sidecar.dev_namespaces import DESCRIPTION, example_namespaces
+from sidecar.orphans import dies_with_parent
 
 __all__ = [
     "DEV_LOADER",
@@ -44,24 +44,6 @@ __all__ = [
     "free_port",
     "require_binary",
 ]
-
-# Runs in the child between fork and exec; a shim instead of ``preexec_fn``
-# because preexec_fn is unsafe with threads. PDEATHSIG survives execve, and the
-# getppid check closes the race where the parent died before prctl ran.
-_PDEATHSIG_SHIM = (
-    "import ctypes, os, signal, sys\n"
-    "ctypes.CDLL(None).prctl(1, int(signal.SIGTERM), 0, 0, 0)\n"
-    "if os.getppid() != int(sys.argv[1]): sys.exit(1)\n"
-    "os.execv(sys.argv[2], sys.argv[2:])\n"
-)
-
-
-def dies_with_parent(cmd: Sequence[str]) -> list[str]:
-    """``cmd`` (absolute executable first) wrapped so the child gets SIGTERM when
-    this process dies, even by SIGKILL (Linux; elsewhere ``cmd`` unchanged)."""
-    if sys.platform == "linux" and sys.executable:
-        return [sys.executable, "-I", "-S", "-c", _PDEATHSIG_SHIM, str(os.getpid()), *cmd]
-    return list(cmd)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -9,11 +9,12 @@ One Python process serves on about one core, so ``cachecar serve`` with
   else can take it in between. A bound socket that does not listen receives
   no connections: only the workers' listening sockets do.
 - It starts N workers (``python -m sidecar.workers``, each through
-  :func:`sidecar.devmode.dies_with_parent`, so even a SIGKILLed supervisor
+  :func:`sidecar.orphans.dies_with_parent`, so even a SIGKILLed supervisor
   leaves no worker behind). Each reads its settings from stdin (pickled; the
-  supervisor already applied the environment overrides and resolved the
-  ports) and runs one ordinary :class:`~sidecar.server.Sidecar` with
-  ``grpc.so_reuseport=1``; the kernel spreads new connections over them.
+  CLI already validated them and applied the environment overrides, the
+  supervisor adds the resolved ports) and runs one ordinary
+  :class:`~sidecar.server.Sidecar` with ``grpc.so_reuseport=1``; the kernel
+  spreads new connections over them.
 - It prints ``cachecar listening on ADDR`` once, when every worker is
   listening, forwards SIGTERM/SIGINT to the workers and waits for all of them
   to finish their graceful stop (SIGKILL after ``shutdown_grace`` + 15 s).
@@ -27,15 +28,26 @@ lease (Redis ``SET NX`` / Memcached ``add``) that already makes several
 sidecars load a key once, and write-behind partitions are owned through
 their Redis leases, exactly as between sidecars.
 
+The supervisor is kept small (about 20 MB instead of 53): ``cachecar serve``
+validates the config, reduces it to a :class:`Plan` of plain values and the
+workers' settings as opaque pickled bytes, and ``exec``s a fresh interpreter
+(``python -m sidecar.workers --supervise FD``, same PID, so signals and the
+container runtime see no difference) that imports only the standard library,
+the JSON log formatter and prometheus-client. It never unpickles the settings,
+so pydantic, gRPC, redis-py and OpenTelemetry are never loaded in it.
+
 Metrics are one ``/metrics`` for the pod: the supervisor serves
 ``metrics_listen`` and adds up what the workers write to a shared directory
 (sidecar/telemetry/multiprocess.py). In development mode the supervisor keeps owning the private
-redis-server and memcached children; workers only connect to them.
+redis-server and memcached children; workers only connect to them. That is
+why dev mode supervises in the CLI's own process (no ``exec``): the children's
+cleanup lives there. Dev mode is not where the memory budget matters.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import pickle
@@ -48,13 +60,24 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sidecar.config import Settings
-from sidecar.devmode import dies_with_parent
+from sidecar.orphans import dies_with_parent
 from sidecar.telemetry.multiprocess import SharedMetrics
 
-__all__ = ["CRASH_WINDOW", "MAX_CRASHES", "Supervisor", "supervise", "worker_main"]
+if TYPE_CHECKING:
+    from sidecar.config import Settings
+
+__all__ = [
+    "CRASH_WINDOW",
+    "MAX_CRASHES",
+    "Plan",
+    "Supervisor",
+    "exec_supervisor",
+    "plan_for",
+    "supervise",
+    "worker_main",
+]
 
 log = logging.getLogger("cachecar.workers")
 
@@ -113,10 +136,33 @@ def reserve(listen: str, attempts: int = 20) -> tuple[str, list[socket.socket]]:
     raise OSError(f"cannot reserve {listen} for the workers: {last_error}")
 
 
-def worker_settings(settings: Settings, index: int) -> Settings:
-    """What worker ``index`` runs: one worker; the supervisor serves the metrics."""
-    del index  # every worker runs the same settings
-    return settings.model_copy(update={"workers": 1, "metrics_listen": None})
+@dataclass(frozen=True)
+class Plan:
+    """What the supervisor needs, in plain values: it never loads the config model."""
+
+    workers: int
+    listen: str
+    health_listen: str | None
+    metrics_listen: str | None
+    shutdown_grace_s: float
+    log_level: str
+    #: The workers' Settings, pickled: passed through to them, never unpickled here.
+    worker_settings: bytes
+
+
+def plan_for(settings: Settings, *, log_level: str = "info") -> Plan:
+    """The plan for ``settings``: every worker runs one worker's settings, and the
+    supervisor (not a worker) serves the metrics."""
+    one = settings.model_copy(update={"workers": 1, "metrics_listen": None})
+    return Plan(
+        workers=settings.workers,
+        listen=settings.listen,
+        health_listen=settings.health_listen,
+        metrics_listen=settings.metrics_listen,
+        shutdown_grace_s=settings.shutdown_grace.total_seconds(),
+        log_level=log_level,
+        worker_settings=pickle.dumps(one),
+    )
 
 
 @dataclass
@@ -131,19 +177,12 @@ class _Worker:
 
 
 class Supervisor:
-    """Runs ``settings.workers`` workers until SIGTERM/SIGINT; :meth:`run` returns the exit code."""
+    """Runs ``plan.workers`` workers until SIGTERM/SIGINT; :meth:`run` returns the exit code."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        *,
-        log_level: str = "info",
-        announce: Callable[[str], None] | None = None,
-    ) -> None:
-        self.settings = settings
-        self.log_level = log_level
+    def __init__(self, plan: Plan, *, announce: Callable[[str], None] | None = None) -> None:
+        self.plan = plan
         self._announce = announce or (lambda line: print(line, flush=True))
-        self._workers = [_Worker(i) for i in range(settings.workers)]
+        self._workers = [_Worker(i) for i in range(plan.workers)]
         self._selector = selectors.DefaultSelector()
         self._signal: int | None = None
         self._forwarded: int | None = None
@@ -155,7 +194,8 @@ class Supervisor:
         self._crashes: list[float] = []
         self._reserved: list[socket.socket] = []
         self.address = ""
-        self.metrics = SharedMetrics() if settings.metrics_listen else None
+        self._health_address: str | None = None
+        self.metrics = SharedMetrics() if plan.metrics_listen else None
         self.metrics_port = 0
 
     # -- the loop ------------------------------------------------------------
@@ -163,8 +203,8 @@ class Supervisor:
     def run(self) -> int:
         try:
             self._resolve_ports()
-            if self.metrics is not None and self.settings.metrics_listen:
-                self.metrics_port = self.metrics.serve(self.settings.metrics_listen)
+            if self.metrics is not None and self.plan.metrics_listen:
+                self.metrics_port = self.metrics.serve(self.plan.metrics_listen)
         except OSError as exc:
             log.error("cannot start the workers", extra={"error": str(exc)})  # noqa: TRY400  (no traceback: the reason is the message)
             return 1
@@ -187,13 +227,11 @@ class Supervisor:
                 self.metrics.close()
 
     def _resolve_ports(self) -> None:
-        self.address, sockets = reserve(self.settings.listen)
+        self.address, sockets = reserve(self.plan.listen)
         self._reserved += sockets
-        update: dict[str, Any] = {"listen": self.address}
-        if self.settings.health_listen:
-            update["health_listen"], sockets = reserve(self.settings.health_listen)
+        if self.plan.health_listen:
+            self._health_address, sockets = reserve(self.plan.health_listen)
             self._reserved += sockets
-        self.settings = self.settings.model_copy(update=update)
 
     def _loop(self) -> int:
         now = time.monotonic()
@@ -269,8 +307,10 @@ class Supervisor:
         payload = pickle.dumps(
             {
                 "index": worker.index,
-                "log_level": self.log_level,
-                "settings": worker_settings(self.settings, worker.index),
+                "log_level": self.plan.log_level,
+                "settings": self.plan.worker_settings,
+                "listen": self.address,
+                "health_listen": self._health_address,
             }
         )
         # A worker that died before reading is noticed (and handled) by _reap.
@@ -353,8 +393,7 @@ class Supervisor:
 
     def _begin_stop(self, now: float) -> None:
         self._stopping = True
-        grace = self.settings.shutdown_grace.total_seconds()
-        self._stop_deadline = now + grace + STOP_MARGIN
+        self._stop_deadline = now + self.plan.shutdown_grace_s + STOP_MARGIN
         sig = self._signal if self._signal is not None else signal.SIGTERM
         for worker in self._workers:
             worker.restart_at = None
@@ -373,8 +412,47 @@ class Supervisor:
 
 
 def supervise(settings: Settings, *, log_level: str = "info") -> int:
-    """``cachecar serve`` with ``workers > 1``: run the workers; the exit code."""
-    return Supervisor(settings, log_level=log_level).run()
+    """Run the workers from this process (dev mode: it owns the dev children); the exit code."""
+    return Supervisor(plan_for(settings, log_level=log_level)).run()
+
+
+def exec_supervisor(settings: Settings, *, log_level: str = "info") -> int:
+    """``cachecar serve`` with ``workers > 1``: replace this process (same PID) with
+    a small supervisor that has none of the data plane loaded. Returns only if
+    the exec fails."""
+    from sidecar.telemetry.native import unroute_native_stderr  # noqa: PLC0415
+
+    plan = pickle.dumps(dataclasses.asdict(plan_for(settings, log_level=log_level)))
+    # A memfd, not a pipe: the plan carries the whole config, which may exceed a
+    # pipe's buffer, and nobody would be reading it before the exec.
+    fd = os.memfd_create("cachecar-plan", 0)
+    os.write(fd, plan)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.set_inheritable(fd, True)
+    sys.stdout.flush()
+    unroute_native_stderr()
+    try:
+        os.execv(sys.executable, [sys.executable, "-m", "sidecar.workers", "--supervise", str(fd)])  # noqa: S606  (our own interpreter and module)
+    except OSError as exc:
+        os.close(fd)
+        log.error("cannot start the supervisor", extra={"error": str(exc)})  # noqa: TRY400
+    return 1
+
+
+def supervisor_main(fd: int) -> int:
+    """The exec'd supervisor: read the plan, then supervise."""
+    from sidecar.telemetry.logs import setup_logging  # noqa: PLC0415
+    from sidecar.telemetry.native import route_native_stderr  # noqa: PLC0415
+
+    with os.fdopen(fd, "rb") as plan_file:
+        # Written by the same user's `cachecar serve` just before the exec; a
+        # dict of plain values, so unpickling it imports nothing.
+        plan = Plan(**pickle.load(plan_file))  # noqa: S301
+    if not sys.stderr.isatty():
+        # The workers inherit fd 2: their gRPC C-core lines join the log here.
+        route_native_stderr()
+    setup_logging(plan.log_level)
+    return Supervisor(plan).run()
 
 
 def worker_main() -> int:
@@ -387,6 +465,11 @@ def worker_main() -> int:
     # Written by our own supervisor through a pipe only it holds.
     job = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
     index: int = job["index"]
+    settings: Settings = pickle.loads(job["settings"])  # noqa: S301
+    ports = {"listen": job["listen"]}
+    if job["health_listen"]:
+        ports["health_listen"] = job["health_listen"]
+    settings = settings.model_copy(update=ports)
     setup_logging(job["log_level"])
     factory = logging.getLogRecordFactory()
 
@@ -397,9 +480,11 @@ def worker_main() -> int:
         return record
 
     logging.setLogRecordFactory(tagged)
-    asyncio.run(_serve(job["settings"], reuse_port=True))
+    asyncio.run(_serve(settings, reuse_port=True))
     return 0
 
 
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--supervise"]:
+        sys.exit(supervisor_main(int(sys.argv[2])))
     sys.exit(worker_main())

@@ -399,3 +399,45 @@ async def test_one_metrics_endpoint_adds_up_every_worker(
         os.kill(victim, signal.SIGKILL)
         await wait_until(lambda: not _alive(victim))
         assert (await asyncio.to_thread(_scrape, port))[calls] == 90
+
+
+# -- the supervisor stays small -------------------------------------------------
+
+#: Shared objects of the data plane: gRPC's core, pydantic's validator, hiredis,
+#: protobuf's upb. None may be mapped into the supervisor (issue #15's budget:
+#: it supervises; it need not import the data plane).
+_DATA_PLANE = ("cygrpc", "_pydantic_core", "hiredis", "_message.abi3", "_yaml")
+
+
+def test_the_supervisor_loads_none_of_the_data_plane(redis_url: str, tmp_path: Path) -> None:
+    with _running(tmp_path, _items(redis_url)) as served:
+        workers = served.listening_workers()
+        assert len(workers) == WORKERS
+        maps = Path(f"/proc/{served.proc.pid}/maps").read_text()
+        loaded = [name for name in _DATA_PLANE if name in maps]
+        # The exec kept the PID the container runtime started (and signals).
+        cmdline = Path(f"/proc/{served.proc.pid}/cmdline").read_bytes().split(b"\0")
+        rss = next(
+            line
+            for line in Path(f"/proc/{served.proc.pid}/status").read_text().splitlines()
+            if line.startswith("VmRSS")
+        )
+        print(f"supervisor {rss}")
+        # Each worker does load them: the check would catch a supervisor that
+        # quietly became a worker.
+        worker_maps = Path(f"/proc/{min(workers)}/maps").read_text()
+    assert loaded == [], f"the supervisor mapped {loaded}"
+    assert b"--supervise" in cmdline, cmdline
+    assert all(name in worker_maps for name in ("cygrpc", "_pydantic_core"))
+
+
+def test_a_sidecar_without_iam_never_imports_botocore() -> None:
+    # botocore is 8 MB of RSS (74 modules): only an IAM-authenticated backend loads it.
+    code = (
+        "import sys, sidecar.server, sidecar.cli, sidecar.backends.redis.credentials;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'botocore'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert result.stdout.strip() == "[]"

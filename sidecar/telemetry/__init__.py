@@ -3,22 +3,27 @@
 One :class:`Telemetry` per sidecar is handed to every layer that reports
 something; nothing reaches for process-wide globals, so tests can run several
 sidecars side by side and read each one's spans and counters.
+
+The names below load on first use (PEP 562): the ``workers:`` supervisor
+imports :mod:`sidecar.telemetry.logs` and :mod:`sidecar.telemetry.multiprocess`
+only, and must not pay for the OpenTelemetry SDK to do so.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from sidecar.telemetry.logs import (
-    JsonFormatter,
-    KeyValueFormatter,
-    install_trace_ids,
-    setup_logging,
-)
-from sidecar.telemetry.metrics import Metrics
-from sidecar.telemetry.tracing import Tracing
+if TYPE_CHECKING:
+    from sidecar.telemetry.hub import Telemetry
+    from sidecar.telemetry.logs import (
+        JsonFormatter,
+        KeyValueFormatter,
+        install_trace_ids,
+        setup_logging,
+    )
+    from sidecar.telemetry.metrics import Metrics
+    from sidecar.telemetry.tracing import Tracing
 
 __all__ = [
     "JsonFormatter",
@@ -26,26 +31,23 @@ __all__ = [
     "Metrics",
     "Telemetry",
     "Tracing",
+    "install_trace_ids",
     "setup_logging",
 ]
 
+_HOMES = {
+    "JsonFormatter": "logs",
+    "KeyValueFormatter": "logs",
+    "install_trace_ids": "logs",
+    "setup_logging": "logs",
+    "Metrics": "metrics",
+    "Telemetry": "hub",
+    "Tracing": "tracing",
+}
 
-@dataclass
-class Telemetry:
-    """The tracer (or none) and the metrics of one sidecar."""
 
-    tracing: Tracing = field(default_factory=Tracing)
-    metrics: Metrics = field(default_factory=Metrics)
-
-    def __post_init__(self) -> None:
-        if self.tracing.tracer is not None:
-            install_trace_ids()
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> Telemetry:
-        return cls(Tracing.from_env(environ), Metrics())
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop serving metrics; flush traces for ``timeout`` seconds at most."""
-        self.metrics.close()
-        self.tracing.shutdown(timeout)
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{home}"), name)

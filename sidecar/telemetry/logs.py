@@ -16,8 +16,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from opentelemetry import trace
-
 __all__ = [
     "JsonFormatter",
     "KeyValueFormatter",
@@ -93,6 +91,9 @@ class _QuietLibraries(logging.Filter):
 
 
 def _with_trace_ids(factory: Callable[..., logging.LogRecord]) -> Callable[..., logging.LogRecord]:
+    # Imported here: the workers' supervisor logs without OpenTelemetry loaded.
+    from opentelemetry import trace  # noqa: PLC0415
+
     # Read the span when the record is made (in the request's context), not
     # when a handler formats it, which may be later or on another thread.
     def make(*args: Any, **kwargs: Any) -> logging.LogRecord:

@@ -22,7 +22,7 @@ import os
 import sys
 import threading
 
-__all__ = ["route_native_stderr"]
+__all__ = ["route_native_stderr", "unroute_native_stderr"]
 
 log = logging.getLogger("grpc.core")
 #: absl's notice that it was not initialised: says nothing about the sidecar.
@@ -58,11 +58,27 @@ def _pump(read_end: int, out: int) -> None:
             _emit(pending.decode(errors="replace"), out)
 
 
+#: fd 2 as it was before route_native_stderr, while routed.
+_original: int | None = None
+
+
+def unroute_native_stderr() -> None:
+    """Give fd 2 back its original target, before an ``exec`` (the pump thread
+    would not survive it, and nothing would read the pipe)."""
+    global _original  # noqa: PLW0603  (once per process, like the routing itself)
+    if _original is not None:
+        with contextlib.suppress(AttributeError, ValueError):
+            sys.stderr.flush()
+        os.dup2(_original, 2)
+        _original = None
+
+
 def route_native_stderr() -> None:
     """Point fd 2 at the log (call before logging is set up; once per process)."""
+    global _original  # noqa: PLW0603
     with contextlib.suppress(AttributeError, ValueError):
         sys.stderr.flush()
-    original = os.dup(2)
+    original = _original = os.dup(2)
     read_end, write_end = os.pipe()
     os.dup2(write_end, 2)
     os.close(write_end)

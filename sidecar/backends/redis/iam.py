@@ -12,15 +12,16 @@ botocore when they are temporary.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-import botocore.session
-from botocore.model import ServiceId
-from botocore.signers import RequestSigner
 from redis.exceptions import RedisError
 
 from sidecar.config_auth import IAM_TOKEN_LIFETIME, IamSettings
+
+if TYPE_CHECKING:
+    import botocore.session
+    from botocore.signers import RequestSigner
 
 __all__ = ["IamTokenSigner", "NoAwsCredentials"]
 
@@ -37,6 +38,10 @@ class IamTokenSigner:
     def __init__(
         self, user: str, iam: IamSettings, session: botocore.session.Session | None = None
     ) -> None:
+        # botocore is imported here, not at module level: it is 8 MB of RSS
+        # (74 modules) that a sidecar without IAM auth should not carry.
+        import botocore.session  # noqa: PLC0415
+
         self.user = user
         self._iam = iam
         self._session = session or botocore.session.Session()
@@ -47,6 +52,9 @@ class IamTokenSigner:
         # instance metadata service, which belongs off the event loop (sign()
         # runs in a thread).
         if self._signer is None:
+            from botocore.model import ServiceId  # noqa: PLC0415
+            from botocore.signers import RequestSigner  # noqa: PLC0415
+
             credentials = self._session.get_credentials()
             if credentials is None:
                 raise NoAwsCredentials(
