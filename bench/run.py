@@ -58,6 +58,7 @@ from bench.extra_sections import run_leaderboard, run_pubsub, run_redis_clients
 from bench.html_report import write_report
 from bench.loadgen import ensure_node_modules, node_versions, run_loadgen
 from bench.measure import Measured
+from bench.memory_bench import run_memory
 from bench.near_bench import ZIPF_RESULT, near_targets, run_nearcache, scenario_near
 from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
 from bench.redis_direct import find_entry_key, run_redis_get
@@ -317,6 +318,7 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     "nearcache": lambda b: run_nearcache(b.redis.url, b.workdir),
     "ack_modes": lambda b: run_ack_modes(),  # its own primary + replica
     "versions": lambda b: run_versions(b.redis.url),
+    "memory": lambda b: run_memory(b.redis.url, b.workdir),
 }
 
 

@@ -70,4 +70,4 @@ Size = Annotated[int, BeforeValidator(parse_size)]
 
 class Strict(BaseModel):
     # Unknown keys are typos until proven otherwise: refuse them by name.
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
