@@ -30,6 +30,7 @@ from sidecar.config_access import (
 from sidecar.config_auth import (
     IAM_MAX_CONNECTION_AGE,
     IamSettings,
+    InvalidationSettings,
     ReadFrom,
     check_auth,
     check_read_from,
@@ -126,6 +127,9 @@ class BackendSettings(Strict):
     #: disabled reader endpoint) for a standalone URL.
     read_from: ReadFrom = "primary"
     reader_url: str | None = None
+    #: Redis: the near cache's invalidation links (only used when a namespace
+    #: on this backend has near_cache).
+    invalidation: InvalidationSettings = Field(default_factory=InvalidationSettings)
 
     @property
     def scheme(self) -> str:
@@ -156,6 +160,11 @@ class BackendSettings(Strict):
             )
         if self.tls_key_file is not None and self.tls_cert_file is None:
             raise ValueError("tls_key_file needs tls_cert_file (the client certificate)")
+        if self.kind == "memcached" and self.invalidation.model_fields_set:
+            raise ValueError(
+                "invalidation is a Redis setting (memcached has no invalidation feed; "
+                "a near cache there is bounded by its max_staleness): remove it"
+            )
         return self
 
     @field_validator("url")

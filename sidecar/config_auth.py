@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from sidecar.config_types import Duration, Strict
 
@@ -22,6 +22,7 @@ __all__ = [
     "IAM_MAX_CONNECTION_AGE",
     "IAM_TOKEN_LIFETIME",
     "IamSettings",
+    "InvalidationSettings",
     "ReadFrom",
     "check_auth",
     "check_read_from",
@@ -51,6 +52,27 @@ class IamSettings(Strict):
     #: How often a fresh token is signed for new connections; well inside the
     #: 15 minutes a token is valid, so a connection never dials with a stale one.
     token_refresh: Duration = timedelta(minutes=5)
+
+
+class InvalidationSettings(Strict):
+    """The near cache's invalidation links to Redis (backends/redis/tracking.py)."""
+
+    #: Each link is pinged this often; one ping unanswered for as long closes
+    #: the link, which empties the near cache it vouches for. A frozen Redis is
+    #: noticed within two intervals: the staleness bound after a silent failure.
+    ping_interval: Duration = timedelta(milliseconds=500)
+    #: Redis Cluster: how often CLUSTER SLOTS is read to notice a failover or a
+    #: slot move (whose slots are then emptied from the near cache).
+    topology_interval: Duration = timedelta(seconds=1)
+
+    @field_validator("ping_interval", "topology_interval")
+    @classmethod
+    def _in_range(cls, value: timedelta) -> timedelta:
+        # Below 50ms the pings are load, not detection; past a minute a frozen
+        # Redis would serve stale near hits for minutes.
+        if not timedelta(milliseconds=50) <= value <= timedelta(minutes=1):
+            raise ValueError("must be between 50ms and 1m")
+        return value
 
 
 def read_secret(

@@ -159,8 +159,10 @@ async def fake_app() -> AsyncIterator[FakeApp]:
     await server.stop(None)
 
 
-def make_settings(backend_url: str, loader: str | None, **namespace: Any) -> Settings:
-    """One backend ``main`` and one namespace ``items`` using it."""
+def make_settings(
+    backend_url: str | dict[str, Any], loader: str | None, **namespace: Any
+) -> Settings:
+    """One backend ``main`` (a URL, or its settings) and one namespace ``items`` using it."""
     items: dict[str, Any] = {"backend": "main", "ttl": "1h", "ttl_jitter": 0.0}
     if loader:
         items["loader"] = loader
@@ -213,7 +215,7 @@ async def sidecar_for() -> AsyncIterator[SidecarFactory]:
     started: list[RunningSidecar] = []
 
     async def start(
-        backend_url: str,
+        backend_url: str | dict[str, Any],
         loader: str | None = None,
         *,
         telemetry: Telemetry | None = None,

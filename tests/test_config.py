@@ -224,3 +224,40 @@ def test_environment_overrides_a_backend_url() -> None:
     assert raw["backends"]["main"] == {"url": "redis://a:6379/0", "timeout": "1s"}
     with pytest.raises(ConfigError, match=r"backends\.main\.url"):
         settings_from_mapping(raw, {"CACHECAR_BACKEND_MAIN_URL": "http://nope"})
+
+
+def test_invalidation_intervals_are_backend_settings() -> None:
+    fast = {"ping_interval": "100ms", "topology_interval": "250ms"}
+    settings = settings_from_mapping(
+        {
+            "backends": {"main": {"url": "redis://127.0.0.1:6379/0", "invalidation": fast}},
+            "namespaces": {"items": {"backend": "main", "near_cache": {"max_bytes": "1MiB"}}},
+        }
+    )
+    invalidation = settings.backends["main"].invalidation
+    assert invalidation.ping_interval == timedelta(milliseconds=100)
+    assert invalidation.topology_interval == timedelta(milliseconds=250)
+
+
+@pytest.mark.parametrize(
+    ("backend", "message"),
+    [
+        (
+            {"url": "redis://127.0.0.1:6379/0", "invalidation": {"ping_interval": "10ms"}},
+            r"backends\.main\.invalidation\.ping_interval: must be between 50ms and 1m",
+        ),
+        (
+            {"url": "redis://127.0.0.1:6379/0", "invalidation": {"topology_interval": "2m"}},
+            r"backends\.main\.invalidation\.topology_interval: must be between 50ms and 1m",
+        ),
+        (
+            {"url": "memcached://127.0.0.1:11211", "invalidation": {"ping_interval": "1s"}},
+            r"backends\.main: invalidation is a Redis setting",
+        ),
+    ],
+)
+def test_invalidation_settings_refused(backend: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        settings_from_mapping(
+            {"backends": {"main": backend}, "namespaces": {"items": {"backend": "main"}}}
+        )

@@ -36,7 +36,6 @@ import pytest
 import redis
 from cachecar.v1 import cache_pb2, cache_pb2_grpc
 
-from sidecar.backends.redis.tracking import RedisTracking
 from sidecar.devmode import RedisServer
 from tests.appfixtures import FakeApp, RunningSidecar, SidecarFactory, wait_until
 from tests.servers import RedisCluster, replicated_cluster
@@ -188,14 +187,9 @@ async def _all_serving(sidecars: list[RunningSidecar]) -> None:
         await wait_until(lambda near=near: near.serving, within=30)  # type: ignore[misc]
 
 
-@contextlib.contextmanager
-def _fast_feeds() -> Iterator[None]:
-    saved = RedisTracking.ping_interval, RedisTracking.topology_interval
-    RedisTracking.ping_interval, RedisTracking.topology_interval = 0.25, 0.25
-    try:
-        yield
-    finally:
-        RedisTracking.ping_interval, RedisTracking.topology_interval = saved
+#: The in-process sidecars' invalidation links: pinged (and the Cluster's
+#: topology read) every 250ms, through the backend's config.
+FAST_FEEDS = {"ping_interval": "250ms", "topology_interval": "250ms"}
 
 
 async def _sidecars(
@@ -203,7 +197,7 @@ async def _sidecars(
 ) -> list[RunningSidecar]:
     started = [
         await sidecar_for(
-            url,
+            {"url": url, "invalidation": FAST_FEEDS},
             loader=app.target,
             writer=app.target,
             write_behind={**FAST_WB, "partitions": 4},
@@ -242,36 +236,35 @@ async def test_standalone_redis_under_faults(
 ) -> None:
     url, server = fresh_redis.url, fresh_redis
     results = []
-    with _fast_feeds():
-        writer, *readers = await _sidecars(url, fake_app, sidecar_for, 3)
-        async with _worker_readers(url, fake_app, tmp_path) as worker_stubs:
-            stubs = [r.cache for r in readers] + worker_stubs
+    writer, *readers = await _sidecars(url, fake_app, sidecar_for, 3)
+    async with _worker_readers(url, fake_app, tmp_path) as worker_stubs:
+        stubs = [r.cache for r in readers] + worker_stubs
 
-            async def nothing() -> None:
-                pass
+        async def nothing() -> None:
+            pass
 
-            async def client_kill() -> None:
-                assert _kill_tracking(server.host, server.port) >= 5  # 3 sidecars + 3 workers
+        async def client_kill() -> None:
+            assert _kill_tracking(server.host, server.port) >= 5  # 3 sidecars + 3 workers
 
-            async def sigstop() -> None:
-                server.pause()
-                await asyncio.sleep(2.0)
-                server.resume()
+        async def sigstop() -> None:
+            server.pause()
+            await asyncio.sleep(2.0)
+            server.resume()
 
-            async def sigkill_restart() -> None:
-                server.kill()
-                await asyncio.sleep(0.2)
-                await asyncio.to_thread(server.restart)
+        async def sigkill_restart() -> None:
+            server.kill()
+            await asyncio.sleep(0.2)
+            await asyncio.to_thread(server.restart)
 
-            for name, fault in (
-                ("none", nothing),
-                ("CLIENT KILL tracking", client_kill),
-                ("SIGSTOP 2s", sigstop),
-                ("SIGKILL + restart", sigkill_restart),
-            ):
-                log = await _phase(writer.cache, stubs, fault)
-                results.append(_report("redis", name, log))
-                await _all_serving([writer, *readers])
+        for name, fault in (
+            ("none", nothing),
+            ("CLIENT KILL tracking", client_kill),
+            ("SIGSTOP 2s", sigstop),
+            ("SIGKILL + restart", sigkill_restart),
+        ):
+            log = await _phase(writer.cache, stubs, fault)
+            results.append(_report("redis", name, log))
+            await _all_serving([writer, *readers])
     assert [beyond for beyond, _ in results] == [0] * len(results), results
 
 
@@ -301,24 +294,23 @@ async def test_cluster_under_faults(
         with redis.Redis(node.host, node.port) as client:
             client.flushall()
     results = []
-    with _fast_feeds():
-        writer, *readers = await _sidecars(chaos_cluster.url, fake_app, sidecar_for, 3)
-        stubs = [r.cache for r in readers]
+    writer, *readers = await _sidecars(chaos_cluster.url, fake_app, sidecar_for, 3)
+    stubs = [r.cache for r in readers]
 
-        async def client_kill() -> None:
-            killed = sum(_kill_tracking(n.host, n.port) for n in chaos_cluster.nodes)
-            assert killed >= 3 * 6  # every sidecar tracks every node
+    async def client_kill() -> None:
+        killed = sum(_kill_tracking(n.host, n.port) for n in chaos_cluster.nodes)
+        assert killed >= 3 * 6  # every sidecar tracks every node
 
-        async def failover() -> None:
-            masters = {(n.host, n.port) for n in chaos_cluster.master_nodes()}
-            await asyncio.to_thread(_failover, chaos_cluster)
-            deadline = time.monotonic() + 20
-            while {(n.host, n.port) for n in chaos_cluster.master_nodes()} == masters:
-                assert time.monotonic() < deadline, "the replica was not promoted"
-                await asyncio.sleep(0.1)
+    async def failover() -> None:
+        masters = {(n.host, n.port) for n in chaos_cluster.master_nodes()}
+        await asyncio.to_thread(_failover, chaos_cluster)
+        deadline = time.monotonic() + 20
+        while {(n.host, n.port) for n in chaos_cluster.master_nodes()} == masters:
+            assert time.monotonic() < deadline, "the replica was not promoted"
+            await asyncio.sleep(0.1)
 
-        for name, fault in (("CLIENT KILL tracking", client_kill), ("failover", failover)):
-            log = await _phase(writer.cache, stubs, fault)
-            results.append(_report("cluster", name, log))
-            await _all_serving([writer, *readers])
+    for name, fault in (("CLIENT KILL tracking", client_kill), ("failover", failover)):
+        log = await _phase(writer.cache, stubs, fault)
+        results.append(_report("cluster", name, log))
+        await _all_serving([writer, *readers])
     assert [beyond for beyond, _ in results] == [0] * len(results), results

@@ -400,3 +400,49 @@ async def test_a_changed_password_file_is_picked_up_without_a_refusal(tmp_path: 
         await asyncio.sleep(0.1)
     assert await credentials.candidates() == ["second"]
     assert credentials.refusals == 0
+
+
+# -- the near cache's invalidation link -------------------------------------------
+
+
+async def test_the_invalidation_link_redials_with_the_rotated_password(
+    server: TlsRedisServer, tmp_path: Path
+) -> None:
+    # The tracking connection logs in like every other connection: after a
+    # rotation that dropped the start-time password, a lost link must come
+    # back (or the near cache stays emptied and never serves again).
+    password_file = tmp_path / "password"
+    old: str = server.initial_password  # type: ignore[attr-defined]
+    _write_secret(password_file, old)
+    backend = _backend(server, password_file=str(password_file))
+    backend["invalidation"] = {"ping_interval": "200ms"}
+    settings = settings_from_mapping(
+        {
+            "listen": "127.0.0.1:0",
+            "backends": {"main": backend},
+            "namespaces": {"items": {"backend": "main", "near_cache": {"max_bytes": "1MiB"}}},
+        }
+    )
+    sidecar = Sidecar(settings, telemetry=Telemetry(), health_interval=0.5)
+    await sidecar.start()
+    admin = _admin(server)
+    try:
+        near = sidecar.namespaces["items"].near
+        assert near is not None
+        await _until(lambda: near.serving, "the near cache serving")
+        new = secrets.token_urlsafe(18)
+        remember_secret(new)
+        _acl(admin, f">{new}")
+        _write_secret(password_file, new)
+        _acl(admin, f"<{old}")
+        tracking = [c for c in admin.client_list() if c.get("name") == "cachecar-tracking"]
+        assert len(tracking) == 1, tracking
+        admin.client_kill_filter(_id=tracking[0]["id"])
+        await _until(lambda: not near.serving, "the near cache emptied by the lost link")
+        await _until(lambda: near.serving, "the link back, logged in with the new password")
+        again = [c for c in admin.client_list() if c.get("name") == "cachecar-tracking"]
+        assert [c["user"] for c in again] == [USER]
+        assert again[0]["id"] != tracking[0]["id"]
+    finally:
+        admin.close()
+        await sidecar.stop(grace=1.0)

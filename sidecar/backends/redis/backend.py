@@ -125,9 +125,11 @@ class RedisBackend:
             link.address,
             cluster=link.cluster,
             username=settings.username or urlsplit(settings.url).username,
-            password=settings.password(),
+            login=link.credentials,
             ssl_context=client_context(settings),
             connect_timeout=settings.connect_timeout.total_seconds(),
+            ping_interval=settings.invalidation.ping_interval.total_seconds(),
+            topology_interval=settings.invalidation.topology_interval.total_seconds(),
         )
         #: read_from: plain Gets may go to replicas (replicas.py).
         self._replicas = (

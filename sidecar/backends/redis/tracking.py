@@ -32,10 +32,15 @@ The hazards the Redis documentation names, and what this module does:
   shard's slots (everything, standalone) are flushed in the connection-lost
   callback itself, before any later read is served, and stay uncovered until
   the link is subscribed again;
-- a link that goes silent: a PING every ``ping_interval``; no answer within
-  ``ping_interval`` closes the link (and so flushes);
+- a link that goes silent: a PING every ``ping_interval`` (the backend's
+  ``invalidation.ping_interval``); no answer within ``ping_interval`` closes
+  the link (and so flushes);
 - a topology change (failover, slot move), seen by ``CLUSTER SLOTS`` every
   ``topology_interval``: slots whose master changed are flushed;
+
+A link logs in through the backend's :class:`Credentials` when it has them,
+so a rotated password or a fresh IAM token serves its redials as it serves
+every other connection (credentials.py).
 - an invalidation that arrives before the reply it invalidates is the near
   cache's concern (its per-key generation, ``patterns/near_cache.py``).
 """
@@ -54,12 +59,17 @@ import hiredis
 from redis.crc import key_slot
 
 from sidecar.backends.invalidation import InvalidationSink
+from sidecar.backends.redis.credentials import Credentials
 
 __all__ = ["RedisTracking"]
 
 log = logging.getLogger("cachecar.tracking")
 
 _ALL_SLOTS = frozenset(range(16384))
+
+
+class Refused(ConnectionError):
+    """An error reply; the connection stays usable (a refused AUTH may be retried)."""
 
 
 class _Conn(asyncio.Protocol):
@@ -93,7 +103,7 @@ class _Conn(asyncio.Protocol):
                 if waiter.done():
                     continue
                 if isinstance(reply, hiredis.ReplyError):
-                    waiter.set_exception(ConnectionError(f"Redis refused: {reply}"))
+                    waiter.set_exception(Refused(f"Redis refused: {reply}"))
                 else:
                     waiter.set_result(reply)
 
@@ -135,12 +145,12 @@ class _Dialer:
     def __init__(
         self,
         username: str | None,
-        password: str | None,
+        login: Credentials | None,
         ssl_context: ssl.SSLContext | None,
         timeout: float,
     ) -> None:
         self.username = username
-        self.password = password
+        self.login = login
         self.ssl = ssl_context
         self.timeout = timeout
 
@@ -153,11 +163,20 @@ class _Dialer:
             _, conn = await loop.create_connection(
                 lambda: _Conn(loop, on_push, on_lost), host, int(port), ssl=self.ssl
             )
+
+        async def hello(username: str | None, password: str | None) -> None:
+            command: list[Any] = ["HELLO", "3"]
+            if password is not None:
+                command += ["AUTH", username or "default", password]
+            await conn.call(*command, within=self.timeout)
+
         try:
-            hello: list[Any] = ["HELLO", "3"]
-            if self.password is not None:
-                hello += ["AUTH", self.username or "default", self.password]
-            await conn.call(*hello, within=self.timeout)
+            if self.login is None:
+                await hello(self.username, None)
+            else:
+                # Every candidate (rotation) or a fresh token (IAM), as any
+                # other connection of this backend logs in.
+                await self.login.login(hello, Refused)
             await conn.call("CLIENT", "SETNAME", "cachecar-tracking", within=self.timeout)
         except BaseException:
             conn.close("handshake failed")
@@ -232,13 +251,6 @@ class _Link:
 class RedisTracking:
     """:class:`~sidecar.backends.invalidation.InvalidationFeed` over RESP3 tracking."""
 
-    #: Seconds between pings of a link; one unanswered for as long closes it.
-    #: A silent link is noticed within two of these: the staleness bound of a
-    #: write acknowledged just before its server froze.
-    ping_interval = 0.5
-    #: Seconds between CLUSTER SLOTS polls (Redis Cluster only).
-    topology_interval = 1.0
-
     def __init__(
         self,
         name: str,
@@ -246,14 +258,22 @@ class RedisTracking:
         *,
         cluster: bool,
         username: str | None,
-        password: str | None,
+        login: Credentials | None,
         ssl_context: ssl.SSLContext | None,
         connect_timeout: float,
+        ping_interval: float = 0.5,
+        topology_interval: float = 1.0,
     ) -> None:
         self.name = name
         self.seed = address
         self.cluster = cluster
-        self.dialer = _Dialer(username, password, ssl_context, connect_timeout)
+        self.dialer = _Dialer(username, login, ssl_context, connect_timeout)
+        #: Seconds between pings of a link; one unanswered for as long closes it.
+        #: A silent link is noticed within two of these: the staleness bound of a
+        #: write acknowledged just before its server froze.
+        self.ping_interval = ping_interval
+        #: Seconds between CLUSTER SLOTS polls (Redis Cluster only).
+        self.topology_interval = topology_interval
         self._sinks: list[tuple[bytes, InvalidationSink]] = []
         self._links: dict[str, _Link] = {}
         #: Cluster: per master address, the shard's nodes and slots.
