@@ -44,7 +44,7 @@ from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
 from tests.appfixtures import FakeApp
 from tests.secretscan import remember_secret
-from tests.tlsservers import Certificates, TlsRedisServer
+from tests.tlsservers import Certificates, TlsRedisCluster, TlsRedisServer
 
 USER = "rotor"
 RULES = "~cc:* &cc:* +@all -@dangerous +info"
@@ -365,6 +365,67 @@ async def test_iam_tokens_rotating_under_load_fail_no_call(
     assert len(logins) == ROTATIONS
     # The user's only password at the end is the last token: the sidecar used it.
     assert _link(sidecar).credentials.logins > logins[-1] - 1
+
+
+@pytest.fixture
+def tls_cluster(certs: Certificates) -> Iterator[TlsRedisCluster]:
+    """A TLS 3-master Cluster, one replica each; the ACL user starts with a throwaway password."""
+    first = secrets.token_urlsafe(18)
+    remember_secret(first)
+    cluster = TlsRedisCluster(certs, users=[f"{USER} on >{first} {RULES}"], replicas=1)
+    try:
+        cluster.start()
+    except ServerStartError as exc:
+        pytest.fail(f"could not start a TLS redis cluster: {exc}", pytrace=False)
+    yield cluster
+    cluster.close()
+
+
+async def test_iam_tokens_rotating_on_a_tls_cluster_with_replicas_fail_no_call(
+    tls_cluster: TlsRedisCluster, run: Any, aws_env: FixedClock
+) -> None:
+    # The same issuer as above, on every node of the cluster (ACL users are per
+    # node, as ElastiCache applies a user group to every node of a cluster).
+    iam: dict[str, Any] = {
+        "region": "us-east-1",
+        "cache_name": "cachecar-test",
+        "token_refresh": "200ms",
+    }
+    issuer = IamTokenSigner(USER, IamSettings.model_validate(iam))
+    admins = [_admin(node) for node in tls_cluster.nodes]
+
+    def acl(*rules: str) -> None:
+        for admin in admins:
+            _acl(admin, *rules)
+
+    token = aws_env.sign_at(aws_env.now, issuer)
+    acl("resetpass", f">{token}")
+    backend = {**_backend(tls_cluster.nodes[0], auth="iam", iam=iam), "url": tls_cluster.url}
+    sidecar, load = await run(backend)
+    try:
+        for _ in range(ROTATIONS):
+            later = aws_env.now + datetime.timedelta(minutes=5)
+            new = aws_env.sign_at(later, issuer)
+            acl(f">{new}")
+            aws_env.now = later
+            before = _link(sidecar).credentials.logins
+            await _until(
+                lambda b=before: _link(sidecar).credentials.logins > b + 8,
+                "logins after the clock moved",
+            )
+            acl(f"<{token}")
+            token = new
+            await asyncio.sleep(0.5)
+        # Every master served the load, each logged in with the current token.
+        users = [{c.get("user") for c in admin.client_list()} for admin in admins]
+    finally:
+        await load.stop()
+        for admin in admins:
+            admin.close()
+    assert load.failures == [], load.failures[:5]
+    assert load.calls > ROTATIONS * 10
+    masters = [u for u in users if USER in u]
+    assert len(masters) >= 3, users
 
 
 # -- the sources themselves ----------------------------------------------------------

@@ -199,12 +199,21 @@ class TlsMemcachedServer(MemcachedServer):
 
 
 class TlsRedisCluster:
-    """``masters`` TLS-only cluster nodes (bus over TLS too), joined by redis-cli."""
+    """``masters`` TLS-only cluster nodes (bus over TLS too), joined by redis-cli,
+    each with ``replicas`` replicas (replication over TLS, as the admin user)."""
 
-    def __init__(self, certs: Certificates, *, users: Sequence[str] = (), masters: int = 3) -> None:
+    def __init__(
+        self,
+        certs: Certificates,
+        *,
+        users: Sequence[str] = (),
+        masters: int = 3,
+        replicas: int = 0,
+    ) -> None:
         self.certs = certs
         self.users = list(users)
         self.masters = masters
+        self.replicas = replicas
         self.nodes: list[TlsRedisServer] = []
 
     @property
@@ -215,7 +224,7 @@ class TlsRedisCluster:
     def start(self) -> TlsRedisCluster:
         cli = require_binary("redis-cli", "redis-tools")
         try:
-            for _ in range(self.masters):
+            for _ in range(self.masters * (1 + self.replicas)):
                 # The bus listens on tls-port + 10000 when the plaintext port is 0.
                 port = free_cluster_port("127.0.0.1")
                 # fmt: off
@@ -224,6 +233,9 @@ class TlsRedisCluster:
                     "--cluster-config-file", f"nodes-{port}.conf",
                     "--cluster-node-timeout", "2000",
                     "--tls-cluster", "yes",
+                    # A replica syncs over TLS, logged in (the default user is off).
+                    "--tls-replication", "yes",
+                    "--masteruser", ADMIN_USER, "--masterauth", ADMIN_PASSWORD,
                 ]
                 # fmt: on
                 node = TlsRedisServer(
@@ -250,7 +262,7 @@ class TlsRedisCluster:
             "--cert", str(self.certs.client_cert), "--key", str(self.certs.client_key),
             "--user", ADMIN_USER, "--pass", ADMIN_PASSWORD, "--no-auth-warning",
             "--cluster", "create", *(f"{n.host}:{n.port}" for n in self.nodes),
-            "--cluster-replicas", "0", "--cluster-yes",
+            "--cluster-replicas", str(self.replicas), "--cluster-yes",
         ]
         # fmt: on
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
