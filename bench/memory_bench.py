@@ -3,7 +3,8 @@
 ``python -m bench --only memory`` starts ``cachecar serve`` twice on the bench's
 Redis — one process (``workers: 1``) and a ``workers: 2`` supervisor with its
 two workers — drives 3,000 GetOrLoad hits through each, and reads VmRSS,
-RssAnon and RssFile from ``/proc`` (no near cache). Then, in fresh
+RssAnon and RssFile from ``/proc`` and the private (unshared) memory from
+``smaps_rollup`` (no near cache). Then, in fresh
 interpreters, what each import adds to RSS, so the budget is read where the
 megabytes go. RssFile is mostly shared libraries (gRPC's core, libcrypto):
 shared between the workers of one pod, counted in full for each here.
@@ -56,9 +57,14 @@ print('total', prev['VmRSS'], prev['RssAnon'], prev['RssFile'])
 def _status(pid: int) -> dict[str, float]:
     fields = ("VmRSS", "RssAnon", "RssFile")
     lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    return {
+    sizes = {
         line.split(":")[0]: int(line.split()[1]) / 1024 for line in lines if line.startswith(fields)
     }
+    # USS: what this process alone holds (what one more worker costs the pod).
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+    private = [line for line in rollup if line.startswith(("Private_Clean", "Private_Dirty"))]
+    sizes["USS"] = sum(int(line.split()[1]) for line in private) / 1024
+    return sizes
 
 
 def _children(pid: int) -> list[int]:
@@ -140,19 +146,25 @@ def run_memory(redis_url: str, workdir: Path) -> Section:
         ("workers: 2, the supervisor", pair["supervisor"]),
     ):
         rows.append(
-            (label, f"{size['VmRSS']:.1f}", f"{size['RssAnon']:.1f}", f"{size['RssFile']:.1f}")
+            (
+                label,
+                f"{size['VmRSS']:.1f}",
+                f"{size['RssAnon']:.1f}",
+                f"{size['RssFile']:.1f}",
+                f"{size['USS']:.1f}",
+            )
         )
     for name, rss, anon, file in _imports():
         if name in ("interpreter", "total"):
-            rows.append((f"  {name}", f"{rss:.1f}", f"{anon:.1f}", f"{file:.1f}"))
+            rows.append((f"  {name}", f"{rss:.1f}", f"{anon:.1f}", f"{file:.1f}", ""))
         else:
-            rows.append((f"  import {name}", f"{rss:+.1f}", f"{anon:+.1f}", f"{file:+.1f}"))
+            rows.append((f"  import {name}", f"{rss:+.1f}", f"{anon:+.1f}", f"{file:+.1f}", ""))
     worker = max(single["VmRSS"], pair["worker"]["VmRSS"])
     supervisor = pair["supervisor"]["VmRSS"]
     return Section(
         "memory",
         f"memory after {HITS:,} GetOrLoad hits, near cache off (MB; imports in fresh interpreters)",
-        ("process / import", "RSS", "anon", "file-backed"),
+        ("process / import", "RSS", "anon", "file-backed", "USS (private)"),
         tuple(rows),
         (
             f"worker RSS {worker:.1f} MB ≤ {WORKER_BUDGET_MB:.0f} MB → "
@@ -163,5 +175,7 @@ def run_memory(redis_url: str, workdir: Path) -> Section:
         (
             "the supervisor is an exec'd interpreter with the standard library and "
             "prometheus-client only (sidecar/workers.py); a worker's floor is the imports above",
+            "USS = Private_Clean + Private_Dirty (/proc/PID/smaps_rollup): what one more worker "
+            "adds to the pod; file-backed pages (gRPC's core, libcrypto) are shared",
         ),
     )
