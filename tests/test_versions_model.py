@@ -146,12 +146,11 @@ class VersionsMachine(RuleBasedStateMachine):
         )
         if stale:
             writes = len(self.harness.app.writes)
-            try:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await cache.EnqueueWrite(request, timeout=10)
-            except grpc.aio.AioRpcError as exc:
-                assert exc.code() == grpc.StatusCode.FAILED_PRECONDITION, exc
-            else:
-                raise AssertionError(f"{key}: version {v} queued after version {floor}")
+            assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, (
+                f"{key}: version {v} after version {floor}: {refused.value}"
+            )
             queue = await cache.GetWriteQueue(cache_pb2.GetWriteQueueRequest(namespace=NS))
             assert queue.pending_count == 0, f"{key}: a refused write was queued"
             assert len(self.harness.app.writes) == writes
