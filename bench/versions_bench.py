@@ -146,6 +146,10 @@ def run(url: str) -> dict[str, float]:
     return asyncio.run(_run(url))
 
 
+def _ratio(r: dict[str, float], op: str) -> float:
+    return r[f"{op}_single_us_per_key"] / max(r[f"{op}_many_us_per_key"], 1e-9)
+
+
 def run_versions(url: str) -> Section:
     """The bench table's ``versions`` section (with its own Memcached)."""
     r = run(url)
@@ -194,6 +198,11 @@ def run_versions(url: str) -> Section:
             f"after InvalidateTags, {r['tag_members_still_found']:.0f} of a sample of "
             f"{len(range(0, MEMBERS, 997))} tagged values still read as found (must be 0)",
             "sidecar CPU is in-process (no gRPC), including the redis-py client",
+            *(
+                f"{store}: per key, SetMany costs 1/{_ratio(x, 'set'):.1f} of single Sets and "
+                f"GetMany 1/{_ratio(x, 'get'):.1f} of single Gets (wall)"
+                for store, x in (("Redis", r), ("Memcached", m))
+            ),
         ),
     )
 
