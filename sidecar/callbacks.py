@@ -227,6 +227,8 @@ class Write:
     accepted_ms: int
     #: Write-behind: the write's place in its key's history (see writer.proto).
     sequence: str = ""
+    #: The write's version (see writer.proto's WriteRequest.version).
+    version: int = 0
 
     def to_proto(self) -> writer_pb2.WriteRequest:
         request = writer_pb2.WriteRequest(
@@ -236,6 +238,7 @@ class Write:
             write_id=self.write_id,
             kind=writer_pb2.WRITE_KIND_DELETE if self.delete else writer_pb2.WRITE_KIND_PUT,
             sequence=self.sequence,
+            version=self.version,
         )
         request.accepted_at.FromMilliseconds(self.accepted_ms)
         return request

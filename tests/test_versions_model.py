@@ -2,7 +2,9 @@
 
 A hypothesis ``RuleBasedStateMachine`` drives two sidecars sharing one backend
 (and one fake app as loader and writer) through random sequences of
-versioned WriteThrough puts and deletes (tombstones), GetOrLoad and Get on
+versioned WriteThrough puts and deletes (tombstones), versioned EnqueueWrite
+puts and deletes (write-behind, Redis only: flushed before the step ends, and
+an older version refused and never queued), GetOrLoad and Get on
 either sidecar, InvalidateTags of the tag every value carries, replayed
 change-feed Invalidates with old versions, loads served by a lagging replica
 (an older row), and races: a slow load on one sidecar while the other writes.
@@ -21,6 +23,7 @@ import itertools
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+import grpc
 import pytest
 from cachecar.v1 import cache_pb2, writer_pb2
 from hypothesis import HealthCheck, Phase, settings
@@ -28,6 +31,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
     initialize,
+    precondition,
     rule,
     run_state_machine_as_test,
 )
@@ -51,6 +55,8 @@ async def _call(method: Any, request: Any) -> Any:
 class Harness:
     def __init__(self, backend_url: str, app: FakeApp, sidecar_for: SidecarFactory) -> None:
         self.backend_url = backend_url
+        #: Write-behind needs a durable queue: Redis, not Memcached.
+        self.queue = not backend_url.startswith("memcache")
         self.app = app
         self.sidecar_for = sidecar_for
         self.loop = asyncio.get_running_loop()
@@ -124,6 +130,48 @@ class VersionsMachine(RuleBasedStateMachine):
     def write(self, node: int, k: int, delete: bool) -> None:
         key = self.keys[k]
         self.acked[key] = self._run(self._write(node, key, delete))
+
+    async def _enqueue(self, node: int, key: str, delete: bool, stale: bool) -> int | None:
+        """A write-behind write of the next version, flushed before returning; or
+        (``stale``) one of an older version, which must be refused unqueued."""
+        cache = self._node(node).cache
+        floor = self.acked[key]
+        v = floor - 1 if stale else self._next()
+        request = cache_pb2.EnqueueWriteRequest(
+            namespace=NS,
+            key=key,
+            value=b"%d" % v,
+            version=v,
+            kind=writer_pb2.WRITE_KIND_DELETE if delete else writer_pb2.WRITE_KIND_PUT,
+        )
+        if stale:
+            writes = len(self.harness.app.writes)
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await cache.EnqueueWrite(request, timeout=10)
+            assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, (
+                f"{key}: version {v} after version {floor}: {refused.value}"
+            )
+            queue = await cache.GetWriteQueue(cache_pb2.GetWriteQueueRequest(namespace=NS))
+            assert queue.pending_count == 0, f"{key}: a refused write was queued"
+            assert len(self.harness.app.writes) == writes
+            return None
+        reply = await cache.EnqueueWrite(request, timeout=10)
+        assert reply.version == v
+        flushed = await cache.FlushWrites(cache_pb2.FlushWritesRequest(namespace=NS), timeout=10)
+        assert flushed.pending_count == 0
+        for other in (0, 1):
+            await self._read(other, key, False, v)
+        return v
+
+    @precondition(lambda self: self.harness.queue)
+    @rule(node=st.integers(0, 1), k=st.integers(0, 2), delete=st.booleans(), stale=st.booleans())
+    def enqueue(self, node: int, k: int, delete: bool, stale: bool) -> None:
+        key = self.keys[k]
+        if stale and self.acked[key] < 2:
+            return  # no older application version to replay yet
+        written = self._run(self._enqueue(node, key, delete, stale))
+        if written is not None:
+            self.acked[key] = written
 
     @rule(node=st.integers(0, 1), k=st.integers(0, 2), loader=st.booleans())
     def read(self, node: int, k: int, loader: bool) -> None:
@@ -208,9 +256,11 @@ async def test_no_read_returns_a_version_older_than_an_acknowledged_one(
     model_url: str, fake_app: FakeApp, sidecar_for: SidecarFactory
 ) -> None:
     harness = Harness(model_url, fake_app, sidecar_for)
+    # Write-behind flushes on its own too, so FlushWrites returns promptly.
+    queue = {"write_behind": {"flush_interval": "50ms"}} if harness.queue else {}
     for _ in range(2):
         harness.nodes.append(
-            await sidecar_for(model_url, loader=fake_app.target, writer=fake_app.target)
+            await sidecar_for(model_url, loader=fake_app.target, writer=fake_app.target, **queue)
         )
     VersionsMachine.harness = harness
     await asyncio.to_thread(

@@ -88,9 +88,10 @@ async def test_enqueue_waits_for_the_replica(
         writer=fake_app.target,
         write_behind={**FAST_WB, "ack": {"replicas": 1, "timeout": "5s"}},
     )
-    await sc.cache.EnqueueWrite(
+    first = await sc.cache.EnqueueWrite(
         cache_pb2.EnqueueWriteRequest(namespace="items", key="k", value=b"v1"), timeout=10
     )
+    assert first.version == 1
     await wait_until(lambda: fake_app.rows.get("k") == b"v1")
     # Two replicas cannot be had: the caller is told, the write is still queued
     # and written.
@@ -108,8 +109,17 @@ async def test_enqueue_waits_for_the_replica(
     assert info.metadata["replicas_acked"] == "0"
     assert info.metadata["replicas_wanted"] == "1"
     assert info.metadata["write_id"]
+    assert info.metadata["version"] == "2"
     await wait_until(lambda: fake_app.rows.get("k") == b"v2")
     assert fake_app.writes[-1].write_id == info.metadata["write_id"]
+    assert fake_app.writes[-1].version == 2
+    # A write the version rule refuses is not queued, so nothing waits for replicas.
+    with pytest.raises(grpc.aio.AioRpcError) as stale:
+        await sc.cache.EnqueueWrite(
+            cache_pb2.EnqueueWriteRequest(namespace="items", key="k", value=b"v0", version=1),
+            timeout=10,
+        )
+    assert error_info(stale.value).reason == "VERSION_STALE"
 
 
 async def test_a_primary_without_replicas_reports_every_write_not_replicated(

@@ -175,7 +175,12 @@ export class CacheCar {
     value: Bytes | null,
     opts?: CallOptions & WriteOptions & { delete?: boolean },
   ): Promise<string>;
-  enqueueWrite(namespace: string, key: string, value: Bytes | null, opts?: CallOptions & { delete?: boolean }): Promise<string>;
+  enqueueWrite(
+    namespace: string,
+    key: string,
+    value: Bytes | null,
+    opts?: CallOptions & Omit<WriteOptions, 'tags'> & { delete?: boolean },
+  ): Promise<string>;
   getWriteQueue(namespace: string, opts?: CallOptions): Promise<GetWriteQueueResponse>;
   flushWrites(namespace: string, opts?: CallOptions): Promise<FlushWritesResponse>;
   replayDeadLetters(namespace: string, opts?: CallOptions & { limit?: number }): Promise<number>;
@@ -205,6 +210,8 @@ export interface Write {
   namespace: string; key: string; value: Buffer; writeId: string; delete: boolean; acceptedAt: Date | null;
   /** Write-behind only: the key's sequence (fixed-width; compare as strings) and the batch's owner epoch. */
   sequence: string; ownerEpoch: number;
+  /** Write-behind: the cache entry's version; write-through: the caller's (0 if none). */
+  version: number;
 }
 /** Per key, the highest (ownerEpoch, sequence) applied; admits only higher writes. */
 export class WriteFence {

@@ -162,8 +162,11 @@ class CacheServicer(cache_pb2_grpc.CacheServiceServicer):
         self, request: cache_pb2.EnqueueWriteRequest, context: Context
     ) -> cache_pb2.EnqueueWriteResponse:
         ns, delete = self._write_args(request, context)
-        write_id = await self._writes.enqueue(ns, request.key, request.value, delete=delete)
-        return cache_pb2.EnqueueWriteResponse(write_id=write_id)
+        options = write_options(ns, request)
+        write_id, version = await self._writes.enqueue(
+            ns, request.key, request.value, delete=delete, options=options
+        )
+        return cache_pb2.EnqueueWriteResponse(write_id=write_id, version=version)
 
     @rpc
     async def GetWriteQueue(

@@ -23,7 +23,10 @@ _CONDITIONS = {
 
 def write_options(
     ns: Namespace,
-    request: cache_pb2.SetRequest | cache_pb2.WriteThroughRequest | cache_pb2.SetItem,
+    request: cache_pb2.SetRequest
+    | cache_pb2.WriteThroughRequest
+    | cache_pb2.SetItem
+    | cache_pb2.EnqueueWriteRequest,
 ) -> WriteOptions:
     condition = _CONDITIONS.get(request.condition)
     if condition is None:
@@ -36,7 +39,10 @@ def write_options(
         version=request.version,
         condition=condition,
         expected=request.expected_version,
-        tags=check_tags(ns, list(request.tags)),
+        # EnqueueWrite carries no tags: a queued write's entry is untagged.
+        tags=()
+        if isinstance(request, cache_pb2.EnqueueWriteRequest)
+        else check_tags(ns, list(request.tags)),
     )
 
 

@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from sidecar.backends.versions import Condition, PutOutcome
+
 __all__ = [
+    "Enqueued",
     "NotReplicated",
     "Page",
     "QueueStats",
@@ -42,6 +45,9 @@ class QueuedWrite:
     sequence: bytes = b""
     #: Put back by ReplayDeadLetters (its sequence is older than its entry id).
     replayed: bool = False
+    #: The version the cache entry got when the write was queued (0: queued by
+    #: a sidecar that predates versioned enqueues).
+    version: int = 0
 
     @property
     def order(self) -> tuple[int, int]:
@@ -61,6 +67,16 @@ class Page:
 
 
 @dataclass(frozen=True, slots=True)
+class Enqueued:
+    """What an enqueue did: ``outcome`` is the version rule's and the
+    condition's verdict on the cache entry; only a STORED write is queued
+    (``entry_id``; empty otherwise)."""
+
+    entry_id: bytes
+    outcome: PutOutcome
+
+
+@dataclass(frozen=True, slots=True)
 class QueueStats:
     pending: int
     in_flight: int
@@ -72,9 +88,10 @@ class NotReplicated(Exception):
     """The write is queued on the primary, but fewer replicas than asked for
     confirmed it before the wait ran out (``ack: {replicas: N}``)."""
 
-    def __init__(self, entry_id: bytes, acked: int, wanted: int) -> None:
+    def __init__(self, entry_id: bytes, acked: int, wanted: int, version: int = 0) -> None:
         super().__init__(f"{acked} of {wanted} replicas acknowledged entry {entry_id!r}")
         self.entry_id = entry_id
+        self.version = version
         self.acked = acked
         self.wanted = wanted
 
@@ -106,9 +123,16 @@ class WriteQueue(Protocol):
         traceparent: str,
         replicas: int = 0,
         wait_ms: int = 0,
-    ) -> bytes:
+        condition: Condition = Condition.ALWAYS,
+        expected: int = 0,
+    ) -> Enqueued:
         """Store the cache entry, break its load lease and append the write, all or
-        nothing; the new entry's id. ResourceExhausted (QUEUE_FULL) past ``limit``.
+        nothing; ResourceExhausted (QUEUE_FULL) past ``limit``.
+
+        ``entry`` is a versioned record (``backends/versions.py``): it is stored,
+        and the write queued, only by the version rule and ``condition`` (with
+        ``expected`` for Condition.VERSION), as a versioned put would be; a
+        refused write is neither stored nor queued.
 
         ``replicas`` > 0: then wait (up to ``wait_ms``) until that many replicas
         have the write; :class:`NotReplicated` if fewer did (it stays queued)."""

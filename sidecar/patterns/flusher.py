@@ -500,4 +500,5 @@ def _write(ns: Namespace, queued: QueuedWrite) -> Write:
         queued.accepted_ms,
         # Fixed width, so the app orders two writes of a key by string comparison.
         sequence=f"{ms:016d}-{n:010d}",
+        version=queued.version,
     )

@@ -18,8 +18,10 @@ import time
 from dataclasses import dataclass
 
 from sidecar.backends.queue import NotReplicated, WriteQueue
+from sidecar.backends.versions import PutStatus
 from sidecar.callbacks import CallbackClients, Write
 from sidecar.errors import BackendUnavailable, CacheCarError, DeadlineExceeded, FailedPrecondition
+from sidecar.patterns import versions
 from sidecar.patterns.cache_aside import CacheAside
 from sidecar.patterns.entry import Entry, encode
 from sidecar.patterns.namespace import Namespace
@@ -89,7 +91,9 @@ class Writes:
         and the cached version (0 when the cache was invalidated)."""
         writer = self._callbacks.writer(self._writer_target(ns))
         now_ms = time.time_ns() // 1_000_000
-        write = Write(ns.name, key, value, delete, new_write_id(now_ms), now_ms)
+        write = Write(
+            ns.name, key, value, delete, new_write_id(now_ms), now_ms, version=options.version
+        )
         cap = ns.settings.writer_timeout.total_seconds()
         await writer.write(write, cap if time_left is None else min(time_left, cap))
         version = 0
@@ -108,15 +112,23 @@ class Writes:
             # The write is in the app's database: report success. The cache will
             # hold the old value until its TTL if it comes back with its data
             # (VERSION_STALE: it already holds a newer one).
-            # The write is in the app's database: report success. The cache will
-            # hold the old value until its TTL if it comes back with its data.
             log.warning(
                 "write applied, cache not updated", extra={"namespace": ns.name, "error": str(exc)}
             )
         return write.write_id, version
 
-    async def enqueue(self, ns: Namespace, key: str, value: bytes, *, delete: bool) -> str:
-        """Update the cache and queue the write, atomically; the write id."""
+    async def enqueue(
+        self,
+        ns: Namespace,
+        key: str,
+        value: bytes,
+        *,
+        delete: bool,
+        options: WriteOptions = WriteOptions(),  # noqa: B008 (frozen)
+    ) -> tuple[str, int]:
+        """Update the cache and queue the write, atomically; the write id and the
+        version the entry got. A write the version rule or its condition refuses
+        is neither cached nor queued: it raises the refusal Set would."""
         queue = self.queue(ns)
         self._writer_target(ns)
         settings = ns.settings.write_behind
@@ -125,13 +137,13 @@ class Writes:
         ttl_ms = ns.ttl_ms()
         # A queued delete caches "not found": until the writer has applied it, a
         # read must not load the old row back from the database.
-        entry = Entry(not delete, b"" if delete else value, now_ms + ttl_ms)
+        entry = Entry(not delete, b"" if delete else value, now_ms + ttl_ms, 0, options.version)
         write_id = new_write_id(now_ms)
         partition = ns.keys.partition(key)
         limit = -(-settings.max_pending // settings.partitions)
         traceparent = dict(inject_metadata()).get("traceparent", "")
         try:
-            await queue.enqueue(
+            enqueued = await queue.enqueue(
                 value_key=ns.keys.value(key),
                 lease_key=ns.keys.lease(key),
                 queue=ns.keys.partition_key(b"q", partition),
@@ -146,14 +158,18 @@ class Writes:
                 traceparent=traceparent,
                 replicas=settings.ack_replicas,
                 wait_ms=settings.ack_timeout_ms,
+                condition=options.condition,
+                expected=options.expected,
             )
         except NotReplicated as exc:
             self._telemetry.metrics.wb_enqueued.labels(ns.name).inc()
             raise _not_replicated(ns, write_id, exc) from exc
         finally:
             self._cache.written(ns, [key])  # read-your-writes on this sidecar's near cache
+        if enqueued.outcome.status is not PutStatus.STORED:
+            raise versions.refusal(ns, key, enqueued.outcome, options)
         self._telemetry.metrics.wb_enqueued.labels(ns.name).inc()
-        return write_id
+        return write_id, enqueued.outcome.version
 
     async def state(self, ns: Namespace) -> QueueState:
         queue = self.queue(ns)
@@ -205,6 +221,7 @@ def _not_replicated(ns: Namespace, write_id: str, exc: NotReplicated) -> Deadlin
         metadata={
             "namespace": ns.name,
             "write_id": write_id,
+            "version": str(exc.version),
             "replicas_acked": str(exc.acked),
             "replicas_wanted": str(exc.wanted),
         },

@@ -220,6 +220,23 @@ async def test_write_behind_queues_coalesces_and_flushes(cc: CacheCar, app: App)
     assert (await cc.get_write_queue("orders")).dead_letter_count == 0
 
 
+async def test_enqueue_write_versions_and_conditions(cc: CacheCar, app: App) -> None:
+    await cc.enqueue_write("orders", "v1", b"five", version=5)
+    with pytest.raises(FailedPrecondition) as stale:
+        await cc.enqueue_write("orders", "v1", b"three", version=3)
+    assert (stale.value.reason, stale.value.metadata["current_version"]) == ("VERSION_STALE", "5")
+    with pytest.raises(Aborted) as exists:
+        await cc.enqueue_write("orders", "v1", b"x", if_absent=True)
+    assert exists.value.reason == "VALUE_EXISTS"
+    with pytest.raises(Aborted) as missing:
+        await cc.enqueue_write("orders", "v2", b"x", if_present=True)
+    assert missing.value.reason == "VALUE_MISSING"
+    await cc.enqueue_write("orders", "v1", b"six", if_version=5)
+    assert (await cc.get_write_queue("orders")).pending_count == 2
+    await cc.flush_writes("orders", timeout=10)
+    assert [(w.key, w.value, w.version) for w in app.writes] == [("v1", b"six", 6)]
+
+
 # -- errors, deadlines, retries ------------------------------------------------
 
 

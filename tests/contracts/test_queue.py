@@ -12,7 +12,15 @@ from __future__ import annotations
 import pytest
 
 from sidecar.backends.base import MISSING, Backend
-from sidecar.backends.queue import QueuedWrite, QueueStats, WriteQueue, sequence_order
+from sidecar.backends.queue import Enqueued, QueuedWrite, QueueStats, WriteQueue, sequence_order
+from sidecar.backends.versions import (
+    FLAG_FOUND,
+    RECORD_FORMAT,
+    RECORD_HEAD,
+    Condition,
+    PutOutcome,
+    PutStatus,
+)
 from sidecar.errors import ResourceExhausted
 from sidecar.patterns.keys import KeyLayout
 from tests.contracts.support import eventually, implementation, needs
@@ -40,11 +48,27 @@ class Partition:
     async def enqueue(
         self, key: str, value: bytes = b"v", *, delete: bool = False, limit: int = 1000
     ) -> bytes:
+        enqueued = await self.enqueue_versioned(key, value, delete=delete, limit=limit)
+        assert enqueued.outcome.status is PutStatus.STORED
+        return enqueued.entry_id
+
+    async def enqueue_versioned(
+        self,
+        key: str,
+        value: bytes = b"v",
+        *,
+        delete: bool = False,
+        limit: int = 1000,
+        version: int = 0,
+        condition: Condition = Condition.ALWAYS,
+        expected: int = 0,
+    ) -> Enqueued:
+        flags = 0 if delete else FLAG_FOUND
         return await self.queue.enqueue(
             value_key=self.layout.value(key),
             lease_key=self.layout.lease(key),
             queue=self.stream,
-            entry=b"entry:" + value,
+            entry=RECORD_HEAD.pack(RECORD_FORMAT, flags, version, 0) + b"entry:" + value,
             ttl_ms=LONG,
             limit=limit,
             key=key,
@@ -53,7 +77,14 @@ class Partition:
             write_id=f"w-{key}-{value.hex()}",
             accepted_ms=ACCEPTED_MS,
             traceparent=TRACEPARENT,
+            condition=condition,
+            expected=expected,
         )
+
+    async def stored(self, key: str) -> bytes | None:
+        """The cached entry's payload (after the record header), if any."""
+        raw = await self.component.get(self.layout.value(key))
+        return raw[RECORD_HEAD.size :] if isinstance(raw, bytes) else None
 
     async def read_new(self, consumer: bytes = b"a", count: int = 100) -> list[QueuedWrite]:
         page = await self.queue.read(self.stream, consumer, count, after=None)
@@ -77,9 +108,9 @@ async def test_enqueue_updates_the_cache_breaks_the_lease_and_queues(part: Parti
     fence = await part.component.lease(value_key, lease_key, LONG)
     assert fence is not None
     entry_id = await part.enqueue("k", b"new")
-    assert await part.component.get(value_key) == b"entry:new"
+    assert await part.stored("k") == b"entry:new"
     assert await part.component.fill(fence, value_key, lease_key, b"stale load", LONG) is False
-    assert await part.component.get(value_key) == b"entry:new"
+    assert await part.stored("k") == b"entry:new"
     assert await part.component.lease(value_key, lease_key, LONG) is not None
     assert await part.stats() == QueueStats(
         pending=1, in_flight=0, oldest_entry_ms=sequence_order(entry_id)[0], dead_letters=0
@@ -113,6 +144,8 @@ async def test_new_writes_are_delivered_in_order_once_per_group(part: Partition)
             traceparent=TRACEPARENT,
             sequence=entry_id,
             replayed=False,
+            # A fresh key's first write gets version 1; a delete keeps version 0.
+            version=0 if i == 2 else 1,
         )
         for i, entry_id in enumerate(ids)
     ]
@@ -226,3 +259,35 @@ async def test_an_owner_that_stops_renewing_loses_the_partition(part: Partition)
     await eventually(taken_over, "another owner after the first one's lease ran out")
     assert taken[-1] > first
     assert await q.renew(owner, b"A", LONG) is False
+
+
+async def test_enqueue_applies_the_version_rule_and_queues_only_what_it_stores(
+    part: Partition,
+) -> None:
+    await part.queue.ensure_group(part.stream)
+    first = await part.enqueue_versioned("k", b"v5", version=5)
+    assert first.outcome == PutOutcome(PutStatus.STORED, 5)
+    stale = await part.enqueue_versioned("k", b"v3", version=3)
+    assert stale == Enqueued(b"", PutOutcome(PutStatus.STALE, 5))
+    assert await part.stored("k") == b"entry:v5"
+    assert [w.version for w in await part.read_new()] == [5]
+    # Version 0: the cached version plus one, as a versioned put.
+    assert (await part.enqueue_versioned("k", b"next")).outcome == PutOutcome(PutStatus.STORED, 6)
+    assert [w.version for w in await part.read_new()] == [6]
+
+
+async def test_enqueue_conditions_refuse_without_queueing(part: Partition) -> None:
+    refused = [
+        await part.enqueue_versioned("k", condition=Condition.PRESENT),
+        await part.enqueue_versioned("k", condition=Condition.VERSION, expected=0),
+    ]
+    assert [r.outcome for r in refused] == [PutOutcome(PutStatus.UNMET, 0)] * 2
+    assert (await part.enqueue_versioned("k", condition=Condition.ABSENT)).entry_id
+    assert (await part.enqueue_versioned("k", condition=Condition.ABSENT)).outcome == PutOutcome(
+        PutStatus.UNMET, 1
+    )
+    mismatch = await part.enqueue_versioned("k", condition=Condition.VERSION, expected=7)
+    assert mismatch.outcome == PutOutcome(PutStatus.UNMET, 1)
+    matched = await part.enqueue_versioned("k", b"v2", condition=Condition.VERSION, expected=1)
+    assert matched.outcome == PutOutcome(PutStatus.STORED, 2)
+    assert (await part.stats()).pending == 2

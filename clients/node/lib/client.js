@@ -195,9 +195,23 @@ class CacheCar {
     await this._cacheCall('InvalidateTags', { namespace, tags: keyList(tags) }, opts, true);
   }
 
-  /** Cache + durable queue in one step (write-behind); resolves to the write id. Never retried. */
+  /**
+   * Cache + durable queue in one step (write-behind); resolves to the write id. opts: delete,
+   * version, ifAbsent, ifPresent, ifVersion as set's, checked in the same step (a refused write
+   * is not queued; no tags). The writer gets the entry's version. Never retried.
+   */
   async enqueueWrite(namespace, key, value, opts = {}) {
-    const request = { namespace, key, value: toBytes(value), kind: kind(opts.delete) };
+    if (opts.tags !== undefined) throw new RangeError('cachecar: enqueueWrite takes no tags');
+    const { version, condition, expectedVersion } = writeFields(opts);
+    const request = {
+      namespace,
+      key,
+      value: toBytes(value),
+      kind: kind(opts.delete),
+      version,
+      condition,
+      expectedVersion,
+    };
     return (await this._cacheCall('EnqueueWrite', request, opts, false)).writeId;
   }
 

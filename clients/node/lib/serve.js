@@ -33,6 +33,8 @@ function toWrite(w, ownerEpoch = 0) {
     // Write-behind only: see ./fence.js.
     sequence: w.sequence,
     ownerEpoch,
+    // Write-behind: the cache entry's version; write-through: the caller's (0 if none).
+    version: Number(w.version || 0),
   };
 }
 

@@ -143,6 +143,23 @@ test('enqueueWrite queues, coalesces and flushes to the Node writeBatch', async 
   assert.equal(await cc.replayDeadLetters('orders'), 0);
 });
 
+test('enqueueWrite takes versions and conditions; a refused write is not queued', async () => {
+  app.writes.length = 0;
+  const k = key('ver');
+  await cc.enqueueWrite('orders', k, 'five', { version: 5 });
+  await assert.rejects(cc.enqueueWrite('orders', k, 'three', { version: 3 }), (e) =>
+    e instanceof FailedPrecondition && e.reason === 'VERSION_STALE' && e.metadata.current_version === '5');
+  await assert.rejects(cc.enqueueWrite('orders', k, 'x', { ifAbsent: true }), (e) =>
+    e instanceof Aborted && e.reason === 'VALUE_EXISTS');
+  await assert.rejects(cc.enqueueWrite('orders', k, 'x', { ifVersion: 4 }), (e) =>
+    e instanceof Aborted && e.reason === 'VERSION_MISMATCH');
+  await assert.rejects(cc.enqueueWrite('orders', k, 'x', { tags: ['t'] }), RangeError);
+  await cc.enqueueWrite('orders', k, 'six', { ifVersion: 5 });
+  assert.equal((await cc.getWriteQueue('orders')).pendingCount, 2);
+  await cc.flushWrites('orders', { timeout: 10_000 });
+  assert.deepEqual(app.writes.map((w) => [w.value.toString(), w.version]), [['six', 6]]);
+});
+
 test('errors are typed and carry the ErrorInfo reason', async () => {
   const unknown = await cc.get('no-such-namespace', 'k').catch((e) => e);
   assert.ok(unknown instanceof NotFound);

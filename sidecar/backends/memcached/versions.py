@@ -6,9 +6,12 @@ only if nobody changed the key in between, else the whole step is retried
 (a few times, then CONTENDED). A load's fill is fenced as the core fill is:
 its cas uses the CAS version pinned when the lease was taken.
 
-A batch runs in one hop to the thread pool; pymemcache sends each key's
-gets/cas to its server in turn (no per-server pipelining of cas exists in
-pymemcache), while its reads (``get_many``) are one round trip per server.
+A batch of writes (SetMany, a delete's tombstones) runs in one hop to the
+thread pool and costs two round trips per server, not two per key: one
+``gets_many`` reads every key of a server, then every ``cas`` (or ``add``
+for an absent key) of a server goes in one pipelined send (``pipeline.py``).
+A store that lost a race is decided again from a fresh read, up to
+``_TRIES`` rounds. A fenced fill (one key) keeps the single gets/cas.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from sidecar.backends.breaker import CircuitBreaker, guarded
+from sidecar.backends.memcached.pipeline import Store, store_many
 from sidecar.backends.versions import (
     Put,
     PutOutcome,
@@ -60,8 +64,43 @@ class MemcachedVersions:
     async def put(self, puts: Sequence[Put]) -> list[PutOutcome]:
         if not puts:
             return []
-        outcomes: list[PutOutcome] = await self._run(lambda: [self._put(p) for p in puts])
+        if any(p.fence is not None for p in puts):
+            outcomes: list[PutOutcome] = await self._run(lambda: [self._put(p) for p in puts])
+        else:
+            outcomes = await self._run(self._put_batch, puts)
         return outcomes
+
+    def _put_batch(self, puts: Sequence[Put]) -> list[PutOutcome]:
+        """Unfenced puts, all keys at once: gets_many, decide, pipelined cas/add."""
+        keys = [self._key(p.key) for p in puts]
+        outcomes: list[PutOutcome | None] = [None] * len(puts)
+        current: dict[bytes, tuple[bytes, bytes]] = {}
+        waiting = list(range(len(puts)))
+        for _ in range(_TRIES):
+            current = self._client.gets_many(list(dict.fromkeys(keys[i] for i in waiting)))
+            stores: list[tuple[int, int, Store]] = []
+            for i in waiting:
+                value, cas = current.get(keys[i], (None, None))
+                decided = decide(value, puts[i])
+                if isinstance(decided, PutOutcome):
+                    outcomes[i] = decided
+                    continue
+                record = stamp(puts[i].record, decided)
+                expire = self._expiry(puts[i].ttl_ms)
+                stores.append((i, decided, Store(keys[i], record, expire, cas)))
+            stored = store_many(self._client, [store for _, _, store in stores])
+            waiting = []
+            for (i, version, _), ok in zip(stores, stored, strict=True):
+                if ok:
+                    outcomes[i] = PutOutcome(PutStatus.STORED, version)
+                else:
+                    waiting.append(i)  # changed under us: read and decide again
+            if not waiting:
+                break
+        for i in waiting:
+            value, _ = current.get(keys[i], (None, None))
+            outcomes[i] = PutOutcome(PutStatus.CONTENDED, record_version(value))
+        return [o for o in outcomes if o is not None]
 
     def _put(self, put: Put) -> PutOutcome:
         client = self._client

@@ -29,9 +29,11 @@ from typing import Any
 from redis.exceptions import ResponseError
 
 from sidecar.backends.breaker import guarded
-from sidecar.backends.queue import NotReplicated, Page, QueuedWrite, QueueStats
+from sidecar.backends.queue import Enqueued, NotReplicated, Page, QueuedWrite, QueueStats
 from sidecar.backends.redis.link import RedisLink
 from sidecar.backends.redis.replicated import ReplicatedAppend
+from sidecar.backends.redis.versions import CONDITION, PUT_ONE
+from sidecar.backends.versions import Condition, PutOutcome, PutStatus
 from sidecar.errors import ResourceExhausted
 from sidecar.telemetry.commands import observed
 
@@ -39,13 +41,22 @@ __all__ = ["GROUP", "RedisQueue"]
 
 GROUP = b"cachecar"
 
-_ENQUEUE = """
+# KEYS: value, lease, queue. ARGV: record, ttl ms, limit, key, value, op,
+# write id, accepted ms, traceparent, condition, expected version. The version
+# rule and the condition are the versioned put's own (PUT_ONE): the entry is
+# stored, its lease broken and the write queued only if they hold.
+# Reply: false (queue full), or {status, version, entry id if stored}.
+_ENQUEUE = (
+    PUT_ONE
+    + """
 if redis.call('XLEN', KEYS[3]) >= tonumber(ARGV[3]) then return false end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-redis.call('DEL', KEYS[2])
-return redis.call('XADD', KEYS[3], '*', 'k', ARGV[4], 'v', ARGV[5], 'op', ARGV[6],
-                  'w', ARGV[7], 't', ARGV[8], 'tp', ARGV[9])
+local status, version = put_one(KEYS[1], KEYS[2], ARGV[1], ARGV[2], '', ARGV[10], ARGV[11])
+if status ~= 1 then return {status, version} end
+return {status, version, redis.call('XADD', KEYS[3], '*', 'k', ARGV[4], 'v', ARGV[5],
+                                    'op', ARGV[6], 'w', ARGV[7], 't', ARGV[8], 'tp', ARGV[9],
+                                    'vr', version)}
 """
+)
 # KEYS: queue, history. ARGV: group, #ids, #written, ids..., (key, sequence)
 # for each written write..., then the key of each replayed write now settled
 # (written or superseded). Ids go in chunks: Lua's unpack() has a stack limit.
@@ -174,6 +185,7 @@ def _parse(entries: Sequence[Any]) -> Page:
             gone.append(entry_id)
             continue
         sequence = fields.get(b"sq")
+        version = fields.get(b"vr")
         writes.append(
             QueuedWrite(
                 entry_id=entry_id,
@@ -185,6 +197,7 @@ def _parse(entries: Sequence[Any]) -> Page:
                 traceparent=fields.get(b"tp", b"").decode(),
                 sequence=bytes(sequence) if sequence else entry_id,
                 replayed=sequence is not None,
+                version=int.from_bytes(version, "big") if version else 0,
             )
         )
     return Page(writes, last, gone, len(entries))
@@ -226,9 +239,12 @@ class RedisQueue:
         traceparent: str,
         replicas: int = 0,
         wait_ms: int = 0,
-    ) -> bytes:
-        """Update the cache and append the write atomically; the stream entry id.
-        With ``replicas``, WAIT for them on the connection that ran the script."""
+        condition: Condition = Condition.ALWAYS,
+        expected: int = 0,
+    ) -> Enqueued:
+        """Update the cache and append the write atomically, if the version rule
+        and ``condition`` allow. With ``replicas``, WAIT for them on the
+        connection that ran the script."""
         keys = [value_key, lease_key, queue]
         args = [
             entry,
@@ -240,22 +256,29 @@ class RedisQueue:
             write_id,
             accepted_ms,
             traceparent,
+            CONDITION[condition],
+            expected.to_bytes(8, "big"),
         ]
         acked = 0
         with self.translate_errors():
             if replicas:
-                entry_id, acked = await self._replicated.run(keys, args, replicas, wait_ms)
+                reply, acked = await self._replicated.run(keys, args, replicas, wait_ms)
             else:
-                entry_id = await self._enqueue(keys=keys, args=args)
-        if entry_id is None:
+                reply = await self._enqueue(keys=keys, args=args)
+        if reply is None:
             raise ResourceExhausted(
                 "the write-behind queue is full (max_pending reached): the writer is not "
                 "keeping up or is down; retry with backoff, or raise write_behind.max_pending",
                 reason="QUEUE_FULL",
             )
+        outcome = PutOutcome(PutStatus(int(reply[0])), int.from_bytes(reply[1], "big"))
+        if outcome.status is not PutStatus.STORED:
+            # Refused: nothing was written, so there is nothing to wait for.
+            return Enqueued(b"", outcome)
+        entry_id = bytes(reply[2])
         if acked < replicas:
-            raise NotReplicated(bytes(entry_id), acked, replicas)
-        return bytes(entry_id)
+            raise NotReplicated(entry_id, acked, replicas, outcome.version)
+        return Enqueued(entry_id, outcome)
 
     @observed("XGROUP CREATE")
     @guarded

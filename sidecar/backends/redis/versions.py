@@ -23,12 +23,12 @@ from sidecar.backends.redis.migration import patience
 from sidecar.backends.versions import Condition, Put, PutOutcome, PutStatus
 from sidecar.telemetry.commands import observed
 
-__all__ = ["RedisVersions"]
+__all__ = ["CONDITION", "PUT_ONE", "RedisVersions"]
 
 # Versions are u64 big-endian at bytes 3..10 (Lua is 1-based). Lua numbers are
 # doubles, so a version is handled as two 32-bit halves (exact), and compared
 # as a (hi, lo) pair; equality is a byte compare.
-_PUT = """
+PUT_ONE = """
 local function ver(s)
   if s and #s >= 18 and string.byte(s, 1) == 2 then
     local a, b, c, d, e, f, g, h = string.byte(s, 3, 10)
@@ -48,12 +48,10 @@ local function pack(hi, lo)
   for i = 8, 5, -1 do t[i] = lo % 256; lo = math.floor(lo / 256) end
   return string.char(unpack(t))
 end
-local out = {}
-for i = 1, #KEYS / 2 do
-  local vkey, lkey = KEYS[2 * i - 1], KEYS[2 * i]
-  local a = 5 * (i - 1)
-  local rec, ttl, token = ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local cond, expected = ARGV[a + 4], ARGV[a + 5]
+-- One versioned write: status (1 stored, 2 fenced, 3 stale, 4 unmet) and the
+-- version now stored, packed. Shared by SetMany's script and write-behind's
+-- enqueue (backends/redis/queue.py), so both apply one rule.
+local function put_one(vkey, lkey, rec, ttl, token, cond, expected)
   local status
   local cur = redis.call('GET', vkey)
   local chi, clo = ver(cur)
@@ -85,12 +83,21 @@ for i = 1, #KEYS / 2 do
   end
   -- A refused fill still gives its lease back (others need not wait it out).
   if token ~= '' and status ~= 2 and status ~= 1 then redis.call('DEL', lkey) end
-  out[2 * i - 1] = status
-  out[2 * i] = pack(chi, clo)
+  return status, pack(chi, clo)
+end
+"""
+_PUT = (
+    PUT_ONE
+    + """
+local out = {}
+for i = 1, #KEYS / 2 do
+  local a = 5 * (i - 1)
+  out[2 * i - 1], out[2 * i] = put_one(KEYS[2 * i - 1], KEYS[2 * i], ARGV[a + 1],
+    ARGV[a + 2], ARGV[a + 3], ARGV[a + 4], ARGV[a + 5])
 end
 return out
 """
-# New stale-at time in the header (format 2 at byte 10, format 1 at byte 2)
+)  # New stale-at time in the header (format 2 at byte 10, format 1 at byte 2)
 # and a new physical TTL: the value itself never crosses the network.
 _TOUCH = """
 local cur = redis.call('GET', KEYS[1])
@@ -112,7 +119,13 @@ return redis.call('INCR', KEYS[1])
 """
 # As the core fill's: how long a fill waits for a migrating slot.
 _FILL_PATIENCE = 0.2
-_CONDITION = {Condition.ALWAYS: b"", Condition.ABSENT: b"a", Condition.PRESENT: b"p"}
+#: A condition as PUT_ONE's ``cond`` argument.
+CONDITION = {
+    Condition.ALWAYS: b"",
+    Condition.ABSENT: b"a",
+    Condition.PRESENT: b"p",
+    Condition.VERSION: b"e",
+}
 _STATUS = {s.value: s for s in PutStatus}
 
 
@@ -156,7 +169,7 @@ class RedisVersions:
         args: list[bytes | int] = []
         for put in puts:
             keys += (put.key, put.lease_key)
-            condition = b"e" if put.condition is Condition.VERSION else _CONDITION[put.condition]
+            condition = CONDITION[put.condition]
             token = b"" if put.fence is None else put.fence.token
             expected = put.expected.to_bytes(8, "big")
             args += (put.record, max(1, put.ttl_ms), token, condition, expected)

@@ -1103,9 +1103,19 @@ type EnqueueWriteRequest struct {
 	// The new value (ignored for deletes).
 	Value []byte `protobuf:"bytes,3,opt,name=value,proto3" json:"value,omitempty"`
 	// Whether this write stores or removes the key.
-	Kind          WriteKind `protobuf:"varint,4,opt,name=kind,proto3,enum=cachecar.v1.WriteKind" json:"kind,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Kind WriteKind `protobuf:"varint,4,opt,name=kind,proto3,enum=cachecar.v1.WriteKind" json:"kind,omitempty"`
+	// The application's version of the write, as SetRequest.version: the cached
+	// entry is never replaced by one with a lower version, and such a write
+	// fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+	// cachecar assigns the cached version plus one (a delete keeps it).
+	Version uint64 `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	// When the write may be accepted, checked against the cached entry; see
+	// Condition. A refused write is not queued.
+	Condition Condition `protobuf:"varint,6,opt,name=condition,proto3,enum=cachecar.v1.Condition" json:"condition,omitempty"`
+	// The version CONDITION_IF_VERSION expects.
+	ExpectedVersion uint64 `protobuf:"varint,7,opt,name=expected_version,json=expectedVersion,proto3" json:"expected_version,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *EnqueueWriteRequest) Reset() {
@@ -1166,11 +1176,34 @@ func (x *EnqueueWriteRequest) GetKind() WriteKind {
 	return WriteKind_WRITE_KIND_UNSPECIFIED
 }
 
+func (x *EnqueueWriteRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *EnqueueWriteRequest) GetCondition() Condition {
+	if x != nil {
+		return x.Condition
+	}
+	return Condition_CONDITION_UNSPECIFIED
+}
+
+func (x *EnqueueWriteRequest) GetExpectedVersion() uint64 {
+	if x != nil {
+		return x.ExpectedVersion
+	}
+	return 0
+}
+
 // EnqueueWriteResponse confirms that the write is durably queued.
 type EnqueueWriteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The write's stable id; the writer receives it with the write.
-	WriteId       string `protobuf:"bytes,1,opt,name=write_id,json=writeId,proto3" json:"write_id,omitempty"`
+	WriteId string `protobuf:"bytes,1,opt,name=write_id,json=writeId,proto3" json:"write_id,omitempty"`
+	// The version the cached entry now has; the writer receives it too.
+	Version       uint64 `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1210,6 +1243,13 @@ func (x *EnqueueWriteResponse) GetWriteId() string {
 		return x.WriteId
 	}
 	return ""
+}
+
+func (x *EnqueueWriteResponse) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // GetWriteQueueRequest names the namespace whose queue to describe.
@@ -2260,14 +2300,18 @@ const file_cachecar_v1_cache_proto_rawDesc = "" +
 	"\x04tags\x18\b \x03(\tR\x04tags\"K\n" +
 	"\x14WriteThroughResponse\x12\x19\n" +
 	"\bwrite_id\x18\x01 \x01(\tR\awriteId\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\x04R\aversion\"\x87\x01\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"\x82\x02\n" +
 	"\x13EnqueueWriteRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\x12*\n" +
-	"\x04kind\x18\x04 \x01(\x0e2\x16.cachecar.v1.WriteKindR\x04kind\"1\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x16.cachecar.v1.WriteKindR\x04kind\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x04R\aversion\x124\n" +
+	"\tcondition\x18\x06 \x01(\x0e2\x16.cachecar.v1.ConditionR\tcondition\x12)\n" +
+	"\x10expected_version\x18\a \x01(\x04R\x0fexpectedVersion\"K\n" +
 	"\x14EnqueueWriteResponse\x12\x19\n" +
-	"\bwrite_id\x18\x01 \x01(\tR\awriteId\"4\n" +
+	"\bwrite_id\x18\x01 \x01(\tR\awriteId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x04R\aversion\"4\n" +
 	"\x14GetWriteQueueRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\"\xca\x01\n" +
 	"\x15GetWriteQueueResponse\x12#\n" +
@@ -2419,49 +2463,50 @@ var file_cachecar_v1_cache_proto_depIdxs = []int32{
 	36, // 6: cachecar.v1.WriteThroughRequest.kind:type_name -> cachecar.v1.WriteKind
 	0,  // 7: cachecar.v1.WriteThroughRequest.condition:type_name -> cachecar.v1.Condition
 	36, // 8: cachecar.v1.EnqueueWriteRequest.kind:type_name -> cachecar.v1.WriteKind
-	35, // 9: cachecar.v1.GetWriteQueueResponse.oldest_age:type_name -> google.protobuf.Duration
-	5,  // 10: cachecar.v1.GetResult.error:type_name -> cachecar.v1.KeyError
-	25, // 11: cachecar.v1.GetManyResponse.results:type_name -> cachecar.v1.GetResult
-	35, // 12: cachecar.v1.SetItem.ttl:type_name -> google.protobuf.Duration
-	0,  // 13: cachecar.v1.SetItem.condition:type_name -> cachecar.v1.Condition
-	27, // 14: cachecar.v1.SetManyRequest.items:type_name -> cachecar.v1.SetItem
-	35, // 15: cachecar.v1.SetManyRequest.ttl:type_name -> google.protobuf.Duration
-	5,  // 16: cachecar.v1.SetResult.error:type_name -> cachecar.v1.KeyError
-	29, // 17: cachecar.v1.SetManyResponse.results:type_name -> cachecar.v1.SetResult
-	35, // 18: cachecar.v1.TouchRequest.ttl:type_name -> google.protobuf.Duration
-	2,  // 19: cachecar.v1.CacheService.GetOrLoad:input_type -> cachecar.v1.GetOrLoadRequest
-	4,  // 20: cachecar.v1.CacheService.GetOrLoadMany:input_type -> cachecar.v1.GetOrLoadManyRequest
-	8,  // 21: cachecar.v1.CacheService.Get:input_type -> cachecar.v1.GetRequest
-	10, // 22: cachecar.v1.CacheService.Set:input_type -> cachecar.v1.SetRequest
-	12, // 23: cachecar.v1.CacheService.Invalidate:input_type -> cachecar.v1.InvalidateRequest
-	14, // 24: cachecar.v1.CacheService.WriteThrough:input_type -> cachecar.v1.WriteThroughRequest
-	16, // 25: cachecar.v1.CacheService.EnqueueWrite:input_type -> cachecar.v1.EnqueueWriteRequest
-	18, // 26: cachecar.v1.CacheService.GetWriteQueue:input_type -> cachecar.v1.GetWriteQueueRequest
-	20, // 27: cachecar.v1.CacheService.FlushWrites:input_type -> cachecar.v1.FlushWritesRequest
-	22, // 28: cachecar.v1.CacheService.ReplayDeadLetters:input_type -> cachecar.v1.ReplayDeadLettersRequest
-	24, // 29: cachecar.v1.CacheService.GetMany:input_type -> cachecar.v1.GetManyRequest
-	28, // 30: cachecar.v1.CacheService.SetMany:input_type -> cachecar.v1.SetManyRequest
-	31, // 31: cachecar.v1.CacheService.Touch:input_type -> cachecar.v1.TouchRequest
-	33, // 32: cachecar.v1.CacheService.InvalidateTags:input_type -> cachecar.v1.InvalidateTagsRequest
-	3,  // 33: cachecar.v1.CacheService.GetOrLoad:output_type -> cachecar.v1.GetOrLoadResponse
-	7,  // 34: cachecar.v1.CacheService.GetOrLoadMany:output_type -> cachecar.v1.GetOrLoadManyResponse
-	9,  // 35: cachecar.v1.CacheService.Get:output_type -> cachecar.v1.GetResponse
-	11, // 36: cachecar.v1.CacheService.Set:output_type -> cachecar.v1.SetResponse
-	13, // 37: cachecar.v1.CacheService.Invalidate:output_type -> cachecar.v1.InvalidateResponse
-	15, // 38: cachecar.v1.CacheService.WriteThrough:output_type -> cachecar.v1.WriteThroughResponse
-	17, // 39: cachecar.v1.CacheService.EnqueueWrite:output_type -> cachecar.v1.EnqueueWriteResponse
-	19, // 40: cachecar.v1.CacheService.GetWriteQueue:output_type -> cachecar.v1.GetWriteQueueResponse
-	21, // 41: cachecar.v1.CacheService.FlushWrites:output_type -> cachecar.v1.FlushWritesResponse
-	23, // 42: cachecar.v1.CacheService.ReplayDeadLetters:output_type -> cachecar.v1.ReplayDeadLettersResponse
-	26, // 43: cachecar.v1.CacheService.GetMany:output_type -> cachecar.v1.GetManyResponse
-	30, // 44: cachecar.v1.CacheService.SetMany:output_type -> cachecar.v1.SetManyResponse
-	32, // 45: cachecar.v1.CacheService.Touch:output_type -> cachecar.v1.TouchResponse
-	34, // 46: cachecar.v1.CacheService.InvalidateTags:output_type -> cachecar.v1.InvalidateTagsResponse
-	33, // [33:47] is the sub-list for method output_type
-	19, // [19:33] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	0,  // 9: cachecar.v1.EnqueueWriteRequest.condition:type_name -> cachecar.v1.Condition
+	35, // 10: cachecar.v1.GetWriteQueueResponse.oldest_age:type_name -> google.protobuf.Duration
+	5,  // 11: cachecar.v1.GetResult.error:type_name -> cachecar.v1.KeyError
+	25, // 12: cachecar.v1.GetManyResponse.results:type_name -> cachecar.v1.GetResult
+	35, // 13: cachecar.v1.SetItem.ttl:type_name -> google.protobuf.Duration
+	0,  // 14: cachecar.v1.SetItem.condition:type_name -> cachecar.v1.Condition
+	27, // 15: cachecar.v1.SetManyRequest.items:type_name -> cachecar.v1.SetItem
+	35, // 16: cachecar.v1.SetManyRequest.ttl:type_name -> google.protobuf.Duration
+	5,  // 17: cachecar.v1.SetResult.error:type_name -> cachecar.v1.KeyError
+	29, // 18: cachecar.v1.SetManyResponse.results:type_name -> cachecar.v1.SetResult
+	35, // 19: cachecar.v1.TouchRequest.ttl:type_name -> google.protobuf.Duration
+	2,  // 20: cachecar.v1.CacheService.GetOrLoad:input_type -> cachecar.v1.GetOrLoadRequest
+	4,  // 21: cachecar.v1.CacheService.GetOrLoadMany:input_type -> cachecar.v1.GetOrLoadManyRequest
+	8,  // 22: cachecar.v1.CacheService.Get:input_type -> cachecar.v1.GetRequest
+	10, // 23: cachecar.v1.CacheService.Set:input_type -> cachecar.v1.SetRequest
+	12, // 24: cachecar.v1.CacheService.Invalidate:input_type -> cachecar.v1.InvalidateRequest
+	14, // 25: cachecar.v1.CacheService.WriteThrough:input_type -> cachecar.v1.WriteThroughRequest
+	16, // 26: cachecar.v1.CacheService.EnqueueWrite:input_type -> cachecar.v1.EnqueueWriteRequest
+	18, // 27: cachecar.v1.CacheService.GetWriteQueue:input_type -> cachecar.v1.GetWriteQueueRequest
+	20, // 28: cachecar.v1.CacheService.FlushWrites:input_type -> cachecar.v1.FlushWritesRequest
+	22, // 29: cachecar.v1.CacheService.ReplayDeadLetters:input_type -> cachecar.v1.ReplayDeadLettersRequest
+	24, // 30: cachecar.v1.CacheService.GetMany:input_type -> cachecar.v1.GetManyRequest
+	28, // 31: cachecar.v1.CacheService.SetMany:input_type -> cachecar.v1.SetManyRequest
+	31, // 32: cachecar.v1.CacheService.Touch:input_type -> cachecar.v1.TouchRequest
+	33, // 33: cachecar.v1.CacheService.InvalidateTags:input_type -> cachecar.v1.InvalidateTagsRequest
+	3,  // 34: cachecar.v1.CacheService.GetOrLoad:output_type -> cachecar.v1.GetOrLoadResponse
+	7,  // 35: cachecar.v1.CacheService.GetOrLoadMany:output_type -> cachecar.v1.GetOrLoadManyResponse
+	9,  // 36: cachecar.v1.CacheService.Get:output_type -> cachecar.v1.GetResponse
+	11, // 37: cachecar.v1.CacheService.Set:output_type -> cachecar.v1.SetResponse
+	13, // 38: cachecar.v1.CacheService.Invalidate:output_type -> cachecar.v1.InvalidateResponse
+	15, // 39: cachecar.v1.CacheService.WriteThrough:output_type -> cachecar.v1.WriteThroughResponse
+	17, // 40: cachecar.v1.CacheService.EnqueueWrite:output_type -> cachecar.v1.EnqueueWriteResponse
+	19, // 41: cachecar.v1.CacheService.GetWriteQueue:output_type -> cachecar.v1.GetWriteQueueResponse
+	21, // 42: cachecar.v1.CacheService.FlushWrites:output_type -> cachecar.v1.FlushWritesResponse
+	23, // 43: cachecar.v1.CacheService.ReplayDeadLetters:output_type -> cachecar.v1.ReplayDeadLettersResponse
+	26, // 44: cachecar.v1.CacheService.GetMany:output_type -> cachecar.v1.GetManyResponse
+	30, // 45: cachecar.v1.CacheService.SetMany:output_type -> cachecar.v1.SetManyResponse
+	32, // 46: cachecar.v1.CacheService.Touch:output_type -> cachecar.v1.TouchResponse
+	34, // 47: cachecar.v1.CacheService.InvalidateTags:output_type -> cachecar.v1.InvalidateTagsResponse
+	34, // [34:48] is the sub-list for method output_type
+	20, // [20:34] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_cachecar_v1_cache_proto_init() }

@@ -95,7 +95,13 @@ type WriteRequest struct {
 	// key's history, as a fixed-width string ("<16-digit ms>-<10-digit n>"),
 	// so plain string comparison orders two writes of one key. A write keeps
 	// its sequence through retries, redelivery and dead-letter replay.
-	Sequence      string `protobuf:"bytes,7,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	Sequence string `protobuf:"bytes,7,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The version of the write: for write-behind, the version the cached entry
+	// got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+	// counter when it gave none); for write-through, the caller's
+	// WriteThroughRequest.version (0 when it gave none). Store it with the row
+	// to keep later writes and loads ordered.
+	Version       uint64 `protobuf:"varint,8,opt,name=version,proto3" json:"version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -177,6 +183,13 @@ func (x *WriteRequest) GetSequence() string {
 		return x.Sequence
 	}
 	return ""
+}
+
+func (x *WriteRequest) GetVersion() uint64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
 }
 
 // WriteResponse is empty for now; it exists so that fields can be added.
@@ -328,7 +341,7 @@ var File_cachecar_v1_writer_proto protoreflect.FileDescriptor
 
 const file_cachecar_v1_writer_proto_rawDesc = "" +
 	"\n" +
-	"\x18cachecar/v1/writer.proto\x12\vcachecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf4\x01\n" +
+	"\x18cachecar/v1/writer.proto\x12\vcachecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x02\n" +
 	"\fWriteRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
@@ -337,7 +350,8 @@ const file_cachecar_v1_writer_proto_rawDesc = "" +
 	"\x04kind\x18\x05 \x01(\x0e2\x16.cachecar.v1.WriteKindR\x04kind\x12;\n" +
 	"\vaccepted_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"acceptedAt\x12\x1a\n" +
-	"\bsequence\x18\a \x01(\tR\bsequence\"\x0f\n" +
+	"\bsequence\x18\a \x01(\tR\bsequence\x12\x18\n" +
+	"\aversion\x18\b \x01(\x04R\aversion\"\x0f\n" +
 	"\rWriteResponse\"\x85\x01\n" +
 	"\x11WriteBatchRequest\x121\n" +
 	"\x06writes\x18\x01 \x03(\v2\x19.cachecar.v1.WriteRequestR\x06writes\x12\x1f\n" +

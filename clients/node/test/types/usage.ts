@@ -22,10 +22,13 @@ async function main(): Promise<void> {
     if (err instanceof NotFound) console.log(err.reason);
     if (err instanceof NotFound && err.reason === ErrorReason.SESSION_NOT_FOUND) console.log('gone');
   }
+  const writeId: string = await cc.enqueueWrite('orders', 'o1', 'v', { version: 7, ifVersion: 6 });
+  // @ts-expect-error: a queued write carries no tags.
+  await cc.enqueueWrite('orders', 'o1', 'v', { tags: ['t'] });
   const full: ErrorReason = ErrorReason.QUEUE_FULL;
   // @ts-expect-error: not a reason, so ErrorReason must not type it.
   console.log(ErrorReason.NOT_A_REASON);
-  console.log(name, source, expires, ranks, full);
+  console.log(name, source, expires, ranks, full, writeId);
   cc.close();
   await app.close();
 }

@@ -223,15 +223,30 @@ class CacheMethods(_Base):
         value: bytes = b"",
         *,
         delete: bool = False,
+        version: int = 0,
+        if_absent: bool = False,
+        if_present: bool = False,
+        if_version: int | None = None,
         timeout: float | None = None,
     ) -> str:
         """Update the cache and durably queue the write for the app's writer
         (write-behind) in one atomic step; returns the write's stable id.
 
+        ``version`` and the conditions are :meth:`set`'s, checked in the same
+        step: a refused write is neither cached nor queued. The writer gets
+        the version the entry got (``Write.version``).
+
         Never retried: a retried enqueue would queue the write twice.
         """
+        condition, expected = _condition(if_absent, if_present, if_version)
         request = cache_pb2.EnqueueWriteRequest(
-            namespace=namespace, key=key, value=value, kind=_kind(delete)
+            namespace=namespace,
+            key=key,
+            value=value,
+            kind=_kind(delete),
+            version=version,
+            condition=condition,
+            expected_version=expected,
         )
         response = await self._unary(
             self._cache.EnqueueWrite,

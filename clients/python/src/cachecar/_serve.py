@@ -68,6 +68,10 @@ class Write:
     #: and the owner epoch of the batch; see :class:`cachecar.WriteFence`.
     sequence: str = ""
     owner_epoch: int = 0
+    #: The write's version: write-behind, the version its cache entry got (the
+    #: caller's, or cachecar's per-key counter); write-through, the caller's
+    #: (0 if none). Store it with the row to keep writes and loads ordered.
+    version: int = 0
 
     @classmethod
     def from_proto(cls, request: writer_pb2.WriteRequest, owner_epoch: int = 0) -> Write:
@@ -81,6 +85,7 @@ class Write:
             accepted_at=request.accepted_at.ToDatetime(),
             sequence=request.sequence,
             owner_epoch=owner_epoch,
+            version=request.version,
         )
 
 

@@ -533,6 +533,9 @@ class EnqueueWriteRequest(google.protobuf.message.Message):
     KEY_FIELD_NUMBER: builtins.int
     VALUE_FIELD_NUMBER: builtins.int
     KIND_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
+    CONDITION_FIELD_NUMBER: builtins.int
+    EXPECTED_VERSION_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """A namespace declared in cachecar's config, with a writer and a queue."""
     key: builtins.str
@@ -541,6 +544,18 @@ class EnqueueWriteRequest(google.protobuf.message.Message):
     """The new value (ignored for deletes)."""
     kind: cachecar.v1.writer_pb2.WriteKind.ValueType
     """Whether this write stores or removes the key."""
+    version: builtins.int
+    """The application's version of the write, as SetRequest.version: the cached
+    entry is never replaced by one with a lower version, and such a write
+    fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+    cachecar assigns the cached version plus one (a delete keeps it).
+    """
+    condition: global___Condition.ValueType
+    """When the write may be accepted, checked against the cached entry; see
+    Condition. A refused write is not queued.
+    """
+    expected_version: builtins.int
+    """The version CONDITION_IF_VERSION expects."""
     def __init__(
         self,
         *,
@@ -548,8 +563,11 @@ class EnqueueWriteRequest(google.protobuf.message.Message):
         key: builtins.str = ...,
         value: builtins.bytes = ...,
         kind: cachecar.v1.writer_pb2.WriteKind.ValueType = ...,
+        version: builtins.int = ...,
+        condition: global___Condition.ValueType = ...,
+        expected_version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["key", b"key", "kind", b"kind", "namespace", b"namespace", "value", b"value"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["condition", b"condition", "expected_version", b"expected_version", "key", b"key", "kind", b"kind", "namespace", b"namespace", "value", b"value", "version", b"version"]) -> None: ...
 
 global___EnqueueWriteRequest = EnqueueWriteRequest
 
@@ -560,14 +578,18 @@ class EnqueueWriteResponse(google.protobuf.message.Message):
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     WRITE_ID_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     write_id: builtins.str
     """The write's stable id; the writer receives it with the write."""
+    version: builtins.int
+    """The version the cached entry now has; the writer receives it too."""
     def __init__(
         self,
         *,
         write_id: builtins.str = ...,
+        version: builtins.int = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["write_id", b"write_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["version", b"version", "write_id", b"write_id"]) -> None: ...
 
 global___EnqueueWriteResponse = EnqueueWriteResponse
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61\x63hecar/v1/writer.proto\x12\x0b\x63\x61\x63hecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb8\x01\n\x0cWriteRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\x12\x10\n\x08write_id\x18\x04 \x01(\t\x12$\n\x04kind\x18\x05 \x01(\x0e\x32\x16.cachecar.v1.WriteKind\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\x07 \x01(\t\"\x0f\n\rWriteResponse\"f\n\x11WriteBatchRequest\x12)\n\x06writes\x18\x01 \x03(\x0b\x32\x19.cachecar.v1.WriteRequest\x12\x13\n\x0bowner_epoch\x18\x02 \x01(\x04\x12\x11\n\tpartition\x18\x03 \x01(\r\"\x14\n\x12WriteBatchResponse*R\n\tWriteKind\x12\x1a\n\x16WRITE_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eWRITE_KIND_PUT\x10\x01\x12\x15\n\x11WRITE_KIND_DELETE\x10\x02\x32\x9e\x01\n\rWriterService\x12>\n\x05Write\x12\x19.cachecar.v1.WriteRequest\x1a\x1a.cachecar.v1.WriteResponse\x12M\n\nWriteBatch\x12\x1e.cachecar.v1.WriteBatchRequest\x1a\x1f.cachecar.v1.WriteBatchResponseB`\n\x0f\x64\x65v.cachecar.v1B\x0bWriterProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18\x63\x61\x63hecar/v1/writer.proto\x12\x0b\x63\x61\x63hecar.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc9\x01\n\x0cWriteRequest\x12\x11\n\tnamespace\x18\x01 \x01(\t\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\x0c\x12\x10\n\x08write_id\x18\x04 \x01(\t\x12$\n\x04kind\x18\x05 \x01(\x0e\x32\x16.cachecar.v1.WriteKind\x12/\n\x0b\x61\x63\x63\x65pted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08sequence\x18\x07 \x01(\t\x12\x0f\n\x07version\x18\x08 \x01(\x04\"\x0f\n\rWriteResponse\"f\n\x11WriteBatchRequest\x12)\n\x06writes\x18\x01 \x03(\x0b\x32\x19.cachecar.v1.WriteRequest\x12\x13\n\x0bowner_epoch\x18\x02 \x01(\x04\x12\x11\n\tpartition\x18\x03 \x01(\r\"\x14\n\x12WriteBatchResponse*R\n\tWriteKind\x12\x1a\n\x16WRITE_KIND_UNSPECIFIED\x10\x00\x12\x12\n\x0eWRITE_KIND_PUT\x10\x01\x12\x15\n\x11WRITE_KIND_DELETE\x10\x02\x32\x9e\x01\n\rWriterService\x12>\n\x05Write\x12\x19.cachecar.v1.WriteRequest\x1a\x1a.cachecar.v1.WriteResponse\x12M\n\nWriteBatch\x12\x1e.cachecar.v1.WriteBatchRequest\x1a\x1f.cachecar.v1.WriteBatchResponseB`\n\x0f\x64\x65v.cachecar.v1B\x0bWriterProtoP\x01Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,16 +33,16 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cachecar.v1.writer_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\017dev.cachecar.v1B\013WriterProtoP\001Z>github.com/cachecar/cachecar/clients/go/cachecar/v1;cachecarv1'
-  _globals['_WRITEKIND']._serialized_start=404
-  _globals['_WRITEKIND']._serialized_end=486
+  _globals['_WRITEKIND']._serialized_start=421
+  _globals['_WRITEKIND']._serialized_end=503
   _globals['_WRITEREQUEST']._serialized_start=75
-  _globals['_WRITEREQUEST']._serialized_end=259
-  _globals['_WRITERESPONSE']._serialized_start=261
-  _globals['_WRITERESPONSE']._serialized_end=276
-  _globals['_WRITEBATCHREQUEST']._serialized_start=278
-  _globals['_WRITEBATCHREQUEST']._serialized_end=380
-  _globals['_WRITEBATCHRESPONSE']._serialized_start=382
-  _globals['_WRITEBATCHRESPONSE']._serialized_end=402
-  _globals['_WRITERSERVICE']._serialized_start=489
-  _globals['_WRITERSERVICE']._serialized_end=647
+  _globals['_WRITEREQUEST']._serialized_end=276
+  _globals['_WRITERESPONSE']._serialized_start=278
+  _globals['_WRITERESPONSE']._serialized_end=293
+  _globals['_WRITEBATCHREQUEST']._serialized_start=295
+  _globals['_WRITEBATCHREQUEST']._serialized_end=397
+  _globals['_WRITEBATCHRESPONSE']._serialized_start=399
+  _globals['_WRITEBATCHRESPONSE']._serialized_end=419
+  _globals['_WRITERSERVICE']._serialized_start=506
+  _globals['_WRITERSERVICE']._serialized_end=664
 # @@protoc_insertion_point(module_scope)

@@ -57,6 +57,7 @@ class WriteRequest(google.protobuf.message.Message):
     KIND_FIELD_NUMBER: builtins.int
     ACCEPTED_AT_FIELD_NUMBER: builtins.int
     SEQUENCE_FIELD_NUMBER: builtins.int
+    VERSION_FIELD_NUMBER: builtins.int
     namespace: builtins.str
     """The namespace the write belongs to, as declared in cachecar's config."""
     key: builtins.str
@@ -75,6 +76,13 @@ class WriteRequest(google.protobuf.message.Message):
     so plain string comparison orders two writes of one key. A write keeps
     its sequence through retries, redelivery and dead-letter replay.
     """
+    version: builtins.int
+    """The version of the write: for write-behind, the version the cached entry
+    got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+    counter when it gave none); for write-through, the caller's
+    WriteThroughRequest.version (0 when it gave none). Store it with the row
+    to keep later writes and loads ordered.
+    """
     @property
     def accepted_at(self) -> google.protobuf.timestamp_pb2.Timestamp:
         """When cachecar accepted the write from the caller."""
@@ -89,9 +97,10 @@ class WriteRequest(google.protobuf.message.Message):
         kind: global___WriteKind.ValueType = ...,
         accepted_at: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         sequence: builtins.str = ...,
+        version: builtins.int = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["accepted_at", b"accepted_at"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["accepted_at", b"accepted_at", "key", b"key", "kind", b"kind", "namespace", b"namespace", "sequence", b"sequence", "value", b"value", "write_id", b"write_id"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["accepted_at", b"accepted_at", "key", b"key", "kind", b"kind", "namespace", b"namespace", "sequence", b"sequence", "value", b"value", "version", b"version", "write_id", b"write_id"]) -> None: ...
 
 global___WriteRequest = WriteRequest
 

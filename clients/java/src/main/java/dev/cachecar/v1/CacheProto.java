@@ -233,79 +233,81 @@ public final class CacheProto {
       "\001(\0162\026.cachecar.v1.Condition\022\030\n\020expected_" +
       "version\030\007 \001(\004\022\014\n\004tags\030\010 \003(\t\"9\n\024WriteThro" +
       "ughResponse\022\020\n\010write_id\030\001 \001(\t\022\017\n\007version" +
-      "\030\002 \001(\004\"j\n\023EnqueueWriteRequest\022\021\n\tnamespa" +
-      "ce\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n\005value\030\003 \001(\014\022$\n\004" +
-      "kind\030\004 \001(\0162\026.cachecar.v1.WriteKind\"(\n\024En" +
-      "queueWriteResponse\022\020\n\010write_id\030\001 \001(\t\")\n\024" +
-      "GetWriteQueueRequest\022\021\n\tnamespace\030\001 \001(\t\"" +
-      "\221\001\n\025GetWriteQueueResponse\022\025\n\rpending_cou" +
-      "nt\030\001 \001(\004\022\027\n\017in_flight_count\030\002 \001(\004\022-\n\nold" +
-      "est_age\030\003 \001(\0132\031.google.protobuf.Duration" +
-      "\022\031\n\021dead_letter_count\030\004 \001(\004\"\'\n\022FlushWrit" +
-      "esRequest\022\021\n\tnamespace\030\001 \001(\t\"C\n\023FlushWri" +
-      "tesResponse\022\025\n\rflushed_count\030\001 \001(\004\022\025\n\rpe" +
-      "nding_count\030\002 \001(\004\"<\n\030ReplayDeadLettersRe" +
-      "quest\022\021\n\tnamespace\030\001 \001(\t\022\r\n\005limit\030\002 \001(\r\"" +
-      "3\n\031ReplayDeadLettersResponse\022\026\n\016replayed" +
-      "_count\030\001 \001(\004\"1\n\016GetManyRequest\022\021\n\tnamesp" +
-      "ace\030\001 \001(\t\022\014\n\004keys\030\002 \003(\t\"m\n\tGetResult\022\013\n\003" +
-      "key\030\001 \001(\t\022\r\n\005found\030\002 \001(\010\022\r\n\005value\030\003 \001(\014\022" +
-      "\017\n\007version\030\004 \001(\004\022$\n\005error\030\005 \001(\0132\025.cachec" +
-      "ar.v1.KeyError\":\n\017GetManyResponse\022\'\n\007res" +
-      "ults\030\001 \003(\0132\026.cachecar.v1.GetResult\"\261\001\n\007S" +
-      "etItem\022\013\n\003key\030\001 \001(\t\022\r\n\005value\030\002 \001(\014\022&\n\003tt" +
-      "l\030\003 \001(\0132\031.google.protobuf.Duration\022\017\n\007ve" +
-      "rsion\030\004 \001(\004\022)\n\tcondition\030\005 \001(\0162\026.cacheca" +
-      "r.v1.Condition\022\030\n\020expected_version\030\006 \001(\004" +
-      "\022\014\n\004tags\030\007 \003(\t\"p\n\016SetManyRequest\022\021\n\tname" +
-      "space\030\001 \001(\t\022#\n\005items\030\002 \003(\0132\024.cachecar.v1" +
-      ".SetItem\022&\n\003ttl\030\003 \001(\0132\031.google.protobuf." +
-      "Duration\"_\n\tSetResult\022\013\n\003key\030\001 \001(\t\022\016\n\006st" +
-      "ored\030\002 \001(\010\022\017\n\007version\030\003 \001(\004\022$\n\005error\030\004 \001" +
-      "(\0132\025.cachecar.v1.KeyError\":\n\017SetManyResp" +
-      "onse\022\'\n\007results\030\001 \003(\0132\026.cachecar.v1.SetR" +
-      "esult\"V\n\014TouchRequest\022\021\n\tnamespace\030\001 \001(\t" +
-      "\022\013\n\003key\030\002 \001(\t\022&\n\003ttl\030\003 \001(\0132\031.google.prot" +
-      "obuf.Duration\"\036\n\rTouchResponse\022\r\n\005found\030" +
-      "\001 \001(\010\"8\n\025InvalidateTagsRequest\022\021\n\tnamesp" +
-      "ace\030\001 \001(\t\022\014\n\004tags\030\002 \003(\t\"\030\n\026InvalidateTag" +
-      "sResponse*s\n\tCondition\022\031\n\025CONDITION_UNSP" +
-      "ECIFIED\020\000\022\027\n\023CONDITION_IF_ABSENT\020\001\022\030\n\024CO" +
-      "NDITION_IF_PRESENT\020\002\022\030\n\024CONDITION_IF_VER" +
-      "SION\020\003*n\n\006Source\022\026\n\022SOURCE_UNSPECIFIED\020\000" +
-      "\022\020\n\014SOURCE_CACHE\020\001\022\021\n\rSOURCE_LOADER\020\002\022\020\n" +
-      "\014SOURCE_STALE\020\003\022\025\n\021SOURCE_NEAR_CACHE\020\0042\324" +
-      "\010\n\014CacheService\022J\n\tGetOrLoad\022\035.cachecar." +
-      "v1.GetOrLoadRequest\032\036.cachecar.v1.GetOrL" +
-      "oadResponse\022V\n\rGetOrLoadMany\022!.cachecar." +
-      "v1.GetOrLoadManyRequest\032\".cachecar.v1.Ge" +
-      "tOrLoadManyResponse\0228\n\003Get\022\027.cachecar.v1" +
-      ".GetRequest\032\030.cachecar.v1.GetResponse\0228\n" +
-      "\003Set\022\027.cachecar.v1.SetRequest\032\030.cachecar" +
-      ".v1.SetResponse\022M\n\nInvalidate\022\036.cachecar" +
-      ".v1.InvalidateRequest\032\037.cachecar.v1.Inva" +
-      "lidateResponse\022S\n\014WriteThrough\022 .cacheca" +
-      "r.v1.WriteThroughRequest\032!.cachecar.v1.W" +
-      "riteThroughResponse\022S\n\014EnqueueWrite\022 .ca" +
-      "checar.v1.EnqueueWriteRequest\032!.cachecar" +
-      ".v1.EnqueueWriteResponse\022V\n\rGetWriteQueu" +
-      "e\022!.cachecar.v1.GetWriteQueueRequest\032\".c" +
-      "achecar.v1.GetWriteQueueResponse\022P\n\013Flus" +
-      "hWrites\022\037.cachecar.v1.FlushWritesRequest" +
-      "\032 .cachecar.v1.FlushWritesResponse\022b\n\021Re" +
-      "playDeadLetters\022%.cachecar.v1.ReplayDead" +
-      "LettersRequest\032&.cachecar.v1.ReplayDeadL" +
-      "ettersResponse\022D\n\007GetMany\022\033.cachecar.v1." +
-      "GetManyRequest\032\034.cachecar.v1.GetManyResp" +
-      "onse\022D\n\007SetMany\022\033.cachecar.v1.SetManyReq" +
-      "uest\032\034.cachecar.v1.SetManyResponse\022>\n\005To" +
-      "uch\022\031.cachecar.v1.TouchRequest\032\032.cacheca" +
-      "r.v1.TouchResponse\022Y\n\016InvalidateTags\022\".c" +
-      "achecar.v1.InvalidateTagsRequest\032#.cache" +
-      "car.v1.InvalidateTagsResponseB_\n\017dev.cac" +
-      "hecar.v1B\nCacheProtoP\001Z>github.com/cache" +
-      "car/cachecar/clients/go/cachecar/v1;cach" +
-      "ecarv1b\006proto3"
+      "\030\002 \001(\004\"\300\001\n\023EnqueueWriteRequest\022\021\n\tnamesp" +
+      "ace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022\r\n\005value\030\003 \001(\014\022$\n" +
+      "\004kind\030\004 \001(\0162\026.cachecar.v1.WriteKind\022\017\n\007v" +
+      "ersion\030\005 \001(\004\022)\n\tcondition\030\006 \001(\0162\026.cachec" +
+      "ar.v1.Condition\022\030\n\020expected_version\030\007 \001(" +
+      "\004\"9\n\024EnqueueWriteResponse\022\020\n\010write_id\030\001 " +
+      "\001(\t\022\017\n\007version\030\002 \001(\004\")\n\024GetWriteQueueReq" +
+      "uest\022\021\n\tnamespace\030\001 \001(\t\"\221\001\n\025GetWriteQueu" +
+      "eResponse\022\025\n\rpending_count\030\001 \001(\004\022\027\n\017in_f" +
+      "light_count\030\002 \001(\004\022-\n\noldest_age\030\003 \001(\0132\031." +
+      "google.protobuf.Duration\022\031\n\021dead_letter_" +
+      "count\030\004 \001(\004\"\'\n\022FlushWritesRequest\022\021\n\tnam" +
+      "espace\030\001 \001(\t\"C\n\023FlushWritesResponse\022\025\n\rf" +
+      "lushed_count\030\001 \001(\004\022\025\n\rpending_count\030\002 \001(" +
+      "\004\"<\n\030ReplayDeadLettersRequest\022\021\n\tnamespa" +
+      "ce\030\001 \001(\t\022\r\n\005limit\030\002 \001(\r\"3\n\031ReplayDeadLet" +
+      "tersResponse\022\026\n\016replayed_count\030\001 \001(\004\"1\n\016" +
+      "GetManyRequest\022\021\n\tnamespace\030\001 \001(\t\022\014\n\004key" +
+      "s\030\002 \003(\t\"m\n\tGetResult\022\013\n\003key\030\001 \001(\t\022\r\n\005fou" +
+      "nd\030\002 \001(\010\022\r\n\005value\030\003 \001(\014\022\017\n\007version\030\004 \001(\004" +
+      "\022$\n\005error\030\005 \001(\0132\025.cachecar.v1.KeyError\":" +
+      "\n\017GetManyResponse\022\'\n\007results\030\001 \003(\0132\026.cac" +
+      "hecar.v1.GetResult\"\261\001\n\007SetItem\022\013\n\003key\030\001 " +
+      "\001(\t\022\r\n\005value\030\002 \001(\014\022&\n\003ttl\030\003 \001(\0132\031.google" +
+      ".protobuf.Duration\022\017\n\007version\030\004 \001(\004\022)\n\tc" +
+      "ondition\030\005 \001(\0162\026.cachecar.v1.Condition\022\030" +
+      "\n\020expected_version\030\006 \001(\004\022\014\n\004tags\030\007 \003(\t\"p" +
+      "\n\016SetManyRequest\022\021\n\tnamespace\030\001 \001(\t\022#\n\005i" +
+      "tems\030\002 \003(\0132\024.cachecar.v1.SetItem\022&\n\003ttl\030" +
+      "\003 \001(\0132\031.google.protobuf.Duration\"_\n\tSetR" +
+      "esult\022\013\n\003key\030\001 \001(\t\022\016\n\006stored\030\002 \001(\010\022\017\n\007ve" +
+      "rsion\030\003 \001(\004\022$\n\005error\030\004 \001(\0132\025.cachecar.v1" +
+      ".KeyError\":\n\017SetManyResponse\022\'\n\007results\030" +
+      "\001 \003(\0132\026.cachecar.v1.SetResult\"V\n\014TouchRe" +
+      "quest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(\t\022&\n" +
+      "\003ttl\030\003 \001(\0132\031.google.protobuf.Duration\"\036\n" +
+      "\rTouchResponse\022\r\n\005found\030\001 \001(\010\"8\n\025Invalid" +
+      "ateTagsRequest\022\021\n\tnamespace\030\001 \001(\t\022\014\n\004tag" +
+      "s\030\002 \003(\t\"\030\n\026InvalidateTagsResponse*s\n\tCon" +
+      "dition\022\031\n\025CONDITION_UNSPECIFIED\020\000\022\027\n\023CON" +
+      "DITION_IF_ABSENT\020\001\022\030\n\024CONDITION_IF_PRESE" +
+      "NT\020\002\022\030\n\024CONDITION_IF_VERSION\020\003*n\n\006Source" +
+      "\022\026\n\022SOURCE_UNSPECIFIED\020\000\022\020\n\014SOURCE_CACHE" +
+      "\020\001\022\021\n\rSOURCE_LOADER\020\002\022\020\n\014SOURCE_STALE\020\003\022" +
+      "\025\n\021SOURCE_NEAR_CACHE\020\0042\324\010\n\014CacheService\022" +
+      "J\n\tGetOrLoad\022\035.cachecar.v1.GetOrLoadRequ" +
+      "est\032\036.cachecar.v1.GetOrLoadResponse\022V\n\rG" +
+      "etOrLoadMany\022!.cachecar.v1.GetOrLoadMany" +
+      "Request\032\".cachecar.v1.GetOrLoadManyRespo" +
+      "nse\0228\n\003Get\022\027.cachecar.v1.GetRequest\032\030.ca" +
+      "checar.v1.GetResponse\0228\n\003Set\022\027.cachecar." +
+      "v1.SetRequest\032\030.cachecar.v1.SetResponse\022" +
+      "M\n\nInvalidate\022\036.cachecar.v1.InvalidateRe" +
+      "quest\032\037.cachecar.v1.InvalidateResponse\022S" +
+      "\n\014WriteThrough\022 .cachecar.v1.WriteThroug" +
+      "hRequest\032!.cachecar.v1.WriteThroughRespo" +
+      "nse\022S\n\014EnqueueWrite\022 .cachecar.v1.Enqueu" +
+      "eWriteRequest\032!.cachecar.v1.EnqueueWrite" +
+      "Response\022V\n\rGetWriteQueue\022!.cachecar.v1." +
+      "GetWriteQueueRequest\032\".cachecar.v1.GetWr" +
+      "iteQueueResponse\022P\n\013FlushWrites\022\037.cachec" +
+      "ar.v1.FlushWritesRequest\032 .cachecar.v1.F" +
+      "lushWritesResponse\022b\n\021ReplayDeadLetters\022" +
+      "%.cachecar.v1.ReplayDeadLettersRequest\032&" +
+      ".cachecar.v1.ReplayDeadLettersResponse\022D" +
+      "\n\007GetMany\022\033.cachecar.v1.GetManyRequest\032\034" +
+      ".cachecar.v1.GetManyResponse\022D\n\007SetMany\022" +
+      "\033.cachecar.v1.SetManyRequest\032\034.cachecar." +
+      "v1.SetManyResponse\022>\n\005Touch\022\031.cachecar.v" +
+      "1.TouchRequest\032\032.cachecar.v1.TouchRespon" +
+      "se\022Y\n\016InvalidateTags\022\".cachecar.v1.Inval" +
+      "idateTagsRequest\032#.cachecar.v1.Invalidat" +
+      "eTagsResponseB_\n\017dev.cachecar.v1B\nCacheP" +
+      "rotoP\001Z>github.com/cachecar/cachecar/cli" +
+      "ents/go/cachecar/v1;cachecarv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -402,13 +404,13 @@ public final class CacheProto {
     internal_static_cachecar_v1_EnqueueWriteRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_EnqueueWriteRequest_descriptor,
-        new java.lang.String[] { "Namespace", "Key", "Value", "Kind", });
+        new java.lang.String[] { "Namespace", "Key", "Value", "Kind", "Version", "Condition", "ExpectedVersion", });
     internal_static_cachecar_v1_EnqueueWriteResponse_descriptor =
       getDescriptor().getMessageTypes().get(15);
     internal_static_cachecar_v1_EnqueueWriteResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_EnqueueWriteResponse_descriptor,
-        new java.lang.String[] { "WriteId", });
+        new java.lang.String[] { "WriteId", "Version", });
     internal_static_cachecar_v1_GetWriteQueueRequest_descriptor =
       getDescriptor().getMessageTypes().get(16);
     internal_static_cachecar_v1_GetWriteQueueRequest_fieldAccessorTable = new

@@ -36,6 +36,7 @@ private static final long serialVersionUID = 0L;
     key_ = "";
     value_ = com.google.protobuf.ByteString.EMPTY;
     kind_ = 0;
+    condition_ = 0;
   }
 
   public static final com.google.protobuf.Descriptors.Descriptor
@@ -186,6 +187,67 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.cachecar.v1.WriteKind.UNRECOGNIZED : result;
   }
 
+  public static final int VERSION_FIELD_NUMBER = 5;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The application's version of the write, as SetRequest.version: the cached
+   * entry is never replaced by one with a lower version, and such a write
+   * fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+   * cachecar assigns the cached version plus one (a delete keeps it).
+   * </pre>
+   *
+   * <code>uint64 version = 5;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
+  public static final int CONDITION_FIELD_NUMBER = 6;
+  private int condition_ = 0;
+  /**
+   * <pre>
+   * When the write may be accepted, checked against the cached entry; see
+   * Condition. A refused write is not queued.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The enum numeric value on the wire for condition.
+   */
+  @java.lang.Override public int getConditionValue() {
+    return condition_;
+  }
+  /**
+   * <pre>
+   * When the write may be accepted, checked against the cached entry; see
+   * Condition. A refused write is not queued.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The condition.
+   */
+  @java.lang.Override public dev.cachecar.v1.Condition getCondition() {
+    dev.cachecar.v1.Condition result = dev.cachecar.v1.Condition.forNumber(condition_);
+    return result == null ? dev.cachecar.v1.Condition.UNRECOGNIZED : result;
+  }
+
+  public static final int EXPECTED_VERSION_FIELD_NUMBER = 7;
+  private long expectedVersion_ = 0L;
+  /**
+   * <pre>
+   * The version CONDITION_IF_VERSION expects.
+   * </pre>
+   *
+   * <code>uint64 expected_version = 7;</code>
+   * @return The expectedVersion.
+   */
+  @java.lang.Override
+  public long getExpectedVersion() {
+    return expectedVersion_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -212,6 +274,15 @@ private static final long serialVersionUID = 0L;
     if (kind_ != dev.cachecar.v1.WriteKind.WRITE_KIND_UNSPECIFIED.getNumber()) {
       output.writeEnum(4, kind_);
     }
+    if (version_ != 0L) {
+      output.writeUInt64(5, version_);
+    }
+    if (condition_ != dev.cachecar.v1.Condition.CONDITION_UNSPECIFIED.getNumber()) {
+      output.writeEnum(6, condition_);
+    }
+    if (expectedVersion_ != 0L) {
+      output.writeUInt64(7, expectedVersion_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -235,6 +306,18 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(4, kind_);
     }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(5, version_);
+    }
+    if (condition_ != dev.cachecar.v1.Condition.CONDITION_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(6, condition_);
+    }
+    if (expectedVersion_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(7, expectedVersion_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -257,6 +340,11 @@ private static final long serialVersionUID = 0L;
     if (!getValue()
         .equals(other.getValue())) return false;
     if (kind_ != other.kind_) return false;
+    if (getVersion()
+        != other.getVersion()) return false;
+    if (condition_ != other.condition_) return false;
+    if (getExpectedVersion()
+        != other.getExpectedVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -276,6 +364,14 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getValue().hashCode();
     hash = (37 * hash) + KIND_FIELD_NUMBER;
     hash = (53 * hash) + kind_;
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
+    hash = (37 * hash) + CONDITION_FIELD_NUMBER;
+    hash = (53 * hash) + condition_;
+    hash = (37 * hash) + EXPECTED_VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getExpectedVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -415,6 +511,9 @@ private static final long serialVersionUID = 0L;
       key_ = "";
       value_ = com.google.protobuf.ByteString.EMPTY;
       kind_ = 0;
+      version_ = 0L;
+      condition_ = 0;
+      expectedVersion_ = 0L;
       return this;
     }
 
@@ -460,6 +559,15 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.kind_ = kind_;
       }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.version_ = version_;
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.condition_ = condition_;
+      }
+      if (((from_bitField0_ & 0x00000040) != 0)) {
+        result.expectedVersion_ = expectedVersion_;
+      }
     }
 
     @java.lang.Override
@@ -489,6 +597,15 @@ private static final long serialVersionUID = 0L;
       }
       if (other.kind_ != 0) {
         setKindValue(other.getKindValue());
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
+      }
+      if (other.condition_ != 0) {
+        setConditionValue(other.getConditionValue());
+      }
+      if (other.getExpectedVersion() != 0L) {
+        setExpectedVersion(other.getExpectedVersion());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -536,6 +653,21 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 40: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
+            case 48: {
+              condition_ = input.readEnum();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
+            case 56: {
+              expectedVersion_ = input.readUInt64();
+              bitField0_ |= 0x00000040;
+              break;
+            } // case 56
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -848,6 +980,179 @@ private static final long serialVersionUID = 0L;
     public Builder clearKind() {
       bitField0_ = (bitField0_ & ~0x00000008);
       kind_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The application's version of the write, as SetRequest.version: the cached
+     * entry is never replaced by one with a lower version, and such a write
+     * fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+     * cachecar assigns the cached version plus one (a delete keeps it).
+     * </pre>
+     *
+     * <code>uint64 version = 5;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The application's version of the write, as SetRequest.version: the cached
+     * entry is never replaced by one with a lower version, and such a write
+     * fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+     * cachecar assigns the cached version plus one (a delete keeps it).
+     * </pre>
+     *
+     * <code>uint64 version = 5;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The application's version of the write, as SetRequest.version: the cached
+     * entry is never replaced by one with a lower version, and such a write
+     * fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+     * cachecar assigns the cached version plus one (a delete keeps it).
+     * </pre>
+     *
+     * <code>uint64 version = 5;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      version_ = 0L;
+      onChanged();
+      return this;
+    }
+
+    private int condition_ = 0;
+    /**
+     * <pre>
+     * When the write may be accepted, checked against the cached entry; see
+     * Condition. A refused write is not queued.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @return The enum numeric value on the wire for condition.
+     */
+    @java.lang.Override public int getConditionValue() {
+      return condition_;
+    }
+    /**
+     * <pre>
+     * When the write may be accepted, checked against the cached entry; see
+     * Condition. A refused write is not queued.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @param value The enum numeric value on the wire for condition to set.
+     * @return This builder for chaining.
+     */
+    public Builder setConditionValue(int value) {
+      condition_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the write may be accepted, checked against the cached entry; see
+     * Condition. A refused write is not queued.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @return The condition.
+     */
+    @java.lang.Override
+    public dev.cachecar.v1.Condition getCondition() {
+      dev.cachecar.v1.Condition result = dev.cachecar.v1.Condition.forNumber(condition_);
+      return result == null ? dev.cachecar.v1.Condition.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * When the write may be accepted, checked against the cached entry; see
+     * Condition. A refused write is not queued.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @param value The condition to set.
+     * @return This builder for chaining.
+     */
+    public Builder setCondition(dev.cachecar.v1.Condition value) {
+      if (value == null) { throw new NullPointerException(); }
+      bitField0_ |= 0x00000020;
+      condition_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the write may be accepted, checked against the cached entry; see
+     * Condition. A refused write is not queued.
+     * </pre>
+     *
+     * <code>.cachecar.v1.Condition condition = 6;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearCondition() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      condition_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private long expectedVersion_ ;
+    /**
+     * <pre>
+     * The version CONDITION_IF_VERSION expects.
+     * </pre>
+     *
+     * <code>uint64 expected_version = 7;</code>
+     * @return The expectedVersion.
+     */
+    @java.lang.Override
+    public long getExpectedVersion() {
+      return expectedVersion_;
+    }
+    /**
+     * <pre>
+     * The version CONDITION_IF_VERSION expects.
+     * </pre>
+     *
+     * <code>uint64 expected_version = 7;</code>
+     * @param value The expectedVersion to set.
+     * @return This builder for chaining.
+     */
+    public Builder setExpectedVersion(long value) {
+
+      expectedVersion_ = value;
+      bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The version CONDITION_IF_VERSION expects.
+     * </pre>
+     *
+     * <code>uint64 expected_version = 7;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearExpectedVersion() {
+      bitField0_ = (bitField0_ & ~0x00000040);
+      expectedVersion_ = 0L;
       onChanged();
       return this;
     }

@@ -78,4 +78,48 @@ public interface EnqueueWriteRequestOrBuilder extends
    * @return The kind.
    */
   dev.cachecar.v1.WriteKind getKind();
+
+  /**
+   * <pre>
+   * The application's version of the write, as SetRequest.version: the cached
+   * entry is never replaced by one with a lower version, and such a write
+   * fails with FAILED_PRECONDITION / VERSION_STALE and is not queued. 0:
+   * cachecar assigns the cached version plus one (a delete keeps it).
+   * </pre>
+   *
+   * <code>uint64 version = 5;</code>
+   * @return The version.
+   */
+  long getVersion();
+
+  /**
+   * <pre>
+   * When the write may be accepted, checked against the cached entry; see
+   * Condition. A refused write is not queued.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The enum numeric value on the wire for condition.
+   */
+  int getConditionValue();
+  /**
+   * <pre>
+   * When the write may be accepted, checked against the cached entry; see
+   * Condition. A refused write is not queued.
+   * </pre>
+   *
+   * <code>.cachecar.v1.Condition condition = 6;</code>
+   * @return The condition.
+   */
+  dev.cachecar.v1.Condition getCondition();
+
+  /**
+   * <pre>
+   * The version CONDITION_IF_VERSION expects.
+   * </pre>
+   *
+   * <code>uint64 expected_version = 7;</code>
+   * @return The expectedVersion.
+   */
+  long getExpectedVersion();
 }

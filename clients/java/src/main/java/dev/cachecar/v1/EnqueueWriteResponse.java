@@ -95,6 +95,21 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int VERSION_FIELD_NUMBER = 2;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The version the cached entry now has; the writer receives it too.
+   * </pre>
+   *
+   * <code>uint64 version = 2;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -112,6 +127,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(writeId_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 1, writeId_);
     }
+    if (version_ != 0L) {
+      output.writeUInt64(2, version_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -123,6 +141,10 @@ private static final long serialVersionUID = 0L;
     size = 0;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(writeId_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(1, writeId_);
+    }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(2, version_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -141,6 +163,8 @@ private static final long serialVersionUID = 0L;
 
     if (!getWriteId()
         .equals(other.getWriteId())) return false;
+    if (getVersion()
+        != other.getVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -154,6 +178,9 @@ private static final long serialVersionUID = 0L;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + WRITE_ID_FIELD_NUMBER;
     hash = (53 * hash) + getWriteId().hashCode();
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -290,6 +317,7 @@ private static final long serialVersionUID = 0L;
       super.clear();
       bitField0_ = 0;
       writeId_ = "";
+      version_ = 0L;
       return this;
     }
 
@@ -326,6 +354,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.writeId_ = writeId_;
       }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.version_ = version_;
+      }
     }
 
     @java.lang.Override
@@ -344,6 +375,9 @@ private static final long serialVersionUID = 0L;
         writeId_ = other.writeId_;
         bitField0_ |= 0x00000001;
         onChanged();
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -376,6 +410,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 16: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 16
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -481,6 +520,50 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       writeId_ = value;
       bitField0_ |= 0x00000001;
+      onChanged();
+      return this;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The version the cached entry now has; the writer receives it too.
+     * </pre>
+     *
+     * <code>uint64 version = 2;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The version the cached entry now has; the writer receives it too.
+     * </pre>
+     *
+     * <code>uint64 version = 2;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The version the cached entry now has; the writer receives it too.
+     * </pre>
+     *
+     * <code>uint64 version = 2;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000002);
+      version_ = 0L;
       onChanged();
       return this;
     }

@@ -29,4 +29,14 @@ public interface EnqueueWriteResponseOrBuilder extends
    */
   com.google.protobuf.ByteString
       getWriteIdBytes();
+
+  /**
+   * <pre>
+   * The version the cached entry now has; the writer receives it too.
+   * </pre>
+   *
+   * <code>uint64 version = 2;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

@@ -329,6 +329,25 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int VERSION_FIELD_NUMBER = 8;
+  private long version_ = 0L;
+  /**
+   * <pre>
+   * The version of the write: for write-behind, the version the cached entry
+   * got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+   * counter when it gave none); for write-through, the caller's
+   * WriteThroughRequest.version (0 when it gave none). Store it with the row
+   * to keep later writes and loads ordered.
+   * </pre>
+   *
+   * <code>uint64 version = 8;</code>
+   * @return The version.
+   */
+  @java.lang.Override
+  public long getVersion() {
+    return version_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -364,6 +383,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(sequence_)) {
       com.google.protobuf.GeneratedMessage.writeString(output, 7, sequence_);
     }
+    if (version_ != 0L) {
+      output.writeUInt64(8, version_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -397,6 +419,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessage.isStringEmpty(sequence_)) {
       size += com.google.protobuf.GeneratedMessage.computeStringSize(7, sequence_);
     }
+    if (version_ != 0L) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeUInt64Size(8, version_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -428,6 +454,8 @@ private static final long serialVersionUID = 0L;
     }
     if (!getSequence()
         .equals(other.getSequence())) return false;
+    if (getVersion()
+        != other.getVersion()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -455,6 +483,9 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + SEQUENCE_FIELD_NUMBER;
     hash = (53 * hash) + getSequence().hashCode();
+    hash = (37 * hash) + VERSION_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashLong(
+        getVersion());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -607,6 +638,7 @@ private static final long serialVersionUID = 0L;
         acceptedAtBuilder_ = null;
       }
       sequence_ = "";
+      version_ = 0L;
       return this;
     }
 
@@ -665,6 +697,9 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.sequence_ = sequence_;
       }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.version_ = version_;
+      }
       result.bitField0_ |= to_bitField0_;
     }
 
@@ -708,6 +743,9 @@ private static final long serialVersionUID = 0L;
         sequence_ = other.sequence_;
         bitField0_ |= 0x00000040;
         onChanged();
+      }
+      if (other.getVersion() != 0L) {
+        setVersion(other.getVersion());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -772,6 +810,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 64: {
+              version_ = input.readUInt64();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1445,6 +1488,62 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       sequence_ = value;
       bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+
+    private long version_ ;
+    /**
+     * <pre>
+     * The version of the write: for write-behind, the version the cached entry
+     * got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+     * counter when it gave none); for write-through, the caller's
+     * WriteThroughRequest.version (0 when it gave none). Store it with the row
+     * to keep later writes and loads ordered.
+     * </pre>
+     *
+     * <code>uint64 version = 8;</code>
+     * @return The version.
+     */
+    @java.lang.Override
+    public long getVersion() {
+      return version_;
+    }
+    /**
+     * <pre>
+     * The version of the write: for write-behind, the version the cached entry
+     * got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+     * counter when it gave none); for write-through, the caller's
+     * WriteThroughRequest.version (0 when it gave none). Store it with the row
+     * to keep later writes and loads ordered.
+     * </pre>
+     *
+     * <code>uint64 version = 8;</code>
+     * @param value The version to set.
+     * @return This builder for chaining.
+     */
+    public Builder setVersion(long value) {
+
+      version_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The version of the write: for write-behind, the version the cached entry
+     * got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+     * counter when it gave none); for write-through, the caller's
+     * WriteThroughRequest.version (0 when it gave none). Store it with the row
+     * to keep later writes and loads ordered.
+     * </pre>
+     *
+     * <code>uint64 version = 8;</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearVersion() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      version_ = 0L;
       onChanged();
       return this;
     }

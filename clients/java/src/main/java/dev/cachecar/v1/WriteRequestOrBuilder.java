@@ -153,4 +153,18 @@ public interface WriteRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getSequenceBytes();
+
+  /**
+   * <pre>
+   * The version of the write: for write-behind, the version the cached entry
+   * got (EnqueueWriteResponse.version: the caller's, or cachecar's per-key
+   * counter when it gave none); for write-through, the caller's
+   * WriteThroughRequest.version (0 when it gave none). Store it with the row
+   * to keep later writes and loads ordered.
+   * </pre>
+   *
+   * <code>uint64 version = 8;</code>
+   * @return The version.
+   */
+  long getVersion();
 }

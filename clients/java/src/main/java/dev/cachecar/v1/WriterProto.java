@@ -56,24 +56,25 @@ public final class WriterProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\030cachecar/v1/writer.proto\022\013cachecar.v1\032" +
-      "\037google/protobuf/timestamp.proto\"\270\001\n\014Wri" +
+      "\037google/protobuf/timestamp.proto\"\311\001\n\014Wri" +
       "teRequest\022\021\n\tnamespace\030\001 \001(\t\022\013\n\003key\030\002 \001(" +
       "\t\022\r\n\005value\030\003 \001(\014\022\020\n\010write_id\030\004 \001(\t\022$\n\004ki" +
       "nd\030\005 \001(\0162\026.cachecar.v1.WriteKind\022/\n\013acce" +
       "pted_at\030\006 \001(\0132\032.google.protobuf.Timestam" +
-      "p\022\020\n\010sequence\030\007 \001(\t\"\017\n\rWriteResponse\"f\n\021" +
-      "WriteBatchRequest\022)\n\006writes\030\001 \003(\0132\031.cach" +
-      "ecar.v1.WriteRequest\022\023\n\013owner_epoch\030\002 \001(" +
-      "\004\022\021\n\tpartition\030\003 \001(\r\"\024\n\022WriteBatchRespon" +
-      "se*R\n\tWriteKind\022\032\n\026WRITE_KIND_UNSPECIFIE" +
-      "D\020\000\022\022\n\016WRITE_KIND_PUT\020\001\022\025\n\021WRITE_KIND_DE" +
-      "LETE\020\0022\236\001\n\rWriterService\022>\n\005Write\022\031.cach" +
-      "ecar.v1.WriteRequest\032\032.cachecar.v1.Write" +
-      "Response\022M\n\nWriteBatch\022\036.cachecar.v1.Wri" +
-      "teBatchRequest\032\037.cachecar.v1.WriteBatchR" +
-      "esponseB`\n\017dev.cachecar.v1B\013WriterProtoP" +
-      "\001Z>github.com/cachecar/cachecar/clients/" +
-      "go/cachecar/v1;cachecarv1b\006proto3"
+      "p\022\020\n\010sequence\030\007 \001(\t\022\017\n\007version\030\010 \001(\004\"\017\n\r" +
+      "WriteResponse\"f\n\021WriteBatchRequest\022)\n\006wr" +
+      "ites\030\001 \003(\0132\031.cachecar.v1.WriteRequest\022\023\n" +
+      "\013owner_epoch\030\002 \001(\004\022\021\n\tpartition\030\003 \001(\r\"\024\n" +
+      "\022WriteBatchResponse*R\n\tWriteKind\022\032\n\026WRIT" +
+      "E_KIND_UNSPECIFIED\020\000\022\022\n\016WRITE_KIND_PUT\020\001" +
+      "\022\025\n\021WRITE_KIND_DELETE\020\0022\236\001\n\rWriterServic" +
+      "e\022>\n\005Write\022\031.cachecar.v1.WriteRequest\032\032." +
+      "cachecar.v1.WriteResponse\022M\n\nWriteBatch\022" +
+      "\036.cachecar.v1.WriteBatchRequest\032\037.cachec" +
+      "ar.v1.WriteBatchResponseB`\n\017dev.cachecar" +
+      ".v1B\013WriterProtoP\001Z>github.com/cachecar/" +
+      "cachecar/clients/go/cachecar/v1;cachecar" +
+      "v1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -85,7 +86,7 @@ public final class WriterProto {
     internal_static_cachecar_v1_WriteRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessage.FieldAccessorTable(
         internal_static_cachecar_v1_WriteRequest_descriptor,
-        new java.lang.String[] { "Namespace", "Key", "Value", "WriteId", "Kind", "AcceptedAt", "Sequence", });
+        new java.lang.String[] { "Namespace", "Key", "Value", "WriteId", "Kind", "AcceptedAt", "Sequence", "Version", });
     internal_static_cachecar_v1_WriteResponse_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_cachecar_v1_WriteResponse_fieldAccessorTable = new
