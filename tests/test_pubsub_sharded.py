@@ -14,6 +14,7 @@ No timing assertions; every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 
 import grpc
@@ -185,6 +186,35 @@ async def test_subscribers_on_two_sidecars_get_every_message_in_order_on_every_s
             assert got == numbered(count), channel
         assert subscriber.missed == []
     assert subscribers[2].payloads == numbered(count)
+
+
+async def test_unsubscribing_and_subscribing_again_at_once_is_no_gap(
+    cluster_url: str,
+    redis_cluster: RedisCluster,
+    sidecar_for: SidecarFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The reply to our own SUNSUBSCRIBE may arrive after the next SSUBSCRIBE
+    # went out: it must not be taken for the node dropping the channel.
+    caplog.set_level(logging.INFO, logger="cachecar.pubsub")
+    sc = await sidecar_for(cluster_url, channels=SHARDED)
+    keeper = await subscribe(sc.channel, ["other"])
+    for _ in range(50):
+        churn = await subscribe(sc.channel, ["churn"])
+        churn.cancel()
+    last = await subscribe(sc.channel, ["churn"])
+    owner = _owner(redis_cluster, "churn")
+    await wait_until(lambda: _shardnumsub(owner, "churn") == 1, within=20)
+    await publish_all(sc.channel, "churn", numbered(10))
+    await publish_all(sc.channel, "other", numbered(3))
+    assert (last.payloads, [m.payload for m in await last.take(10)]) == ([], numbered(10))
+    assert [m.payload for m in await keeper.take(3)] == numbered(3)
+    assert last.missed == keeper.missed == []
+    # Not even a silent resubscribe: no reply was mistaken for a drop.
+    assert not [r for r in caplog.records if "dropped a sharded channel" in r.getMessage()]
+    shards = sc.sidecar.pubsub._backends["main"].sharded
+    assert shards is not None
+    assert set(shards[1].owners().values()) <= {f"{h}:{p}" for h, p in _masters(redis_cluster)}
 
 
 # -- (3) failover -----------------------------------------------------------------------------

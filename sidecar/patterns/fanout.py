@@ -215,6 +215,11 @@ class Hub:
         after ``within`` seconds."""
         await wait_active(self._redis.name, futures, within, abort=abort)
 
+    def active_of(self, name: bytes) -> asyncio.Future[None] | None:
+        """The future watchers of channel ``name`` were given, if it is wanted."""
+        interest = self._wanted["channel"].get(name)
+        return None if interest is None else interest.active
+
     def evict(self, name: bytes) -> set[Listener]:
         """Forget channel ``name`` without unsubscribing (the node already
         dropped it); its listeners, for the caller to place elsewhere."""

@@ -164,6 +164,7 @@ class ShardedHub:
         channel = self._channels.get(name)
         if hub is None or channel is None or channel.owner != address:
             return
+        self._carry_over(hub, name, channel)
         for listener in hub.evict(name):
             listener.on_lost()  # the connection lives on: the hub told nobody
         channel.owner = None
@@ -218,6 +219,7 @@ class ShardedHub:
     def _move(self, name: bytes, channel: _Channel, owner: str) -> None:
         old = None if channel.owner is None else self._hubs.get(channel.owner)
         if old is not None:
+            self._carry_over(old, name, channel)
             log.info(
                 "sharded channel moved to another node; resubscribing there",
                 extra={"backend": self._shards.name, "server": owner},
@@ -248,6 +250,14 @@ class ShardedHub:
         if active is not None and not pending.done():
             active.add_done_callback(partial(_settle, pending))
         channel.pending = asyncio.get_running_loop().create_future()
+
+    @staticmethod
+    def _carry_over(hub: Hub, name: bytes, channel: _Channel) -> None:
+        # A Subscribe still waiting for this node's confirmation waits for the
+        # new owner's instead (it would otherwise time out for nothing).
+        waiting = hub.active_of(name)
+        if waiting is not None and not waiting.done():
+            channel.pending.add_done_callback(partial(_settle, waiting))
 
     async def aclose(self) -> None:
         self._closed = True
