@@ -63,6 +63,7 @@ from bench.near_bench import ZIPF_RESULT, near_targets, run_nearcache, scenario_
 from bench.procs import REPO, Child, ChildFailed, clean_env, sidecar_child
 from bench.redis_direct import find_entry_key, run_redis_get
 from bench.report import REDIS, SERVER, SINK, Row, Section, machine_lines, render
+from bench.shard_fanout import run_shard_fanout
 from bench.stampede import run_expiry_storm, run_stampede
 from bench.versions_bench import run_versions
 from bench.writebehind import run_writes
@@ -319,6 +320,8 @@ SECTIONS: dict[str, Callable[[Bench], Section]] = {
     "ack_modes": lambda b: run_ack_modes(),  # its own primary + replica
     "versions": lambda b: run_versions(b.redis.url),
     "memory": lambda b: run_memory(b.redis.url, b.workdir),
+    # Its own Redis Clusters (3x0, 3x1): broadcast vs sharded pub/sub traffic.
+    "shard_fanout": lambda b: run_shard_fanout(),
 }
 
 

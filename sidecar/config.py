@@ -399,6 +399,12 @@ class Settings(Strict):
                         f"namespaces.{name}.write_behind: needs namespaces.{name}.writer, the "
                         "app's WriterService that the queue is flushed to"
                     )
+            if ns.channels.sharded and self.backends[ns.backend].kind != "redis":
+                raise ValueError(
+                    f"namespaces.{name}.channels.sharded: sharded pub/sub needs a Redis "
+                    f"Cluster (SPUBLISH / SSUBSCRIBE), but {ns.backend!r} is Memcached, which "
+                    "has no pub/sub; remove channels.sharded or use a Redis backend"
+                )
             near = ns.near_cache
             if (
                 near is not None

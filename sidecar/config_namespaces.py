@@ -146,6 +146,11 @@ class ChannelSettings(Strict):
     #: A fire-and-forget subscriber whose buffer is full: drop its oldest
     #: messages and tell it how many, or end its stream (RESOURCE_EXHAUSTED).
     slow_subscriber: Literal["drop_oldest", "disconnect"] = "drop_oldest"
+    #: Redis Cluster (7.0+): fire-and-forget channels use sharded pub/sub
+    #: (SPUBLISH / SSUBSCRIBE), so a message reaches only the shard owning the
+    #: channel's slot instead of every node. Patterns cannot be subscribed
+    #: then (no SPSUBSCRIBE). No effect on a standalone Redis (plain PUBLISH).
+    sharded: bool = False
     #: Open Subscribe streams in this namespace, per sidecar.
     max_subscribers: int = Field(default=10_000, ge=1)
     #: Channels plus patterns in one Subscribe.

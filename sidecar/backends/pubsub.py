@@ -15,6 +15,12 @@ What the pub/sub pattern (``patterns/pubsub.py``, ``fanout.py``,
 
 Implemented by ``sidecar.backends.redis.pubsub.RedisPubSub`` (Redis and Redis
 Cluster); Memcached has no pub/sub.
+
+:class:`ShardedPubSub` is the sharded variant (Redis Cluster, 7.0+: ``SPUBLISH``
+/ ``SSUBSCRIBE``): a message goes to the shard that owns the channel's slot
+only, instead of being broadcast over the cluster bus to every node, so a
+subscriber must hold a connection to that owner. Declared by the Redis
+component on a cluster only (``sidecar.backends.redis.sharded``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from typing import Literal, Protocol, runtime_checkable
 __all__ = [
     "Delivery",
     "PubSubTransport",
+    "ShardedPubSub",
     "StreamEntry",
     "StreamId",
     "Subscriber",
@@ -37,7 +44,15 @@ __all__ = [
 #: A stream id as (milliseconds, sequence); cachecar's sequence is an ordinal.
 StreamId = tuple[int, int]
 
-SubscriberCommand = Literal["SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "PING"]
+SubscriberCommand = Literal[
+    "SUBSCRIBE",
+    "PSUBSCRIBE",
+    "UNSUBSCRIBE",
+    "PUNSUBSCRIBE",
+    "SSUBSCRIBE",
+    "SUNSUBSCRIBE",
+    "PING",
+]
 
 
 def parse_id(raw: bytes | str) -> StreamId:
@@ -68,8 +83,10 @@ class StreamEntry:
 class Delivery:
     """One reply read on a subscriber connection.
 
-    ``kind`` is Redis's: ``message``, ``pmessage``, ``subscribe``,
-    ``psubscribe``, ``unsubscribe``, ``punsubscribe`` or ``pong``.
+    ``kind`` is Redis's: ``message``, ``pmessage``, ``smessage``, ``subscribe``,
+    ``psubscribe``, ``ssubscribe``, ``unsubscribe``, ``punsubscribe``,
+    ``sunsubscribe`` (also unasked: a node that lost the channel's slot drops
+    its subscribers) or ``pong``.
     """
 
     kind: bytes
@@ -124,4 +141,30 @@ class PubSubTransport(Protocol):
 
     async def connect_subscriber(self) -> Subscriber:
         """A new connection for SUBSCRIBE / PSUBSCRIBE."""
+        ...
+
+
+@runtime_checkable
+class ShardedPubSub(Protocol):
+    """Sharded channels of a cluster: each lives on the shard owning its slot."""
+
+    #: The backend's config name, for messages.
+    name: str
+
+    async def spublish(self, channel: bytes, data: bytes) -> int:
+        """Publish on the owning shard; how many of its subscriber connections received it."""
+        ...
+
+    def owner_of(self, channel: bytes) -> str:
+        """host:port of the primary that owns ``channel``'s slot, by the slot map
+        last read (:meth:`refresh_owners` reads it again); BackendUnavailable if
+        no node covers the slot."""
+        ...
+
+    async def refresh_owners(self) -> None:
+        """Read the cluster's slot map again (after a failover or a slot move)."""
+        ...
+
+    async def connect_shard(self, owner: str) -> Subscriber:
+        """A new connection to node ``owner`` (host:port) for SSUBSCRIBE."""
         ...

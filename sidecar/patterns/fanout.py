@@ -17,6 +17,12 @@ reconciler subscribes everything still wanted again. Messages published while
 the connection was down are lost: fire-and-forget channels are at-most-once.
 Durable channels lose nothing: their tails re-read the stream when their
 notification channel's subscription is confirmed again.
+
+A hub built with a :class:`Shard` is one node's connection of a sharded
+namespace (``shards.py``): it sends ``SSUBSCRIBE`` / ``SUNSUBSCRIBE`` (one
+channel per command: channels of different slots cannot share one), reads
+``smessage``, and tells its owner when the connection dies or the node drops a
+channel on its own (an unasked ``sunsubscribe``: the node lost the slot).
 """
 
 from __future__ import annotations
@@ -24,17 +30,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from contextvars import Context
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from sidecar.backends.pubsub import Delivery, PubSubTransport, Subscriber, SubscriberCommand
+from sidecar.backends.pubsub import (
+    Delivery,
+    PubSubTransport,
+    ShardedPubSub,
+    Subscriber,
+    SubscriberCommand,
+)
 from sidecar.errors import BackendUnavailable
 from sidecar.patterns.glob import glob_match
 from sidecar.telemetry import Metrics
 
-__all__ = ["Hub", "Incoming", "Kind", "Listener", "backoff_delay", "stop_tasks"]
+__all__ = [
+    "Hub",
+    "Incoming",
+    "Kind",
+    "Listener",
+    "Shard",
+    "backoff_delay",
+    "stop_tasks",
+    "wait_active",
+]
 
 log = logging.getLogger("cachecar.pubsub")
 
@@ -44,6 +65,11 @@ _COMMANDS: dict[Kind, tuple[SubscriberCommand, SubscriberCommand]] = {
     "pattern": ("PSUBSCRIBE", "PUNSUBSCRIBE"),
 }
 _CONFIRMS: dict[bytes, Kind] = {b"subscribe": "channel", b"psubscribe": "pattern"}
+_SHARD_COMMANDS: dict[Kind, tuple[SubscriberCommand, SubscriberCommand]] = {
+    "channel": ("SSUBSCRIBE", "SUNSUBSCRIBE"),
+}
+_SHARD_CONFIRMS: dict[bytes, Kind] = {b"ssubscribe": "channel"}
+_MESSAGES = frozenset({b"message", b"pmessage", b"smessage"})
 # Names per SUBSCRIBE command: keeps one command's size sane when thousands
 # of subscribers arrive at once.
 _BATCH = 256
@@ -65,6 +91,19 @@ class Incoming:
     data: bytes
     #: Whatever the first listener decoded it into, for the next ones to reuse.
     decoded: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """What makes a hub one node's connection of a sharded namespace."""
+
+    #: host:port of the node.
+    address: str
+    connect: Callable[[], Awaitable[Subscriber]]
+    #: The connection died (its listeners were told): re-check who owns what.
+    on_lost: Callable[[], None]
+    #: The node dropped this channel unasked (it no longer owns the slot).
+    on_dropped: Callable[[bytes], None]
 
 
 class Listener(Protocol):
@@ -95,13 +134,26 @@ class Hub:
 
     def __init__(
         self,
-        redis: PubSubTransport,
+        redis: PubSubTransport | ShardedPubSub,
         metrics: Metrics,
         *,
         ping_interval: float = 15.0,
         max_backoff: float = 2.0,
+        shard: Shard | None = None,
     ) -> None:
         self._redis = redis
+        self._shard = shard
+        if shard is not None:
+            self._connect = shard.connect
+            self._commands, self._confirms, self._batch = _SHARD_COMMANDS, _SHARD_CONFIRMS, 1
+        elif isinstance(redis, PubSubTransport):
+            self._connect = redis.connect_subscriber
+            self._commands, self._confirms, self._batch = _COMMANDS, _CONFIRMS, _BATCH
+        else:
+            raise TypeError("a hub on a ShardedPubSub needs a Shard")
+        #: Shards: SUNSUBSCRIBEs sent whose reply has not arrived, per channel
+        #: (any other sunsubscribe is the node dropping the channel).
+        self._unsubscribing: dict[bytes, int] = {}
         self._metrics = metrics
         self._ping_interval = ping_interval
         self._max_backoff = max_backoff
@@ -118,7 +170,7 @@ class Hub:
         self._closed = False
 
     def start(self) -> None:
-        name = self._redis.name
+        name = self._redis.name if self._shard is None else self._shard.address
         # Empty contexts: started during some call, they must not carry its
         # trace (log lines would name it, breaker events would land on it).
         self._tasks = [
@@ -161,21 +213,25 @@ class Hub:
     ) -> None:
         """Return once every future resolved (or ``abort`` did); BACKEND_UNAVAILABLE
         after ``within`` seconds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        pending = {f for f in futures if not f.done()}
-        # Each round ends with at least one future done, or the deadline.
-        while pending and not (abort is not None and abort.done()):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                raise BackendUnavailable(
-                    f"redis backend {self._redis.name!r} did not confirm the subscription "
-                    f"within {within:g}s; check that Redis is up, then subscribe again",
-                    metadata={"backend": self._redis.name},
-                )
-            waiting = pending if abort is None else pending | {abort}
-            await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
-            pending = {f for f in pending if not f.done()}
+        await wait_active(self._redis.name, futures, within, abort=abort)
+
+    def active_of(self, name: bytes) -> asyncio.Future[None] | None:
+        """The future watchers of channel ``name`` were given, if it is wanted."""
+        interest = self._wanted["channel"].get(name)
+        return None if interest is None else interest.active
+
+    def evict(self, name: bytes) -> set[Listener]:
+        """Forget channel ``name`` without unsubscribing (the node already
+        dropped it); its listeners, for the caller to place elsewhere."""
+        interest = self._wanted["channel"].pop(name, None)
+        self._sent["channel"].discard(name)
+        self._confirmed["channel"].discard(name)
+        self._unconfirmed.pop(("channel", name), None)
+        return set() if interest is None else interest.listeners
+
+    def idle(self) -> bool:
+        """Nothing is wanted from this hub's connection."""
+        return not any(self._wanted.values())
 
     # -- what publishers want to know ---------------------------------------------
 
@@ -224,11 +280,13 @@ class Hub:
             except Exception:  # a driver surprise (RedisClusterException, say) must not end it
                 self._failures += 1
                 log.exception("pub/sub connection failed", extra={"backend": self._redis.name})
+            if self._shard is not None and not self._closed:
+                self._shard.on_lost()  # the node may be gone for good: look for its successor
             if not self._closed:
                 await asyncio.sleep(backoff_delay(self._failures, self._max_backoff))
 
     async def _connect_and_read(self) -> None:
-        conn = await self._redis.connect_subscriber()
+        conn = await self._connect()
         if self._failures:
             self._metrics.pubsub_reconnects.labels(self._redis.name).inc()
             log.info(
@@ -265,7 +323,7 @@ class Hub:
 
     def _dispatch(self, delivery: Delivery) -> None:
         kind = delivery.kind
-        if kind in {b"message", b"pmessage"}:
+        if kind in _MESSAGES:
             topic = delivery.pattern
             interest = (
                 self._wanted["channel"].get(delivery.channel)
@@ -277,8 +335,27 @@ class Hub:
                 # A copy: a listener may leave (fail) while being fed.
                 for listener in tuple(interest.listeners):
                     listener.on_message(incoming)
-        elif kind in _CONFIRMS:
-            self._confirm(_CONFIRMS[kind], delivery.channel)
+        elif kind in self._confirms:
+            self._confirm(self._confirms[kind], delivery.channel)
+        elif kind == b"sunsubscribe" and self._shard is not None:
+            self._sunsubscribed(delivery.channel, self._shard)
+
+    def _sunsubscribed(self, name: bytes, shard: Shard) -> None:
+        left = self._unsubscribing.get(name, 0)
+        if left:  # the reply to our own SUNSUBSCRIBE
+            if left == 1:
+                del self._unsubscribing[name]
+            else:
+                self._unsubscribing[name] = left - 1
+            return
+        if name in self._sent["channel"]:
+            # Unasked: the node lost the channel's slot (a migration, or it
+            # became a replica). Its messages now go to the new owner.
+            log.info(
+                "a node dropped a sharded channel; resubscribing on its new owner",
+                extra={"backend": self._redis.name, "server": shard.address},
+            )
+            shard.on_dropped(name)
 
     def _confirm(self, kind: Kind, name: bytes) -> None:
         key = (kind, name)
@@ -303,6 +380,7 @@ class Hub:
         if self._conn is not conn:
             return
         self._conn = None
+        self._unsubscribing.clear()
         for kind in _COMMANDS:
             self._sent[kind].clear()
             self._confirmed[kind].clear()
@@ -335,16 +413,16 @@ class Hub:
                 await conn.aclose()
 
     async def _reconcile(self, conn: Subscriber) -> None:
-        for kind, (subscribe, unsubscribe) in _COMMANDS.items():
+        for kind, (subscribe, unsubscribe) in self._commands.items():
             wanted, sent = self._wanted[kind].keys(), self._sent[kind]
             for command, names in (
                 (unsubscribe, sorted(sent - wanted)),
                 (subscribe, sorted(wanted - sent)),
             ):
-                for start in range(0, len(names), _BATCH):
+                for start in range(0, len(names), self._batch):
                     if self._conn is not conn:
                         return  # lost meanwhile: the next connection starts from scratch
-                    chunk = names[start : start + _BATCH]
+                    chunk = names[start : start + self._batch]
                     for name in chunk:
                         if command == subscribe:
                             sent.add(name)
@@ -353,6 +431,8 @@ class Hub:
                         else:
                             sent.discard(name)
                             self._confirmed[kind].discard(name)
+                            if self._shard is not None:
+                                self._unsubscribing[name] = self._unsubscribing.get(name, 0) + 1
                     await conn.send(command, *chunk)
 
     async def aclose(self) -> None:
@@ -362,6 +442,32 @@ class Hub:
         self._dirty.set()
         await stop_tasks(self._tasks)
         self._tasks = []
+
+
+async def wait_active(
+    backend: str,
+    futures: Iterable[asyncio.Future[None]],
+    within: float,
+    *,
+    abort: asyncio.Future[None] | None = None,
+) -> None:
+    """Return once every future resolved (or ``abort`` did); BACKEND_UNAVAILABLE
+    after ``within`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    pending = {f for f in futures if not f.done()}
+    # Each round ends with at least one future done, or the deadline.
+    while pending and not (abort is not None and abort.done()):
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            raise BackendUnavailable(
+                f"redis backend {backend!r} did not confirm the subscription "
+                f"within {within:g}s; check that Redis is up, then subscribe again",
+                metadata={"backend": backend},
+            )
+        waiting = pending if abort is None else pending | {abort}
+        await asyncio.wait(waiting, timeout=remaining, return_when=asyncio.FIRST_COMPLETED)
+        pending = {f for f in pending if not f.done()}
 
 
 async def stop_tasks(tasks: Iterable[asyncio.Task[None]]) -> None:

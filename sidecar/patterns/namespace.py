@@ -24,7 +24,7 @@ from sidecar.backends.capabilities import (
     SubjectRevocation,
 )
 from sidecar.backends.invalidation import InvalidationFeed
-from sidecar.backends.pubsub import PubSubTransport
+from sidecar.backends.pubsub import PubSubTransport, ShardedPubSub
 from sidecar.backends.queue import WriteQueue
 from sidecar.config import NamespaceSettings, Settings
 from sidecar.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -44,6 +44,10 @@ _WITHOUT: dict[type, str] = {
     PubSubTransport: (
         "cannot do pub/sub: channels need Redis (Pub/Sub for fire-and-forget channels, "
         "Streams for durable ones); use a namespace on a Redis backend"
+    ),
+    ShardedPubSub: (
+        "has no shards: sharded pub/sub (SPUBLISH / SSUBSCRIBE) needs a Redis Cluster; "
+        "on a standalone Redis plain PUBLISH reaches the one node anyway"
     ),
     SessionStore: "cannot store sessions; use a Redis or Memcached namespace",
     SubjectRevocation: (

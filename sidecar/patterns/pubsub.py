@@ -15,6 +15,16 @@ Which kind a channel is comes from the namespace's config (``channels.durable``)
   nothing the stream still holds is missed, and what retention trimmed is
   reported as missed with its exact count.
 
+With ``channels.sharded`` on a Redis Cluster, fire-and-forget channels are
+*sharded* (``shards.py``): ``SPUBLISH`` reaches only the shard that owns the
+channel's slot instead of every node, and subscribers ``SSUBSCRIBE`` on that
+owner, moving with it on failover and slot migration (a MissedEvent marks the
+gap). Same guarantee: at-most-once, every gap reported. Patterns cannot be
+sharded (Redis has no ``SPSUBSCRIBE``) and are refused in such a namespace
+(INVALID_ARGUMENT / PATTERN_INVALID). On a standalone Redis there is only one
+node to reach, so ``sharded`` changes nothing: plain ``PUBLISH`` is used (and
+logged once).
+
 This module resolves which is which, enforces the namespace's limits, builds
 a :class:`Subscription` and ties it to the hub and the tails for exactly as
 long as its stream lives. Redis only: a Memcached namespace gets
@@ -24,18 +34,20 @@ FAILED_PRECONDITION / NOT_SUPPORTED_BY_BACKEND.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 
 from opentelemetry import propagate
 
-from sidecar.backends.pubsub import PubSubTransport, StreamId, format_id
-from sidecar.errors import ResourceExhausted, Unavailable
+from sidecar.backends.pubsub import PubSubTransport, ShardedPubSub, StreamId, format_id
+from sidecar.errors import InvalidArgument, ResourceExhausted, Unavailable
 from sidecar.patterns import envelope
 from sidecar.patterns.fanout import Hub, Kind
 from sidecar.patterns.glob import glob_match
 from sidecar.patterns.namespace import Namespace
+from sidecar.patterns.shards import ShardedHub
 from sidecar.patterns.streams import StreamTail, Tails
 from sidecar.patterns.subscription import DurableCursor, Subscription
 from sidecar.telemetry import Telemetry
@@ -43,6 +55,8 @@ from sidecar.telemetry import Telemetry
 __all__ = ["PubSub", "Published", "SubscribeSpec", "Subscribed"]
 
 _GLOB_CHARS = frozenset("*?[\\")
+
+log = logging.getLogger("cachecar.pubsub")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +97,8 @@ class _RedisPubSub:
     redis: PubSubTransport
     hub: Hub
     tails: Tails
+    #: Sharded channels (a cluster, once a sharded namespace uses it).
+    sharded: tuple[ShardedPubSub, ShardedHub] | None = None
 
 
 def shutting_down() -> Unavailable:
@@ -114,6 +130,7 @@ class PubSub:
         self._subscriptions: set[Subscription] = set()
         self._per_namespace: dict[str, int] = {}
         self._durable: dict[str, tuple[frozenset[str], tuple[bytes, ...]]] = {}
+        self._plain_fallback_logged: set[str] = set()
         self._closing = False
         #: limits.max_streams: open Subscribe streams across every namespace.
         self.max_streams = max_streams
@@ -130,6 +147,45 @@ class PubSub:
         hub.start()
         found = self._backends[backend.name] = _RedisPubSub(redis, hub, Tails(hub, redis))
         return found
+
+    def _shards_of(
+        self, ns: Namespace, state: _RedisPubSub
+    ) -> tuple[ShardedPubSub, ShardedHub] | None:
+        """The sharded transport and hub if ``ns`` shards its fire-and-forget channels."""
+        if not ns.settings.channels.sharded:
+            return None
+        if state.sharded is not None:
+            return state.sharded
+        shards = ns.backend.capabilities.get(ShardedPubSub)
+        if shards is None:
+            if ns.name not in self._plain_fallback_logged:
+                self._plain_fallback_logged.add(ns.name)
+                log.info(
+                    "channels.sharded has no effect on a standalone Redis (one node: nothing "
+                    "to spare); using PUBLISH / SUBSCRIBE",
+                    extra={"namespace": ns.name, "backend": ns.backend.name},
+                )
+            return None
+        hub = ShardedHub(shards, self._metrics, ping_interval=self.ping_interval)
+        hub.start()
+        state.sharded = (shards, hub)
+        return state.sharded
+
+    def _channel_hub(
+        self, ns: Namespace, state: _RedisPubSub, spec: SubscribeSpec
+    ) -> Hub | ShardedHub:
+        """The hub that serves ``ns``'s fire-and-forget channels (patterns refused if sharded)."""
+        sharded = self._shards_of(ns, state)
+        if sharded is not None and spec.patterns:
+            raise InvalidArgument(
+                f"namespace {ns.name!r} shards its channels (channels.sharded), and Redis "
+                "Cluster cannot subscribe to a pattern across shards (there is no SPSUBSCRIBE); "
+                "subscribe to channels by name, or use a namespace without channels.sharded "
+                "for pattern subscriptions",
+                reason="PATTERN_INVALID",
+                metadata={"namespace": ns.name},
+            )
+        return state.hub if sharded is None else sharded[1]
 
     def check_supported(self, ns: Namespace) -> None:
         """FAILED_PRECONDITION / NOT_SUPPORTED_BY_BACKEND unless ``ns`` is on Redis."""
@@ -170,10 +226,18 @@ class PubSub:
             return Published(local, local, format_id(sid), sid[0] * 1000)
         now_us = time.time_ns() // 1000
         redis_channel = ns.keys.channel(channel)
-        count = await state.redis.publish(redis_channel, envelope.wrap(payload, now_us, carrier))
+        wrapped = envelope.wrap(payload, now_us, carrier)
+        sharded = self._shards_of(ns, state)
+        hub: Hub | ShardedHub
+        if sharded is None:
+            hub = state.hub
+            count = await state.redis.publish(redis_channel, wrapped)
+        else:
+            hub = sharded[1]
+            count = await sharded[0].spublish(redis_channel, wrapped)
         self._metrics.child(self._metrics.pubsub_published, ns.name, "fire_and_forget").inc()
-        local = len(state.hub.listeners_of(redis_channel))
-        remote = max(0, count - state.hub.redis_receipts(redis_channel))
+        local = len(hub.listeners_of(redis_channel))
+        remote = max(0, count - hub.redis_receipts(redis_channel))
         return Published(local + remote, local, "", now_us)
 
     # -- subscribing --------------------------------------------------------------------
@@ -201,6 +265,7 @@ class PubSub:
                 reason="TOO_MANY_SUBSCRIBERS",
                 metadata={"namespace": ns.name},
             )
+        channel_hub = self._channel_hub(ns, state, spec)
         metrics = self._metrics
         fire_and_forget = [c for c in spec.channels if not self.is_durable(ns, c)]
         sub = Subscription(
@@ -213,13 +278,14 @@ class PubSub:
             dropped=metrics.child(metrics.pubsub_dropped, ns.name, "slow_subscriber"),
             delivered=metrics.child(metrics.pubsub_delivered, ns.name),
         )
-        watched: list[tuple[Kind, bytes]] = []
+        watched: list[tuple[Hub | ShardedHub, Kind, bytes]] = []
         tails: list[StreamTail] = []
 
         def release() -> None:
             # Idempotent, and also releases what setup adds after a failure.
             while watched:
-                state.hub.unwatch(*watched.pop(), sub)
+                hub, kind, name = watched.pop()
+                hub.unwatch(kind, name, sub)
             while tails:
                 state.tails.release(tails.pop(), sub)
             if sub in self._subscriptions:
@@ -239,8 +305,9 @@ class PubSub:
             )
             for kind, names in topics:
                 for name in names:
-                    watched.append((kind, name))
-                    active.append(state.hub.watch(kind, name, sub))
+                    hub = channel_hub if kind == "channel" else state.hub
+                    watched.append((hub, kind, name))
+                    active.append(hub.watch(kind, name, sub))
             resume_ids = {}
             for channel in spec.channels:
                 if channel in fire_and_forget:
@@ -258,7 +325,7 @@ class PubSub:
                 self._raise_if_failed(sub)
                 sub.cursors.append(self._cursor(ns, spec, channel, tail))
                 resume_ids[channel] = format_id(sub.cursors[-1].position)
-            await state.hub.wait_active(active, self.setup_timeout, abort=sub.failed)
+            await channel_hub.wait_active(active, self.setup_timeout, abort=sub.failed)
             self._raise_if_failed(sub)
             yield sub, Subscribed(spec.channels, spec.patterns, resume_ids)
         finally:
@@ -293,11 +360,16 @@ class PubSub:
         counts: dict[str, int] = {}
         for state in self._backends.values():
             counts.update(state.hub.refcounts())
+            if state.sharded is not None:
+                counts.update(state.sharded[1].refcounts())
         return counts
 
     def connected(self) -> bool:
         """Whether every backend's subscriber connection is up (False before first use)."""
-        return bool(self._backends) and all(s.hub.connected for s in self._backends.values())
+        return bool(self._backends) and all(
+            s.hub.connected and (s.sharded is None or s.sharded[1].connected)
+            for s in self._backends.values()
+        )
 
     def open_tails(self) -> int:
         """Durable channels this sidecar is tailing."""
@@ -315,3 +387,5 @@ class PubSub:
         for state in states:
             await state.tails.aclose()
             await state.hub.aclose()
+            if state.sharded is not None:
+                await state.sharded[1].aclose()

@@ -25,7 +25,7 @@ from sidecar.backends.capabilities import (
     SubjectRevocation,
 )
 from sidecar.backends.invalidation import InvalidationFeed
-from sidecar.backends.pubsub import PubSubTransport
+from sidecar.backends.pubsub import PubSubTransport, ShardedPubSub
 from sidecar.backends.queue import WriteQueue
 from sidecar.backends.registry import open_backend
 from sidecar.backends.versions import VersionedStore
@@ -65,6 +65,7 @@ INTERFACES: tuple[type, ...] = (
     CounterStore,
     WriteQueue,
     PubSubTransport,
+    ShardedPubSub,
     InvalidationFeed,
     VersionedStore,
 )

@@ -24,7 +24,7 @@ from sidecar.backends.capabilities import (
     SubjectRevocation,
 )
 from sidecar.backends.invalidation import InvalidationFeed
-from sidecar.backends.pubsub import PubSubTransport
+from sidecar.backends.pubsub import PubSubTransport, ShardedPubSub
 from sidecar.backends.queue import WriteQueue
 from sidecar.config import NamespaceSettings
 from sidecar.config_types import ConfigError
@@ -113,6 +113,15 @@ async def test_the_caller_gets_not_supported_by_backend(
         # without one it is refused at start (with one, it is bounded, not coherent).
         with pytest.raises(ConfigError, match="cannot invalidate a near cache"):
             make_settings(url, None, near_cache={"max_bytes": "1MiB"})
+        return
+    if lacks is ShardedPubSub:
+        if name == "memcached":  # no pub/sub at all: refused at start
+            with pytest.raises(ConfigError, match="sharded pub/sub needs a Redis"):
+                make_settings(url, None, channels={"sharded": True})
+            return
+        # One node has no shards to spare: a sharded namespace uses plain PUBLISH.
+        sc = await sidecar_for(url, channels={"sharded": True})
+        assert (await publish(sc.channel, "news", b"x", namespace=calls.NS)).receiver_count == 0
         return
     assert lacks in _RPCS, f"add an RPC that needs {lacks.__name__} to _RPCS"
     sc = await sidecar_for(url)

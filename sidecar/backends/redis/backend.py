@@ -28,7 +28,7 @@ from sidecar.backends.capabilities import (
     SubjectRevocation,
 )
 from sidecar.backends.invalidation import InvalidationFeed
-from sidecar.backends.pubsub import PubSubTransport
+from sidecar.backends.pubsub import PubSubTransport, ShardedPubSub
 from sidecar.backends.queue import WriteQueue
 from sidecar.backends.redis.boards import RedisBoards
 from sidecar.backends.redis.link import RedisLink
@@ -37,6 +37,7 @@ from sidecar.backends.redis.pubsub import RedisPubSub
 from sidecar.backends.redis.queue import RedisQueue
 from sidecar.backends.redis.replicas import RedisReplicaReads
 from sidecar.backends.redis.sessions import RedisSessions
+from sidecar.backends.redis.sharded import RedisShardedPubSub
 from sidecar.backends.redis.tracking import RedisTracking
 from sidecar.backends.redis.versions import RedisVersions
 from sidecar.backends.replicas import ReplicaReads
@@ -138,6 +139,9 @@ class RedisBackend:
         optional: dict[type, object] = (
             {} if self._replicas is None else {ReplicaReads: self._replicas}
         )
+        if self.cluster:
+            # Only a cluster has shards: on one node SPUBLISH saves nothing.
+            optional[ShardedPubSub] = RedisShardedPubSub(link)
         self.capabilities = Capabilities(
             f"redis backend {name!r}",
             {

@@ -45,7 +45,7 @@ from sidecar.backends.redis.link import RedisLink
 from sidecar.errors import BackendUnavailable
 from sidecar.telemetry.commands import observed
 
-__all__ = ["RedisPubSub", "SubscriberConnection"]
+__all__ = ["RedisPubSub", "SubscriberConnection", "subscriber_options"]
 
 # KEYS[1] stream; ARGV[1] notification channel, ARGV[2] max length,
 # ARGV[3..] field, value, ... Returns the new id "<ms>-<ordinal>".
@@ -113,7 +113,7 @@ class SubscriberConnection:
         kind = bytes(reply[0]).lower()
         if kind == b"pmessage":
             return Delivery(kind, bytes(reply[2]), bytes(reply[1]), bytes(reply[3]))
-        if kind == b"message":
+        if kind in (b"message", b"smessage"):
             return Delivery(kind, bytes(reply[1]), None, bytes(reply[2]))
         channel = reply[1] if len(reply) > 1 and isinstance(reply[1], bytes) else b""
         return Delivery(kind, channel)
@@ -126,7 +126,7 @@ class SubscriberConnection:
             await self._conn.disconnect()
 
 
-def _subscriber_options(pooled: dict[str, Any]) -> dict[str, Any]:
+def subscriber_options(pooled: dict[str, Any]) -> dict[str, Any]:
     # The pool's settings (address, credentials, TLS, timeouts) with RESP2:
     # in RESP2 every subscribed-mode reply is a plain array, read in order,
     # while redis-py's RESP3 default routes them to push handlers. The pool's
@@ -205,11 +205,11 @@ class RedisPubSub:
                 nodes = self._client.get_nodes()
                 node = nodes[self._next_node % len(nodes)]
                 self._next_node += 1
-                conn = node.connection_class(**_subscriber_options(node.connection_kwargs))
+                conn = node.connection_class(**subscriber_options(node.connection_kwargs))
                 address = f"{node.host}:{node.port}"
             else:
                 pool = self._client.connection_pool
-                conn = pool.connection_class(**_subscriber_options(pool.connection_kwargs))
+                conn = pool.connection_class(**subscriber_options(pool.connection_kwargs))
                 address = self._link.address
             subscriber = SubscriberConnection(conn, self._link, address)
             try:

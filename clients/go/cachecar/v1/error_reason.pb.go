@@ -113,7 +113,10 @@ const (
 	// named within the limit.
 	ErrorReason_CHANNEL_INVALID ErrorReason = 18
 	// INVALID_ARGUMENT. A channel pattern is empty, too long, or ends with an
-	// unescaped backslash. Metadata: "namespace". Fix the pattern.
+	// unescaped backslash; or the namespace shards its channels
+	// (channels.sharded), where patterns cannot be served (Redis has no
+	// SPSUBSCRIBE). Metadata: "namespace". Fix the pattern, or subscribe to
+	// patterns in a namespace without channels.sharded.
 	ErrorReason_PATTERN_INVALID ErrorReason = 19
 	// INVALID_ARGUMENT. A resume id names a channel that is not durable, is
 	// not a message id, or lies in the future. Metadata: "namespace". Send the

@@ -119,7 +119,10 @@ class _ErrorReasonEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._En
     """
     PATTERN_INVALID: _ErrorReason.ValueType  # 19
     """INVALID_ARGUMENT. A channel pattern is empty, too long, or ends with an
-    unescaped backslash. Metadata: "namespace". Fix the pattern.
+    unescaped backslash; or the namespace shards its channels
+    (channels.sharded), where patterns cannot be served (Redis has no
+    SPSUBSCRIBE). Metadata: "namespace". Fix the pattern, or subscribe to
+    patterns in a namespace without channels.sharded.
     """
     RESUME_ID_INVALID: _ErrorReason.ValueType  # 20
     """INVALID_ARGUMENT. A resume id names a channel that is not durable, is
@@ -473,7 +476,10 @@ named within the limit.
 """
 PATTERN_INVALID: ErrorReason.ValueType  # 19
 """INVALID_ARGUMENT. A channel pattern is empty, too long, or ends with an
-unescaped backslash. Metadata: "namespace". Fix the pattern.
+unescaped backslash; or the namespace shards its channels
+(channels.sharded), where patterns cannot be served (Redis has no
+SPSUBSCRIBE). Metadata: "namespace". Fix the pattern, or subscribe to
+patterns in a namespace without channels.sharded.
 """
 RESUME_ID_INVALID: ErrorReason.ValueType  # 20
 """INVALID_ARGUMENT. A resume id names a channel that is not durable, is

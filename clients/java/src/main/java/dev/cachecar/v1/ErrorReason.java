@@ -219,7 +219,10 @@ public enum ErrorReason
   /**
    * <pre>
    * INVALID_ARGUMENT. A channel pattern is empty, too long, or ends with an
-   * unescaped backslash. Metadata: "namespace". Fix the pattern.
+   * unescaped backslash; or the namespace shards its channels
+   * (channels.sharded), where patterns cannot be served (Redis has no
+   * SPSUBSCRIBE). Metadata: "namespace". Fix the pattern, or subscribe to
+   * patterns in a namespace without channels.sharded.
    * </pre>
    *
    * <code>PATTERN_INVALID = 19;</code>
@@ -924,7 +927,10 @@ public enum ErrorReason
   /**
    * <pre>
    * INVALID_ARGUMENT. A channel pattern is empty, too long, or ends with an
-   * unescaped backslash. Metadata: "namespace". Fix the pattern.
+   * unescaped backslash; or the namespace shards its channels
+   * (channels.sharded), where patterns cannot be served (Redis has no
+   * SPSUBSCRIBE). Metadata: "namespace". Fix the pattern, or subscribe to
+   * patterns in a namespace without channels.sharded.
    * </pre>
    *
    * <code>PATTERN_INVALID = 19;</code>
