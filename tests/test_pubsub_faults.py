@@ -166,3 +166,21 @@ async def test_sigterm_ends_streams_and_a_restarted_sidecar_resumes_without_loss
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
+
+
+async def test_connection_age_never_drops_a_subscribers_subscriptions(
+    fresh_redis: RedisServer, sidecar_for: SidecarFactory
+) -> None:
+    # max_connection_age (11 h by default with IAM) recycles pooled connections
+    # before a command. Applied to a subscriber connection (its keepalive PING),
+    # it redialled the socket under the reader: "read() called while another
+    # coroutine is already waiting", a failed resubscribe, leaked sockets and
+    # lost messages. Subscriber connections are never retired by age.
+    sc = await sidecar_for({"url": fresh_redis.url, "max_connection_age": "300ms"})
+    sc.sidecar.pubsub.ping_interval = 0.2  # keepalive PINGs go out on the subscriber
+    news = await subscribe(sc.channel, ["news"])
+    await asyncio.sleep(1.5)  # several PINGs past the age limit
+    await publish_all(sc.channel, "news", numbered(5))
+    got = await news.take(5)
+    assert ordinals([m.payload for m in got]) == list(range(5))
+    assert news.missed == []

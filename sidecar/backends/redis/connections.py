@@ -24,7 +24,7 @@ from redis.exceptions import AuthenticationError
 
 from sidecar.backends.redis.credentials import Credentials
 
-__all__ = ["connection_class"]
+__all__ = ["connection_class", "never_retire"]
 
 
 class _Managed(Connection):
@@ -32,12 +32,14 @@ class _Managed(Connection):
 
     cachecar_login: Credentials | None = None
     cachecar_max_age: float | None = None
+    #: False on a subscriber connection (see never_retire).
+    cachecar_retires = True
     _cachecar_retire_at = float("inf")
     #: Connections this class retired for age (read by tests and stats).
     retired = 0
 
     async def on_connect_check_health(self, check_health: bool = True) -> None:
-        if self.cachecar_max_age is not None:
+        if self.cachecar_max_age is not None and self.cachecar_retires:
             # Jitter, so connections dialled together are not all redialled together.
             age = self.cachecar_max_age * random.uniform(0.8, 1.0)  # noqa: S311
             self._cachecar_retire_at = time.monotonic() + age
@@ -66,6 +68,18 @@ class _Managed(Connection):
             type(self).retired += 1
             await self.disconnect()
         await super().send_packed_command(command, check_health)
+
+
+def never_retire(connection: Connection) -> None:
+    """Keep ``connection`` out of age retirement: a subscriber connection.
+
+    Retiring redials the socket under whoever holds the connection. A pooled
+    connection is held by one command at a time, so that is safe; a subscriber
+    connection is read by its owner all the time and holds subscriptions a
+    fresh socket would not have. Its owner reconnects it instead, and reports
+    the gap, when Redis closes it (ElastiCache's 12-hour limit on IAM
+    connections included)."""
+    connection.cachecar_retires = False  # type: ignore[attr-defined]
 
 
 def connection_class(

@@ -41,6 +41,7 @@ from sidecar.backends.pubsub import (
     format_id,
     parse_id,
 )
+from sidecar.backends.redis.connections import never_retire
 from sidecar.backends.redis.link import RedisLink
 from sidecar.errors import BackendUnavailable
 from sidecar.telemetry.commands import observed
@@ -211,6 +212,7 @@ class RedisPubSub:
                 pool = self._client.connection_pool
                 conn = pool.connection_class(**subscriber_options(pool.connection_kwargs))
                 address = self._link.address
+            never_retire(conn)  # age retirement would redial it under its reader
             subscriber = SubscriberConnection(conn, self._link, address)
             try:
                 await conn.connect()

@@ -23,6 +23,7 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from sidecar.backends.breaker import guarded
+from sidecar.backends.redis.connections import never_retire
 from sidecar.backends.redis.link import RedisLink
 from sidecar.backends.redis.pubsub import SubscriberConnection, subscriber_options
 from sidecar.errors import BackendUnavailable
@@ -83,6 +84,7 @@ class RedisShardedPubSub:
             options = subscriber_options(node.connection_kwargs)
             options.update(host=host, port=int(port))
             conn = node.connection_class(**options)
+            never_retire(conn)  # age retirement would redial it under its reader
             subscriber = SubscriberConnection(conn, self._link, owner)
             try:
                 await conn.connect()
