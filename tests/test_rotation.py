@@ -394,6 +394,38 @@ async def test_iam_tokens_rotating_under_load_fail_no_call(
     assert _link(sidecar).credentials.logins > logins[-1] - 1
 
 
+async def test_iam_live_connections_reauth_with_each_token_instead_of_redialling(
+    server: TlsRedisServer, run: Any, aws_env: FixedClock
+) -> None:
+    # No age recycling inside the run: every fresh token must reach the live
+    # connections as an AUTH on them (ElastiCache extends an IAM connection
+    # by 12 hours on each), while the old tokens are removed under load.
+    admin = _admin(server)
+    issuer = TokenIssuer(aws_env, [admin])
+    sidecar, load = await run(_backend(server, auth="iam", iam=IAM, max_connection_age="11h"))
+    link = _link(sidecar)
+    pooled = link.client.connection_pool.connection_class
+    try:
+        await _until(lambda: load.calls > 200, "load running")
+        first = _client_ids(admin)
+        dialled = int(admin.info("stats")["total_connections_received"])
+        await issuer.rotate(sidecar)
+        still = _client_ids(admin)
+        dialled = int(admin.info("stats")["total_connections_received"]) - dialled
+    finally:
+        await load.stop()
+        issuer.close()
+    assert load.failures == [], load.failures[:5]
+    # The connections of the start served to the end, re-AUTHed on the way:
+    # the user's only valid password by then was a token signed mid-run.
+    assert first & still, (first, still)
+    assert pooled.reauths >= ROTATIONS, pooled.reauths
+    assert link.fast is not None
+    assert link.fast.reauths >= ROTATIONS, link.fast.reauths
+    # Nearly no connection was dialled meanwhile (the pool may still grow).
+    assert dialled < len(first), (dialled, len(first))
+
+
 @pytest.fixture
 def tls_cluster(certs: Certificates) -> Iterator[TlsRedisCluster]:
     """A TLS 3-master Cluster, one replica each; the ACL user starts with a throwaway password."""
@@ -508,3 +540,42 @@ async def test_the_invalidation_link_redials_with_the_rotated_password(
     finally:
         admin.close()
         await sidecar.stop(grace=1.0)
+
+
+async def test_the_invalidation_link_reauths_with_fresh_iam_tokens(
+    server: TlsRedisServer, aws_env: FixedClock
+) -> None:
+    # An idle sidecar with a near cache: nothing but its tracking link talks to
+    # Redis, and that link must keep its IAM login fresh (AUTH on the live
+    # connection every token_refresh), not wait for the 12-hour cut.
+    admin = _admin(server)
+    issuer = TokenIssuer(aws_env, [admin])
+    backend = _backend(server, auth="iam", iam=IAM, max_connection_age="11h")
+    backend["invalidation"] = {"ping_interval": "100ms"}
+    settings = settings_from_mapping(
+        {
+            "listen": "127.0.0.1:0",
+            "backends": {"main": backend},
+            "namespaces": {"items": {"backend": "main", "near_cache": {"max_bytes": "1MiB"}}},
+        }
+    )
+    sidecar = Sidecar(settings, telemetry=Telemetry(), health_interval=60.0)
+    await sidecar.start()
+    try:
+        near = sidecar.namespaces["items"].near
+        assert near is not None
+        await _until(lambda: near.serving, "the near cache serving")
+
+        def link_and_auths() -> tuple[list[int], int]:
+            ids = [int(c["id"]) for c in admin.client_list() if c["name"] == "cachecar-tracking"]
+            auths = admin.info("commandstats").get("cmdstat_auth", {}).get("calls", 0)
+            return ids, int(auths)
+
+        link, auths = link_and_auths()
+        await asyncio.sleep(2.0)
+        link_after, auths_after = link_and_auths()
+    finally:
+        issuer.close()
+        await sidecar.stop(grace=1.0)
+    assert link == link_after, "the tracking link was redialled instead of re-AUTHed"
+    assert auths_after - auths >= 4, (auths, auths_after)

@@ -112,6 +112,13 @@ class Credentials(CredentialProvider):
         self.refusals = 0
         _LIVE.add(self)
 
+    @property
+    def renew_every(self) -> float | None:
+        """IAM: seconds after which a live connection sends AUTH with a fresh token
+        (ElastiCache extends an IAM connection's 12 hours on each); None otherwise:
+        a password stays valid on a connection that logged in with it."""
+        return self._refresh if self._signer is not None else None
+
     def reload(self) -> None:
         """Forget what was read or signed: the next login reads every source anew."""
         self._environ.clear()
@@ -158,7 +165,11 @@ class Credentials(CredentialProvider):
             ordered.insert(0, self._preferred)
         return ordered
 
-    async def login(self, attempt: Attempt, refused: type[BaseException]) -> None:
+    async def login(
+        self,
+        attempt: Attempt,
+        refused: type[BaseException] | tuple[type[BaseException], ...],
+    ) -> None:
         """Log in with the first candidate Redis accepts; re-read once if all are refused."""
         tried: set[str] = set()
         last: BaseException | None = None

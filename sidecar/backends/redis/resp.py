@@ -44,6 +44,8 @@ class _Connection(asyncio.Protocol):
         self.closed = False
         #: Loop time after which the pool dials a replacement (max_connection_age).
         self.retire_at = float("inf")
+        #: Loop time after which the pool sends AUTH with a fresh token (IAM).
+        self.reauth_at = float("inf")
         self._retiring = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -142,6 +144,9 @@ class RespPool:
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._ssl = ssl_context
+        self._renew = login.renew_every if login is not None else None
+        #: Live re-AUTHs sent (IAM; tests and stats).
+        self.reauths = 0
         self._slots: list[_Connection | None] = [None] * size
         self._dialing: list[asyncio.Lock] = [asyncio.Lock() for _ in range(size)]
         self._next = 0
@@ -170,6 +175,8 @@ class RespPool:
 
                     # A refused AUTH leaves the connection usable for the next candidate.
                     await self._login.login(attempt, RespError)
+                if self._renew is not None:
+                    fresh.reauth_at = loop.time() + self._renew
                 if self._max_age is not None:
                     # Jittered like connections.py, for the same reason.
                     fresh.retire_at = loop.time() + self._max_age * random.uniform(0.8, 1.0)  # noqa: S311
@@ -196,7 +203,34 @@ class RespPool:
             conn = None
         if conn is None or conn.closed:
             conn = await self._dial(slot)
+        elif conn.reauth_at <= asyncio.get_running_loop().time():
+            await self._reauth(slot, conn)
         return await conn.send(_pack(*args), self._timeout)
+
+    async def _reauth(self, slot: int, conn: _Connection) -> None:
+        """AUTH with the current token on a live, pipelined connection (IAM).
+
+        Replies come in order, so commands other callers send meanwhile run
+        after it. A refused AUTH retires the connection like an old one."""
+        assert self._login is not None
+        assert self._renew is not None
+        conn.reauth_at = float("inf")  # one caller re-AUTHs; the rest go on
+
+        async def attempt(username: str | None, password: str | None) -> None:
+            if password is not None:
+                auth = ("AUTH", username, password) if username else ("AUTH", password)
+                await conn.send(_pack(*auth), self._timeout)
+
+        try:
+            await self._login.login(attempt, RespError)
+        except RespError:
+            if self._slots[slot] is conn:
+                self._slots[slot] = None
+            self._retiring = [c for c in self._retiring if not c.closed] + [conn]
+            conn.close_when_idle()
+            return
+        conn.reauth_at = asyncio.get_running_loop().time() + self._renew
+        self.reauths += 1
 
     def close(self) -> None:
         for conn in [*self._slots, *self._retiring]:

@@ -52,7 +52,7 @@ import contextlib
 import logging
 import ssl
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 import hiredis
@@ -154,6 +154,15 @@ class _Dialer:
         self.ssl = ssl_context
         self.timeout = timeout
 
+    def auth(self, conn: _Conn) -> Callable[[str | None, str | None], Awaitable[None]]:
+        """An AUTH attempt on a live link (a re-AUTH with a fresh IAM token)."""
+
+        async def attempt(username: str | None, password: str | None) -> None:
+            if password is not None:
+                await conn.call("AUTH", username or "default", password, within=self.timeout)
+
+        return attempt
+
     async def dial(
         self, address: str, on_push: Callable[[list[Any]], None], on_lost: Callable[[str], None]
     ) -> _Conn:
@@ -235,8 +244,17 @@ class _Link:
         # Subscribed: every write from here on is pushed to us.
         self.up = True
         feed.link_changed(self, "subscribed")
+        loop = asyncio.get_running_loop()
+        login = feed.dialer.login
+        renew = login.renew_every if login is not None else None
+        authed = loop.time()
         while not conn.closed:
             await asyncio.sleep(feed.ping_interval)
+            if login is not None and renew is not None and loop.time() - authed >= renew:
+                # IAM: keep the live link's login fresh, as every connection does;
+                # a refusal (Refused, a ConnectionError) ends the session: flush, redial.
+                authed = loop.time()
+                await login.login(feed.dialer.auth(conn), Refused)
             await conn.call("PING", within=feed.ping_interval)
 
     async def aclose(self) -> None:
