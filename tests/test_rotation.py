@@ -499,6 +499,21 @@ async def test_a_changed_password_file_is_picked_up_without_a_refusal(tmp_path: 
 # -- the near cache's invalidation link -------------------------------------------
 
 
+async def _near_sidecar(backend: dict[str, Any], ping_interval: str) -> Sidecar:
+    """A started sidecar with one near-cache namespace on ``backend``."""
+    backend = {**backend, "invalidation": {"ping_interval": ping_interval}}
+    settings = settings_from_mapping(
+        {
+            "listen": "127.0.0.1:0",
+            "backends": {"main": backend},
+            "namespaces": {"items": {"backend": "main", "near_cache": {"max_bytes": "1MiB"}}},
+        }
+    )
+    sidecar = Sidecar(settings, telemetry=Telemetry(), health_interval=60.0)
+    await sidecar.start()
+    return sidecar
+
+
 async def test_the_invalidation_link_redials_with_the_rotated_password(
     server: TlsRedisServer, tmp_path: Path
 ) -> None:
@@ -508,17 +523,7 @@ async def test_the_invalidation_link_redials_with_the_rotated_password(
     password_file = tmp_path / "password"
     old: str = server.initial_password  # type: ignore[attr-defined]
     _write_secret(password_file, old)
-    backend = _backend(server, password_file=str(password_file))
-    backend["invalidation"] = {"ping_interval": "200ms"}
-    settings = settings_from_mapping(
-        {
-            "listen": "127.0.0.1:0",
-            "backends": {"main": backend},
-            "namespaces": {"items": {"backend": "main", "near_cache": {"max_bytes": "1MiB"}}},
-        }
-    )
-    sidecar = Sidecar(settings, telemetry=Telemetry(), health_interval=0.5)
-    await sidecar.start()
+    sidecar = await _near_sidecar(_backend(server, password_file=str(password_file)), "200ms")
     admin = _admin(server)
     try:
         near = sidecar.namespaces["items"].near
@@ -551,16 +556,7 @@ async def test_the_invalidation_link_reauths_with_fresh_iam_tokens(
     admin = _admin(server)
     issuer = TokenIssuer(aws_env, [admin])
     backend = _backend(server, auth="iam", iam=IAM, max_connection_age="11h")
-    backend["invalidation"] = {"ping_interval": "100ms"}
-    settings = settings_from_mapping(
-        {
-            "listen": "127.0.0.1:0",
-            "backends": {"main": backend},
-            "namespaces": {"items": {"backend": "main", "near_cache": {"max_bytes": "1MiB"}}},
-        }
-    )
-    sidecar = Sidecar(settings, telemetry=Telemetry(), health_interval=60.0)
-    await sidecar.start()
+    sidecar = await _near_sidecar(backend, "100ms")
     try:
         near = sidecar.namespaces["items"].near
         assert near is not None
