@@ -149,3 +149,20 @@ async def test_set_many_pipelines_per_server(
     # 60 keys over 2 servers: one gets_many and one pipelined store per server
     # (a few more if a send is split); one round trip per key would be 60+.
     assert sum(sends) <= 12, sends
+
+
+async def test_set_many_applies_every_item_of_a_repeated_key_in_order(
+    relays: list[Relay], fake_app: FakeApp, sidecar_for: SidecarFactory
+) -> None:
+    # One gets/cas pair per key and round carries one store: ten items of one
+    # key once ran out of rounds (WRITE_CONTENDED for the 9th and 10th) with
+    # nobody else writing. Each must be stored, in order, and the last wins.
+    sc = await sidecar_for(_url(relays), loader=fake_app.target)
+    items = [_item("k", b"%d" % i) for i in range(10)] + [_item("j", b"x")]
+    reply = await sc.cache.SetMany(cache_pb2.SetManyRequest(namespace="items", items=items))
+    assert [r.stored for r in reply.results] == [True] * 11, reply.results
+    versions = [r.version for r in reply.results[:10]]
+    assert versions == sorted(versions)
+    assert len(set(versions)) == 10
+    got = await sc.cache.Get(cache_pb2.GetRequest(namespace="items", key="k"))
+    assert got.value == b"9"

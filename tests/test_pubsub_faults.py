@@ -184,3 +184,28 @@ async def test_connection_age_never_drops_a_subscribers_subscriptions(
     got = await news.take(5)
     assert ordinals([m.payload for m in got]) == list(range(5))
     assert news.missed == []
+
+
+async def test_a_second_subscriber_of_a_confirmed_channel_hears_of_the_gap(
+    fresh_redis: RedisServer, sidecar_for: SidecarFactory
+) -> None:
+    # The second Subscribe joins a channel Redis already confirmed for the
+    # first one. It was never told "confirmed", so a lost connection was no
+    # gap to it: after the reconnect only the first stream said RESUBSCRIBED.
+    sc = await sidecar_for(fresh_redis.url)
+    first = await subscribe(sc.channel, ["news"])
+    second = await subscribe(sc.channel, ["news"])
+    await publish(sc.channel, "news", b"0")
+    await first.take(1)
+    await second.take(1)
+    client: Any = aioredis.from_url(fresh_redis.url)
+    try:
+        await client.client_kill_filter(_type="pubsub")
+    finally:
+        await client.aclose()
+    await _resubscribed(fresh_redis.url, ["cc:p{items:news}"], patterns=0)
+    await publish(sc.channel, "news", b"1")
+    await first.take(1)
+    await second.take(1)
+    assert first.events == ["message", "missed", "message"]
+    assert second.events == ["message", "missed", "message"]

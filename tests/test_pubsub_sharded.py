@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 import grpc
 import pytest
@@ -388,3 +389,69 @@ async def test_on_a_standalone_redis_sharded_falls_back_to_plain_publish(
 
     assert calls(after, "publish") - calls(before, "publish") >= 5
     assert calls(after, "spublish") == calls(before, "spublish")
+
+
+async def test_a_second_subscriber_of_a_sharded_channel_hears_of_the_gap(
+    cluster_url: str, redis_cluster: RedisCluster, sidecar_for: SidecarFactory
+) -> None:
+    sc = await sidecar_for(cluster_url, channels=SHARDED)
+    first = await subscribe(sc.channel, ["news"])
+    second = await subscribe(sc.channel, ["news"])
+    await publish(sc.channel, "news", b"0")
+    await first.take(1)
+    await second.take(1)
+    owner = _owner(redis_cluster, "news")
+    with redis.Redis(*owner) as r:
+        r.client_kill_filter(_type="pubsub")
+    await asyncio.sleep(0.5)
+    await wait_until(lambda: _shardnumsub(owner, "news") == 1, within=10)
+    await publish(sc.channel, "news", b"1")
+    await first.take(1)
+    await second.take(1)
+    assert first.events == ["message", "missed", "message"]
+    assert second.events == ["message", "missed", "message"]
+
+
+async def test_two_shards_lost_together_each_gap_is_reported(
+    cluster_url: str, redis_cluster: RedisCluster, sidecar_for: SidecarFactory
+) -> None:
+    # One Subscribe over channels on two shards; a network blip drops both
+    # subscriber connections, and B's node reconnects later than A's. A
+    # message published on B before B is back must be followed by a
+    # MissedEvent: one gap flag per Subscribe reported only A's return.
+    sc = await sidecar_for(cluster_url, channels=SHARDED)
+    a, b = _one_channel_per_master(redis_cluster)[:2]
+    sub = await subscribe(sc.channel, [a, b])
+    await publish(sc.channel, a, b"a0")
+    await publish(sc.channel, b, b"b0")
+    await sub.take(2)
+    owner_a, owner_b = _owner(redis_cluster, a), _owner(redis_cluster, b)
+    # Fault injection inside the sidecar: hold B's reconnect until released.
+    pair = sc.sidecar.pubsub._backends["main"].sharded
+    assert pair is not None
+    hub_b = pair[1]._hubs[f"{owner_b[0]}:{owner_b[1]}"]
+    gate = asyncio.Event()
+    connect = hub_b._connect
+
+    async def late() -> Any:
+        await gate.wait()
+        return await connect()
+
+    hub_b._connect = late
+    for host, port in (owner_a, owner_b):
+        with redis.Redis(host, port) as r:
+            r.client_kill_filter(_type="pubsub")
+    await wait_until(lambda: _shardnumsub(owner_a, a) == 1, within=10)
+    await publish(sc.channel, a, b"a1")
+    while b"a1" not in [m.payload for m in sub.messages]:
+        await sub.read_one(5)
+    await publish(sc.channel, b, b"b-lost")  # B's node has no subscriber yet
+    gate.set()
+    await wait_until(lambda: _shardnumsub(owner_b, b) == 1, within=10)
+    await publish(sc.channel, b, b"b2")
+    while b"b2" not in [m.payload for m in sub.messages]:
+        await sub.read_one(5)
+    # Nothing missing may follow the last MissedEvent: after it, only b2.
+    last = len(sub.events) - 1 - sub.events[::-1].index("missed")
+    assert sub.events[last + 1 :] == ["message"], sub.events
+    assert sub.messages[-1].payload == b"b2"

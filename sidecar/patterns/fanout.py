@@ -52,6 +52,7 @@ __all__ = [
     "Kind",
     "Listener",
     "Shard",
+    "Topic",
     "backoff_delay",
     "stop_tasks",
     "wait_active",
@@ -60,6 +61,8 @@ __all__ = [
 log = logging.getLogger("cachecar.pubsub")
 
 Kind = Literal["channel", "pattern"]
+#: A subscribed name and how (``SUBSCRIBE`` / ``PSUBSCRIBE`` / ``SSUBSCRIBE`` name).
+Topic = tuple[Kind, bytes]
 _COMMANDS: dict[Kind, tuple[SubscriberCommand, SubscriberCommand]] = {
     "channel": ("SUBSCRIBE", "UNSUBSCRIBE"),
     "pattern": ("PSUBSCRIBE", "PUNSUBSCRIBE"),
@@ -111,13 +114,15 @@ class Listener(Protocol):
 
     def on_message(self, incoming: Incoming) -> None: ...
 
-    def on_subscribed(self) -> None:
-        """Redis confirmed the topic (again, after a reconnect)."""
+    def on_subscribed(self, topic: Topic) -> None:
+        """Redis confirmed ``topic`` (again, after a reconnect); also told to a
+        listener that joins a topic already confirmed."""
         ...
 
-    def on_lost(self) -> None:
-        """The connection that carried the topic died: until it is confirmed
-        again, its messages are not received."""
+    def on_lost(self, topic: Topic) -> None:
+        """The connection that carried ``topic`` died (or its node dropped it):
+        until it is confirmed again, its messages are not received. Per topic:
+        one listener's topics may ride several connections (sharded channels)."""
         ...
 
 
@@ -193,6 +198,10 @@ class Hub:
             else:
                 self._dirty.set()
         interest.listeners.add(listener)
+        if interest.active.done():
+            # Joining a topic Redis already confirmed: the listener counts it as
+            # confirmed, so a later loss of the connection is a gap it reports.
+            listener.on_subscribed((kind, name))
         return interest.active
 
     def unwatch(self, kind: Kind, name: bytes, listener: Listener) -> None:
@@ -374,7 +383,7 @@ class Hub:
             if not interest.active.done():
                 interest.active.set_result(None)
             for listener in tuple(interest.listeners):
-                listener.on_subscribed()
+                listener.on_subscribed((kind, name))
 
     def _lost(self, conn: Subscriber) -> None:
         if self._conn is not conn:
@@ -388,12 +397,10 @@ class Hub:
                 if interest.active.done():
                     interest.active = asyncio.get_running_loop().create_future()
         self._unconfirmed.clear()
-        told: set[Listener] = set()
-        for topics in self._wanted.values():
-            for interest in topics.values():
-                for listener in interest.listeners - told:
-                    told.add(listener)
-                    listener.on_lost()
+        for kind, topics in self._wanted.items():
+            for name, interest in topics.items():
+                for listener in tuple(interest.listeners):
+                    listener.on_lost((kind, name))
 
     # -- reconciling wanted and sent --------------------------------------------------
 

@@ -166,7 +166,7 @@ class ShardedHub:
             return
         self._carry_over(hub, name, channel)
         for listener in hub.evict(name):
-            listener.on_lost()  # the connection lives on: the hub told nobody
+            listener.on_lost(("channel", name))  # the connection lives on: the hub told nobody
         channel.owner = None
         self._stale = True
         self._dirty.set()
@@ -226,7 +226,7 @@ class ShardedHub:
             )
             for listener in channel.listeners:
                 old.unwatch("channel", name, listener)
-                listener.on_lost()  # a gap until the new owner confirms
+                listener.on_lost(("channel", name))  # a gap until the new owner confirms
         hub = self._hubs.get(owner)
         if hub is None:
             hub = self._hubs[owner] = Hub(

@@ -33,7 +33,7 @@ from contextvars import Context
 from sidecar.backends.pubsub import PubSubTransport, StreamEntry, StreamId
 from sidecar.errors import BackendUnavailable
 from sidecar.patterns.events import Message, durable_message
-from sidecar.patterns.fanout import Hub, Incoming, backoff_delay, stop_tasks
+from sidecar.patterns.fanout import Hub, Incoming, Topic, backoff_delay, stop_tasks
 
 __all__ = ["StreamTail", "Tails"]
 
@@ -83,10 +83,10 @@ class StreamTail:
     def on_message(self, incoming: Incoming) -> None:
         self._dirty.set()
 
-    def on_subscribed(self) -> None:
+    def on_subscribed(self, topic: Topic) -> None:
         self._dirty.set()
 
-    def on_lost(self) -> None:
+    def on_lost(self, topic: Topic) -> None:
         pass  # nothing is lost: the stream is re-read once confirmed again
 
     def begin(self, position: StreamId) -> None:

@@ -37,7 +37,7 @@ from sidecar.backends.pubsub import StreamId
 from sidecar.errors import BackendUnavailable, CacheCarError, ResourceExhausted
 from sidecar.patterns.envelope import unwrap
 from sidecar.patterns.events import Event, Message, Missed, durable_message
-from sidecar.patterns.fanout import Incoming, backoff_delay
+from sidecar.patterns.fanout import Incoming, Topic, backoff_delay
 from sidecar.patterns.glob import glob_match
 from sidecar.patterns.streams import READ_BATCH, Entry, StreamTail
 
@@ -136,8 +136,13 @@ class Subscription:
         #: Messages, and a ``None`` where the connection was lost and resubscribed
         #: (fire-and-forget messages published in between are gone: a gap).
         self._buffer: deque[Incoming | None] = deque()
-        self._lost = False
-        self._confirmed = False
+        #: Topics Redis confirmed at least once / lost since (per topic: one
+        #: Subscribe's topics may ride several connections, and each
+        #: reconnects on its own).
+        self._confirmed: set[Topic] = set()
+        self._lost: set[Topic] = set()
+        #: The latest event put into the stream is a gap marker (no message since).
+        self._marked = False
         self._missed = 0
         self._wake = asyncio.Event()
         self._failure: CacheCarError | None = None
@@ -190,6 +195,7 @@ class Subscription:
             self._missed += 1
             self._dropped.inc()
         self._buffer.append(incoming)
+        self._marked = False
         self._wake.set()
 
     def _designated(self, channel: bytes, pattern: bytes) -> bool:
@@ -203,18 +209,24 @@ class Subscription:
                 return candidate == pattern
         return True  # no local match (cannot happen); better twice than never
 
-    def on_subscribed(self) -> None:
-        self._confirmed = True
-        if self._lost and self._failure is None:
-            # Confirmed again after the connection died (failover, restart,
-            # slot migration): say where the stream has a hole, in order.
-            self._lost = False
-            self._buffer.append(None)
+    def on_subscribed(self, topic: Topic) -> None:
+        self._confirmed.add(topic)
+        if topic in self._lost and self._failure is None:
+            # Confirmed again after its connection died (failover, restart,
+            # slot migration): say where the stream has a hole, in order. Topics
+            # confirmed back to back share one marker; a topic confirmed after
+            # messages of another gets its own, so nothing missing follows the
+            # last marker.
+            self._lost.discard(topic)
+            if not self._marked:  # read by the stream or not, it still stands
+                self._buffer.append(None)
+                self._marked = True
             self._wake.set()
 
-    def on_lost(self) -> None:
+    def on_lost(self, topic: Topic) -> None:
         # Before the first confirmation nothing was promised: no gap to report.
-        self._lost = self._confirmed
+        if topic in self._confirmed:
+            self._lost.add(topic)
 
     def wake(self) -> None:
         self._wake.set()

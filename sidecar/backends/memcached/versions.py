@@ -71,15 +71,27 @@ class MemcachedVersions:
         return outcomes
 
     def _put_batch(self, puts: Sequence[Put]) -> list[PutOutcome]:
-        """Unfenced puts, all keys at once: gets_many, decide, pipelined cas/add."""
+        """Unfenced puts, all keys at once: gets_many, decide, pipelined cas/add.
+
+        One put per key per round, in item order: a later item of the same key
+        waits for the next round and decides against what the earlier one
+        stored (one gets/cas pair per key and round cannot carry two stores).
+        Only a store that lost a race counts toward the _TRIES rounds."""
         keys = [self._key(p.key) for p in puts]
         outcomes: list[PutOutcome | None] = [None] * len(puts)
         current: dict[bytes, tuple[bytes, bytes]] = {}
         waiting = list(range(len(puts)))
-        for _ in range(_TRIES):
-            current = self._client.gets_many(list(dict.fromkeys(keys[i] for i in waiting)))
-            stores: list[tuple[int, int, Store]] = []
+        contended_rounds = 0
+        while waiting and contended_rounds < _TRIES:
+            now: list[int] = []
+            later: list[int] = []
+            seen: set[bytes] = set()
             for i in waiting:
+                (later if keys[i] in seen else now).append(i)
+                seen.add(keys[i])
+            current = self._client.gets_many([keys[i] for i in now])
+            stores: list[tuple[int, int, Store]] = []
+            for i in now:
                 value, cas = current.get(keys[i], (None, None))
                 decided = decide(value, puts[i])
                 if isinstance(decided, PutOutcome):
@@ -89,14 +101,15 @@ class MemcachedVersions:
                 expire = self._expiry(puts[i].ttl_ms)
                 stores.append((i, decided, Store(keys[i], record, expire, cas)))
             stored = store_many(self._client, [store for _, _, store in stores])
-            waiting = []
+            lost: list[int] = []
             for (i, version, _), ok in zip(stores, stored, strict=True):
                 if ok:
                     outcomes[i] = PutOutcome(PutStatus.STORED, version)
                 else:
-                    waiting.append(i)  # changed under us: read and decide again
-            if not waiting:
-                break
+                    lost.append(i)  # changed under us: read and decide again
+            if lost:
+                contended_rounds += 1
+            waiting = sorted(lost + later)
         for i in waiting:
             value, _ = current.get(keys[i], (None, None))
             outcomes[i] = PutOutcome(PutStatus.CONTENDED, record_version(value))

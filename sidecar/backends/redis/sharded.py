@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
 from sidecar.backends.breaker import guarded
 from sidecar.backends.redis.connections import never_retire
@@ -54,7 +54,9 @@ class RedisShardedPubSub:
         """host:port of the primary owning ``channel``'s slot, by the cached slot map."""
         try:
             node = self._client.get_node_from_key(channel)
-        except RedisError as exc:  # SlotNotCoveredError: mid-failover, nobody serves it
+        # SlotNotCoveredError (mid-failover, nobody serves it) is a RedisClusterException,
+        # not a RedisError: both mean "retry the subscription later".
+        except (RedisError, RedisClusterException) as exc:
             raise BackendUnavailable(
                 f"redis backend {self.name!r}: no node serves the slot of a sharded "
                 f"channel right now ({exc}); the subscription is retried",
