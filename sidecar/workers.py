@@ -418,14 +418,19 @@ def supervise(settings: Settings, *, log_level: str = "info") -> int:
 
 def exec_supervisor(settings: Settings, *, log_level: str = "info") -> int:
     """``cachecar serve`` with ``workers > 1``: replace this process (same PID) with
-    a small supervisor that has none of the data plane loaded. Returns only if
-    the exec fails."""
+    a small supervisor that has none of the data plane loaded. Where that cannot
+    be done (no memfd outside Linux, a sandbox refusing it), supervise from this
+    process instead: the same behaviour, only larger."""
     from sidecar.telemetry.native import unroute_native_stderr  # noqa: PLC0415
 
     plan = pickle.dumps(dataclasses.asdict(plan_for(settings, log_level=log_level)))
-    # A memfd, not a pipe: the plan carries the whole config, which may exceed a
-    # pipe's buffer, and nobody would be reading it before the exec.
-    fd = os.memfd_create("cachecar-plan", 0)
+    try:
+        # A memfd, not a pipe: the plan carries the whole config, which may exceed
+        # a pipe's buffer, and nobody would be reading it before the exec.
+        fd = os.memfd_create("cachecar-plan", 0)
+    except (AttributeError, OSError) as exc:
+        log.warning("supervising in-process", extra={"reason": f"no memfd: {exc}"})
+        return supervise(settings, log_level=log_level)
     os.write(fd, plan)
     os.lseek(fd, 0, os.SEEK_SET)
     os.set_inheritable(fd, True)
@@ -435,8 +440,8 @@ def exec_supervisor(settings: Settings, *, log_level: str = "info") -> int:
         os.execv(sys.executable, [sys.executable, "-m", "sidecar.workers", "--supervise", str(fd)])  # noqa: S606  (our own interpreter and module)
     except OSError as exc:
         os.close(fd)
-        log.error("cannot start the supervisor", extra={"error": str(exc)})  # noqa: TRY400
-    return 1
+        log.warning("supervising in-process", extra={"reason": f"exec failed: {exc}"})
+    return supervise(settings, log_level=log_level)
 
 
 def supervisor_main(fd: int) -> int:

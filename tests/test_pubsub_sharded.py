@@ -455,3 +455,69 @@ async def test_two_shards_lost_together_each_gap_is_reported(
     last = len(sub.events) - 1 - sub.events[::-1].index("missed")
     assert sub.events[last + 1 :] == ["message"], sub.events
     assert sub.messages[-1].payload == b"b2"
+
+
+class _Quiet:
+    """A hub listener that records nothing (the test watches Redis instead)."""
+
+    def on_message(self, incoming: Any) -> None:
+        pass
+
+    def on_subscribed(self, topic: Any) -> None:
+        pass
+
+    def on_lost(self, topic: Any) -> None:
+        pass
+
+
+async def test_a_channel_wanted_again_while_others_unsubscribe_stays_subscribed(
+    cluster_url: str, redis_cluster: RedisCluster, sidecar_for: SidecarFactory
+) -> None:
+    # Three channels of one node released together: a sharded hub unsubscribes
+    # them one command at a time, from a list made before the first await. A
+    # Subscribe to the third while the first SUNSUBSCRIBE was in flight found
+    # it still confirmed, and the list then unsubscribed it anyway: wanted,
+    # not subscribed, nothing reported. Driven on the node's hub directly, with
+    # the first SUNSUBSCRIBE held, so the interleaving is certain.
+    sc = await sidecar_for(cluster_url, channels=SHARDED)
+    owner = _owner(redis_cluster, "ch0")
+    names = [n for n in (f"ch{i}" for i in range(1000)) if _owner(redis_cluster, n) == owner][:3]
+    topics = [_redis_channel(n) for n in names]  # what the hub subscribes
+    first = await subscribe(sc.channel, names)  # creates the node's hub
+    pair = sc.sidecar.pubsub._backends["main"].sharded
+    assert pair is not None
+    hub = pair[1]._hubs[f"{owner[0]}:{owner[1]}"]
+    listener, newcomer = _Quiet(), _Quiet()
+    for topic in topics:
+        hub.watch("channel", topic, listener)
+    first.cancel()
+
+    def only_ours() -> bool:
+        return all(hub._wanted["channel"][t].listeners == {listener} for t in topics)
+
+    await wait_until(only_ours, within=10)
+    conn = hub._conn
+    assert conn is not None
+    held, release = asyncio.Event(), asyncio.Event()
+    send = conn.send
+
+    async def slow_send(command: Any, *args: bytes) -> None:
+        if command == "SUNSUBSCRIBE" and not held.is_set():
+            held.set()
+            await release.wait()
+        await send(command, *args)
+
+    conn.send = slow_send  # type: ignore[method-assign]
+    for topic in topics:  # one tick: the reconciler sees all three released
+        hub.unwatch("channel", topic, listener)
+    await asyncio.wait_for(held.wait(), 10)
+    hub.watch("channel", topics[2], newcomer)  # wanted again, still confirmed
+    release.set()
+
+    def released() -> bool:
+        return _shardnumsub(owner, names[0]) == 0 and _shardnumsub(owner, names[1]) == 0
+
+    await wait_until(released, within=10)
+    await asyncio.sleep(0.5)  # any later reconcile would have run by now
+    assert _shardnumsub(owner, names[2]) == 1
+    hub.unwatch("channel", topics[2], newcomer)

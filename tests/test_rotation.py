@@ -42,7 +42,7 @@ from sidecar.config_auth import IamSettings
 from sidecar.devmode import ServerStartError
 from sidecar.server import Sidecar
 from sidecar.telemetry import Telemetry
-from tests.appfixtures import FakeApp
+from tests.appfixtures import FakeApp, error_info
 from tests.secretscan import remember_secret
 from tests.tlsservers import Certificates, TlsRedisCluster, TlsRedisServer
 
@@ -575,3 +575,40 @@ async def test_the_invalidation_link_reauths_with_fresh_iam_tokens(
         await sidecar.stop(grace=1.0)
     assert link == link_after, "the tracking link was redialled instead of re-AUTHed"
     assert auths_after - auths >= 4, (auths, auths_after)
+
+
+async def test_a_refused_iam_token_is_one_clear_error_not_a_login_loop(
+    server: TlsRedisServer, aws_env: FixedClock
+) -> None:
+    # The ACL user never gets the token (a wrong IAM user or policy). Each
+    # call fails with BACKEND_UNAVAILABLE naming the user, after a bounded
+    # number of logins: a handshake must never start a re-AUTH of itself
+    # (that recursed once per refusal, to a RecursionError).
+    settings = settings_from_mapping(
+        {
+            "listen": "127.0.0.1:0",
+            "backends": {"main": _backend(server, auth="iam", iam=IAM)},
+            "namespaces": {"items": {"backend": "main"}},
+        }
+    )
+    sidecar = Sidecar(settings, telemetry=Telemetry(), health_interval=60.0)
+    await sidecar.start()
+    channel = grpc.aio.insecure_channel(sidecar.address)
+    cache = cache_pb2_grpc.CacheServiceStub(channel)
+    try:
+        for _ in range(3):
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await cache.Set(
+                    cache_pb2.SetRequest(namespace="items", key="k", value=b"v"), timeout=10
+                )
+            assert failed.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert error_info(failed.value).reason == "BACKEND_UNAVAILABLE"
+            assert USER in (failed.value.details() or "")
+        credentials = _link(sidecar).credentials
+        pooled = _link(sidecar).client.connection_pool.connection_class
+    finally:
+        await channel.close()
+        await sidecar.stop(grace=1.0)
+    assert pooled.reauths == 0
+    # A refused login is retried once with a freshly signed token, per dial.
+    assert credentials.refusals <= 3 * 2 * 3, credentials.refusals

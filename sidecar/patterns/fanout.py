@@ -430,6 +430,13 @@ class Hub:
                     if self._conn is not conn:
                         return  # lost meanwhile: the next connection starts from scratch
                     chunk = names[start : start + self._batch]
+                    if command == unsubscribe:
+                        # Wanted again since the list was made (a Subscribe while
+                        # an earlier UNSUBSCRIBE was awaited): watch() took it as
+                        # still confirmed, so it must stay subscribed.
+                        chunk = [name for name in chunk if name not in self._wanted[kind]]
+                        if not chunk:
+                            continue
                     for name in chunk:
                         if command == subscribe:
                             sent.add(name)

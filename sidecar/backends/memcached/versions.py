@@ -76,13 +76,14 @@ class MemcachedVersions:
         One put per key per round, in item order: a later item of the same key
         waits for the next round and decides against what the earlier one
         stored (one gets/cas pair per key and round cannot carry two stores).
-        Only a store that lost a race counts toward the _TRIES rounds."""
+        A key gives up (CONTENDED, with its later items) after _TRIES stores of
+        its own lost a race; waiting behind an earlier item is no lost race."""
         keys = [self._key(p.key) for p in puts]
         outcomes: list[PutOutcome | None] = [None] * len(puts)
         current: dict[bytes, tuple[bytes, bytes]] = {}
+        losses: dict[bytes, int] = {}
         waiting = list(range(len(puts)))
-        contended_rounds = 0
-        while waiting and contended_rounds < _TRIES:
+        while waiting:
             now: list[int] = []
             later: list[int] = []
             seen: set[bytes] = set()
@@ -107,12 +108,14 @@ class MemcachedVersions:
                     outcomes[i] = PutOutcome(PutStatus.STORED, version)
                 else:
                     lost.append(i)  # changed under us: read and decide again
-            if lost:
-                contended_rounds += 1
-            waiting = sorted(lost + later)
-        for i in waiting:
-            value, _ = current.get(keys[i], (None, None))
-            outcomes[i] = PutOutcome(PutStatus.CONTENDED, record_version(value))
+                    losses[keys[i]] = losses.get(keys[i], 0) + 1
+            waiting = []
+            for i in sorted(lost + later):
+                if losses.get(keys[i], 0) >= _TRIES:
+                    value, _ = current.get(keys[i], (None, None))
+                    outcomes[i] = PutOutcome(PutStatus.CONTENDED, record_version(value))
+                else:
+                    waiting.append(i)
         return [o for o in outcomes if o is not None]
 
     def _put(self, put: Put) -> PutOutcome:

@@ -43,15 +43,16 @@ class _Managed(Connection):
     #: False on a subscriber connection (see never_retire).
     cachecar_retires = True
     _cachecar_retire_at = float("inf")
-    #: When this connection last logged in; -inf while it logs in.
-    _cachecar_authed_at = float("-inf")
+    #: When this connection last logged in; +inf while it logs in.
+    _cachecar_authed_at = float("inf")
     #: Connections this class retired for age / live re-AUTHs (tests and stats).
     retired = 0
     reauths = 0
 
     async def on_connect_check_health(self, check_health: bool = True) -> None:
-        # -inf while logging in: the handshake's own commands never re-AUTH.
-        self._cachecar_authed_at = float("-inf")
+        # +inf while logging in (now - inf is never past the renewal period):
+        # the handshake's own AUTH and HELLO must not start a re-AUTH.
+        self._cachecar_authed_at = float("inf")
         await self._cachecar_connect(check_health)
         self._cachecar_authed_at = time.monotonic()
 

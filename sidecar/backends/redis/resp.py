@@ -205,6 +205,9 @@ class RespPool:
             conn = await self._dial(slot)
         elif conn.reauth_at <= asyncio.get_running_loop().time():
             await self._reauth(slot, conn)
+            if conn.closed or self._slots[slot] is not conn:
+                # Refused (or retired meanwhile): the command goes out on a fresh one.
+                conn = await self._dial(slot)
         return await conn.send(_pack(*args), self._timeout)
 
     async def _reauth(self, slot: int, conn: _Connection) -> None:

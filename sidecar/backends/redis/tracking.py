@@ -220,9 +220,10 @@ class _Link:
                 backoff = 0.05
             except (OSError, ConnectionError, TimeoutError) as exc:
                 log.debug("tracking link down", extra={"node": self.address, "error": str(exc)})
-            except (hiredis.ProtocolError, ValueError, TypeError) as exc:
-                # A garbled stream or an unexpected reply must not
-                # end the task: the link stays down (near cache bypassed) and retries.
+            except Exception as exc:  # noqa: BLE001  (the link's task must never end)
+                # A garbled stream, an unexpected reply, or a login that could
+                # not be signed (no AWS credentials, a botocore error): the link
+                # stays down (near cache bypassed for its slots) and retries.
                 log.warning(
                     "tracking link failed", extra={"node": self.address, "error": repr(exc)}
                 )
