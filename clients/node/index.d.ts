@@ -112,6 +112,8 @@ export interface WriteOptions { version?: number; ifAbsent?: boolean; ifPresent?
 export interface SetItem extends WriteOptions { key: string; value: Bytes; ttl?: number }
 export interface GetResult { key: string; found: boolean; value: Buffer; version: number; error: KeyError | null }
 export interface SetResult { key: string; stored: boolean; version: number; error: KeyError | null }
+/** writeThrough / enqueueWrite with opts.withVersion: the write's id and the cache entry's version. */
+export interface Written { writeId: string; version: number }
 export interface GetWriteQueueResponse { pendingCount: number; inFlightCount: number; oldestAge: Duration | null; deadLetterCount: number }
 export interface FlushWritesResponse { flushedCount: number; pendingCount: number }
 
@@ -173,13 +175,25 @@ export class CacheCar {
     namespace: string,
     key: string,
     value: Bytes | null,
-    opts?: CallOptions & WriteOptions & { delete?: boolean },
+    opts: CallOptions & WriteOptions & { delete?: boolean; withVersion: true },
+  ): Promise<Written>;
+  writeThrough(
+    namespace: string,
+    key: string,
+    value: Bytes | null,
+    opts?: CallOptions & WriteOptions & { delete?: boolean; withVersion?: false },
   ): Promise<string>;
   enqueueWrite(
     namespace: string,
     key: string,
     value: Bytes | null,
-    opts?: CallOptions & Omit<WriteOptions, 'tags'> & { delete?: boolean },
+    opts: CallOptions & Omit<WriteOptions, 'tags'> & { delete?: boolean; withVersion: true },
+  ): Promise<Written>;
+  enqueueWrite(
+    namespace: string,
+    key: string,
+    value: Bytes | null,
+    opts?: CallOptions & Omit<WriteOptions, 'tags'> & { delete?: boolean; withVersion?: false },
   ): Promise<string>;
   getWriteQueue(namespace: string, opts?: CallOptions): Promise<GetWriteQueueResponse>;
   flushWrites(namespace: string, opts?: CallOptions): Promise<FlushWritesResponse>;

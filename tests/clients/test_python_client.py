@@ -189,7 +189,9 @@ async def test_write_through_writes_then_caches(cc: CacheCar, app: App, ns: str)
     assert [(w.key, w.value, w.write_id, w.delete) for w in app.writes] == [
         ("9", b"new", write_id, False)
     ]
-    assert (await cc.get(ns, "9")).value == b"new"
+    got = await cc.get(ns, "9")
+    assert got.value == b"new"
+    assert write_id.version == got.version > 0
     await cc.write_through(ns, "9", delete=True)
     assert "9" not in app.rows
     assert app.writes[-1].delete
@@ -221,7 +223,9 @@ async def test_write_behind_queues_coalesces_and_flushes(cc: CacheCar, app: App)
 
 
 async def test_enqueue_write_versions_and_conditions(cc: CacheCar, app: App) -> None:
-    await cc.enqueue_write("orders", "v1", b"five", version=5)
+    five = await cc.enqueue_write("orders", "v1", b"five", version=5)
+    assert isinstance(five, str)  # the write id, as before
+    assert five.version == 5
     with pytest.raises(FailedPrecondition) as stale:
         await cc.enqueue_write("orders", "v1", b"three", version=3)
     assert (stale.value.reason, stale.value.metadata["current_version"]) == ("VERSION_STALE", "5")
@@ -231,7 +235,8 @@ async def test_enqueue_write_versions_and_conditions(cc: CacheCar, app: App) -> 
     with pytest.raises(Aborted) as missing:
         await cc.enqueue_write("orders", "v2", b"x", if_present=True)
     assert missing.value.reason == "VALUE_MISSING"
-    await cc.enqueue_write("orders", "v1", b"six", if_version=5)
+    six = await cc.enqueue_write("orders", "v1", b"six", if_version=5)
+    assert six.version == 6
     assert (await cc.get_write_queue("orders")).pending_count == 2
     await cc.flush_writes("orders", timeout=10)
     assert [(w.key, w.value, w.version) for w in app.writes] == [("v1", b"six", 6)]

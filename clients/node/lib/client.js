@@ -48,6 +48,11 @@ function writeFields(opts) {
   };
 }
 
+/** A write's result: the id, or with opts.withVersion {writeId, version} (the entry's version). */
+function written(res, opts) {
+  return opts.withVersion ? { writeId: res.writeId, version: res.version } : res.writeId;
+}
+
 class CacheCar {
   /**
    * @param {string} [target] host:port or unix:///path
@@ -148,8 +153,9 @@ class CacheCar {
   }
 
   /**
-   * Writer first, then the cache; resolves to the write id. opts as set's (the condition is
-   * checked before the writer is called) plus delete. Never retried (a retry is a new write).
+   * Writer first, then the cache; resolves to the write id, or with opts.withVersion to
+   * {writeId, version} (the cached entry's version). opts as set's (the condition is checked
+   * before the writer is called) plus delete. Never retried (a retry is a new write).
    */
   async writeThrough(namespace, key, value, opts = {}) {
     const request = {
@@ -159,7 +165,7 @@ class CacheCar {
       kind: kind(opts.delete),
       ...writeFields(opts),
     };
-    return (await this._cacheCall('WriteThrough', request, opts, false)).writeId;
+    return written(await this._cacheCall('WriteThrough', request, opts, false), opts);
   }
 
   /** Cached values (never the loader), one {key, found, value, version} per key, in order. */
@@ -196,9 +202,10 @@ class CacheCar {
   }
 
   /**
-   * Cache + durable queue in one step (write-behind); resolves to the write id. opts: delete,
-   * version, ifAbsent, ifPresent, ifVersion as set's, checked in the same step (a refused write
-   * is not queued; no tags). The writer gets the entry's version. Never retried.
+   * Cache + durable queue in one step (write-behind); resolves to the write id, or with
+   * opts.withVersion to {writeId, version}. opts: delete, version, ifAbsent, ifPresent, ifVersion
+   * as set's, checked in the same step (a refused write is not queued; no tags). The writer gets
+   * the entry's version. Never retried.
    */
   async enqueueWrite(namespace, key, value, opts = {}) {
     if (opts.tags !== undefined) throw new RangeError('cachecar: enqueueWrite takes no tags');
@@ -212,7 +219,7 @@ class CacheCar {
       condition,
       expectedVersion,
     };
-    return (await this._cacheCall('EnqueueWrite', request, opts, false)).writeId;
+    return written(await this._cacheCall('EnqueueWrite', request, opts, false), opts);
   }
 
   /** {pendingCount, inFlightCount, oldestAge, deadLetterCount} of a write-behind namespace. */

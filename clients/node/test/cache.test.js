@@ -117,12 +117,14 @@ for (const ns of ['plain', 'products-mc']) {
 }
 
 test('writeThrough calls the Node writer, then caches; a failure leaves the cache', async () => {
-  const id = await cc.writeThrough('products', key('9'), 'new');
+  const { writeId: id, version } = await cc.writeThrough('products', key('9'), 'new', { withVersion: true });
   assert.deepEqual(app.writes.map((w) => [w.key, w.value.toString(), w.writeId, w.delete]), [
     [key('9'), 'new', id, false],
   ]);
   assert.ok(app.writes[0].acceptedAt instanceof Date);
-  assert.equal((await cc.get('products', key('9'))).value.toString(), 'new');
+  const cached = await cc.get('products', key('9'));
+  assert.equal(cached.value.toString(), 'new');
+  assert.ok(version > 0 && version === cached.version);
   app.failKeys.set(key('9'), new Unavailable('the database is down'));
   const err = await cc.writeThrough('products', key('9'), 'newer').catch((e) => e);
   assert.ok(err instanceof Unavailable);
@@ -146,7 +148,9 @@ test('enqueueWrite queues, coalesces and flushes to the Node writeBatch', async 
 test('enqueueWrite takes versions and conditions; a refused write is not queued', async () => {
   app.writes.length = 0;
   const k = key('ver');
-  await cc.enqueueWrite('orders', k, 'five', { version: 5 });
+  const five = await cc.enqueueWrite('orders', k, 'five', { version: 5, withVersion: true });
+  assert.equal(five.version, 5);
+  assert.equal(typeof five.writeId, 'string');
   await assert.rejects(cc.enqueueWrite('orders', k, 'three', { version: 3 }), (e) =>
     e instanceof FailedPrecondition && e.reason === 'VERSION_STALE' && e.metadata.current_version === '5');
   await assert.rejects(cc.enqueueWrite('orders', k, 'x', { ifAbsent: true }), (e) =>
@@ -154,7 +158,7 @@ test('enqueueWrite takes versions and conditions; a refused write is not queued'
   await assert.rejects(cc.enqueueWrite('orders', k, 'x', { ifVersion: 4 }), (e) =>
     e instanceof Aborted && e.reason === 'VERSION_MISMATCH');
   await assert.rejects(cc.enqueueWrite('orders', k, 'x', { tags: ['t'] }), RangeError);
-  await cc.enqueueWrite('orders', k, 'six', { ifVersion: 5 });
+  assert.equal(typeof (await cc.enqueueWrite('orders', k, 'six', { ifVersion: 5 })), 'string');
   assert.equal((await cc.getWriteQueue('orders')).pendingCount, 2);
   await cc.flushWrites('orders', { timeout: 10_000 });
   assert.deepEqual(app.writes.map((w) => [w.value.toString(), w.version]), [['six', 6]]);

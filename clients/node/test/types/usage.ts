@@ -1,6 +1,6 @@
 // Compile-only check of index.d.ts (`npm run typecheck`): typical usage must
 // type-check under --strict.
-import { CacheCar, ErrorReason, NotFound, serveApp, toDate } from '../..';
+import { CacheCar, ErrorReason, NotFound, serveApp, toDate, Written } from '../..';
 
 async function main(): Promise<void> {
   const app = await serveApp({ load: async (_ns, key) => (key === '42' ? '{"name":"tea"}' : null) });
@@ -23,12 +23,15 @@ async function main(): Promise<void> {
     if (err instanceof NotFound && err.reason === ErrorReason.SESSION_NOT_FOUND) console.log('gone');
   }
   const writeId: string = await cc.enqueueWrite('orders', 'o1', 'v', { version: 7, ifVersion: 6 });
+  const queued: Written = await cc.enqueueWrite('orders', 'o1', 'v', { version: 8, withVersion: true });
+  const through: Written = await cc.writeThrough('products', 'p1', 'v', { withVersion: true });
+  const throughId: string = await cc.writeThrough('products', 'p1', 'v');
   // @ts-expect-error: a queued write carries no tags.
   await cc.enqueueWrite('orders', 'o1', 'v', { tags: ['t'] });
   const full: ErrorReason = ErrorReason.QUEUE_FULL;
   // @ts-expect-error: not a reason, so ErrorReason must not type it.
   console.log(ErrorReason.NOT_A_REASON);
-  console.log(name, source, expires, ranks, full, writeId);
+  console.log(name, source, expires, ranks, full, writeId, queued.version, through.writeId, throughId);
   cc.close();
   await app.close();
 }

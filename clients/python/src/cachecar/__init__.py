@@ -9,7 +9,7 @@ stubs live in :mod:`cachecar.v1` (import path = proto package); the sidecar
 itself imports them from here, so they exist exactly once.
 """
 
-from cachecar._cache import SetItem
+from cachecar._cache import SetItem, WriteId
 from cachecar._client import DEFAULT_TARGET, CacheCar
 from cachecar._errors import (
     DOMAIN,
@@ -72,6 +72,7 @@ __all__ = [
     "WriteBatchFn",
     "WriteFence",
     "WriteFn",
+    "WriteId",
     "error_from_rpc",
     "serve_app",
 ]

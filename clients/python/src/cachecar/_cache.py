@@ -15,7 +15,22 @@ from datetime import timedelta
 from cachecar._base import _Base, duration
 from cachecar.v1 import cache_pb2, writer_pb2
 
-__all__ = ["SetItem"]
+__all__ = ["SetItem", "WriteId"]
+
+
+class WriteId(str):
+    """A write's id (a ``str``, as before) that also carries ``version``: the
+    version the cache entry got from this write (0 when it was invalidated).
+
+    ``write_through`` and ``enqueue_write`` return one, so code that treats the
+    result as the id keeps working and new code reads the version."""
+
+    version: int
+
+    def __new__(cls, write_id: str, version: int = 0) -> WriteId:
+        made = super().__new__(cls, write_id)
+        made.version = version
+        return made
 
 
 @dataclass(frozen=True)
@@ -188,9 +203,10 @@ class CacheMethods(_Base):
         if_version: int | None = None,
         tags: Sequence[str] = (),
         timeout: float | None = None,
-    ) -> str:
+    ) -> WriteId:
         """Send a write to the app's writer and, once it succeeded, update the
-        cache; returns the write's id. ``delete=True`` removes the key instead.
+        cache; returns the write's id (its ``.version``: the cached entry's).
+        ``delete=True`` removes the key instead.
         ``version``, the conditions and ``tags`` are :meth:`set`'s; a condition
         is checked before the writer is called.
 
@@ -214,7 +230,7 @@ class CacheMethods(_Base):
             timeout=timeout,
             idempotent=False,
         )
-        return response.write_id
+        return WriteId(response.write_id, response.version)
 
     async def enqueue_write(
         self,
@@ -228,9 +244,10 @@ class CacheMethods(_Base):
         if_present: bool = False,
         if_version: int | None = None,
         timeout: float | None = None,
-    ) -> str:
+    ) -> WriteId:
         """Update the cache and durably queue the write for the app's writer
-        (write-behind) in one atomic step; returns the write's stable id.
+        (write-behind) in one atomic step; returns the write's stable id (its
+        ``.version``: the version the cache entry got).
 
         ``version`` and the conditions are :meth:`set`'s, checked in the same
         step: a refused write is neither cached nor queued. The writer gets
@@ -255,7 +272,7 @@ class CacheMethods(_Base):
             timeout=timeout,
             idempotent=False,
         )
-        return response.write_id
+        return WriteId(response.write_id, response.version)
 
     async def get_write_queue(
         self, namespace: str, *, timeout: float | None = None
