@@ -62,15 +62,17 @@ def _pump(read_end: int, out: int) -> None:
 _original: int | None = None
 
 
-def unroute_native_stderr() -> None:
+def unroute_native_stderr() -> bool:
     """Give fd 2 back its original target, before an ``exec`` (the pump thread
-    would not survive it, and nothing would read the pipe)."""
+    would not survive it, and nothing would read the pipe); whether it was routed."""
     global _original  # noqa: PLW0603  (once per process, like the routing itself)
-    if _original is not None:
-        with contextlib.suppress(AttributeError, ValueError):
-            sys.stderr.flush()
-        os.dup2(_original, 2)
-        _original = None
+    if _original is None:
+        return False
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stderr.flush()
+    os.dup2(_original, 2)
+    _original = None
+    return True
 
 
 def route_native_stderr() -> None:

@@ -8,10 +8,10 @@ replies back in order, on a connection taken from that server's pool
 (through HashClient's own error handling, so a failing server leaves the
 ring as it does for any other command).
 
-It uses three pymemcache internals, pinned by ``constraints.txt``
-(pymemcache 4.0): ``HashClient._get_client`` / ``_safely_run_func``, a
-PooledClient's ``client_pool``, and the base client's socket (``sock``,
-``_connect``) with ``pymemcache.client.base._readline``.
+It uses pymemcache internals, pinned by ``constraints.txt`` (pymemcache
+4.0): ``HashClient._get_client`` / ``_safely_run_func``, a PooledClient's
+``client_pool``, the base client's socket (``sock``, ``_connect``) and
+``_raise_errors``, and ``pymemcache.client.base._readline``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,9 @@ A batch of writes (SetMany, a delete's tombstones) runs in one hop to the
 thread pool and costs two round trips per server, not two per key: one
 ``gets_many`` reads every key of a server, then every ``cas`` (or ``add``
 for an absent key) of a server goes in one pipelined send (``pipeline.py``).
-A store that lost a race is decided again from a fresh read, up to
-``_TRIES`` rounds. A fenced fill (one key) keeps the single gets/cas.
+A store that lost a race is decided again from a fresh read; a key gives up
+(CONTENDED) after ``_TRIES`` lost races. A fenced fill (one key) keeps the
+single gets/cas.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from redis.credentials import CredentialProvider
 from sidecar.backends.redis.iam import IamTokenSigner
 from sidecar.config import BackendSettings
 
-__all__ = ["Credentials", "credentials_for", "reload_all"]
+__all__ = ["Attempt", "Credentials", "credentials_for", "reload_all"]
 
 #: How often a password file is looked at (stat only; read when it changed).
 FILE_POLL_SECONDS = 1.0

@@ -46,7 +46,7 @@ from sidecar.backends.redis.link import RedisLink
 from sidecar.errors import BackendUnavailable
 from sidecar.telemetry.commands import observed
 
-__all__ = ["RedisPubSub", "SubscriberConnection", "subscriber_options"]
+__all__ = ["RedisPubSub", "SubscriberConnection", "open_subscriber"]
 
 # KEYS[1] stream; ARGV[1] notification channel, ARGV[2] max length,
 # ARGV[3..] field, value, ... Returns the new id "<ms>-<ordinal>".
@@ -125,6 +125,26 @@ class SubscriberConnection:
         # connection finish its shutdown instead of leaking its socket.
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await self._conn.disconnect()
+
+
+async def open_subscriber(
+    link: RedisLink,
+    connection_class: Any,
+    pooled: dict[str, Any],
+    address: str,
+    **override: Any,
+) -> SubscriberConnection:
+    """A connected subscribed-mode connection with a pool's settings (``override``
+    replaces some, e.g. another node's host and port)."""
+    conn = connection_class(**{**subscriber_options(pooled), **override})
+    never_retire(conn)  # age retirement would redial it under its reader
+    subscriber = SubscriberConnection(conn, link, address)
+    try:
+        await conn.connect()
+    except BaseException:
+        await subscriber.aclose()  # a half-open connection is still a socket
+        raise
+    return subscriber
 
 
 def subscriber_options(pooled: dict[str, Any]) -> dict[str, Any]:
@@ -206,17 +226,13 @@ class RedisPubSub:
                 nodes = self._client.get_nodes()
                 node = nodes[self._next_node % len(nodes)]
                 self._next_node += 1
-                conn = node.connection_class(**subscriber_options(node.connection_kwargs))
-                address = f"{node.host}:{node.port}"
-            else:
-                pool = self._client.connection_pool
-                conn = pool.connection_class(**subscriber_options(pool.connection_kwargs))
-                address = self._link.address
-            never_retire(conn)  # age retirement would redial it under its reader
-            subscriber = SubscriberConnection(conn, self._link, address)
-            try:
-                await conn.connect()
-            except BaseException:
-                await subscriber.aclose()  # a half-open connection is still a socket
-                raise
-        return subscriber
+                return await open_subscriber(
+                    self._link,
+                    node.connection_class,
+                    node.connection_kwargs,
+                    f"{node.host}:{node.port}",
+                )
+            pool = self._client.connection_pool
+            return await open_subscriber(
+                self._link, pool.connection_class, pool.connection_kwargs, self._link.address
+            )

@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 
-from sidecar.backends.redis.credentials import Credentials
+from sidecar.backends.redis.credentials import Attempt, Credentials
 
 __all__ = ["RespError", "RespPool"]
 
@@ -167,14 +167,8 @@ class RespPool:
                 )
             try:
                 if self._login is not None:
-
-                    async def attempt(username: str | None, password: str | None) -> None:
-                        if password is not None:
-                            auth = ("AUTH", username, password) if username else ("AUTH", password)
-                            await fresh.send(_pack(*auth), self._timeout)
-
                     # A refused AUTH leaves the connection usable for the next candidate.
-                    await self._login.login(attempt, RespError)
+                    await self._login.login(self._auth(fresh), RespError)
                 if self._renew is not None:
                     fresh.reauth_at = loop.time() + self._renew
                 if self._max_age is not None:
@@ -195,20 +189,34 @@ class RespPool:
         slot = self._next
         self._next = (slot + 1) % len(self._slots)
         conn = self._slots[slot]
-        if conn is not None and conn.retire_at <= asyncio.get_running_loop().time():
-            # Too old: commands already sent on it are answered before it closes.
-            self._slots[slot] = None
-            self._retiring = [c for c in self._retiring if not c.closed] + [conn]
-            conn.close_when_idle()
-            conn = None
-        if conn is None or conn.closed:
+        if conn is not None and not conn.closed:
+            now = asyncio.get_running_loop().time()  # once: this is the hit path
+            if conn.retire_at <= now:
+                self._retire(slot, conn)  # too old
+            elif conn.reauth_at <= now:
+                await self._reauth(slot, conn)
+        if conn is None or conn.closed or self._slots[slot] is not conn:
+            # Retired or refused a re-AUTH: the command goes out on a fresh one.
             conn = await self._dial(slot)
-        elif conn.reauth_at <= asyncio.get_running_loop().time():
-            await self._reauth(slot, conn)
-            if conn.closed or self._slots[slot] is not conn:
-                # Refused (or retired meanwhile): the command goes out on a fresh one.
-                conn = await self._dial(slot)
         return await conn.send(_pack(*args), self._timeout)
+
+    def _retire(self, slot: int, conn: _Connection) -> None:
+        """Take ``conn`` out of its slot; commands already sent on it are
+        answered before it closes."""
+        if self._slots[slot] is conn:
+            self._slots[slot] = None
+        self._retiring = [c for c in self._retiring if not c.closed] + [conn]
+        conn.close_when_idle()
+
+    def _auth(self, conn: _Connection) -> Attempt:
+        """One login attempt on ``conn``: AUTH with a candidate password or token."""
+
+        async def attempt(username: str | None, password: str | None) -> None:
+            if password is not None:
+                auth = ("AUTH", username, password) if username else ("AUTH", password)
+                await conn.send(_pack(*auth), self._timeout)
+
+        return attempt
 
     async def _reauth(self, slot: int, conn: _Connection) -> None:
         """AUTH with the current token on a live, pipelined connection (IAM).
@@ -218,19 +226,10 @@ class RespPool:
         assert self._login is not None
         assert self._renew is not None
         conn.reauth_at = float("inf")  # one caller re-AUTHs; the rest go on
-
-        async def attempt(username: str | None, password: str | None) -> None:
-            if password is not None:
-                auth = ("AUTH", username, password) if username else ("AUTH", password)
-                await conn.send(_pack(*auth), self._timeout)
-
         try:
-            await self._login.login(attempt, RespError)
+            await self._login.login(self._auth(conn), RespError)
         except RespError:
-            if self._slots[slot] is conn:
-                self._slots[slot] = None
-            self._retiring = [c for c in self._retiring if not c.closed] + [conn]
-            conn.close_when_idle()
+            self._retire(slot, conn)
             return
         conn.reauth_at = asyncio.get_running_loop().time() + self._renew
         self.reauths += 1

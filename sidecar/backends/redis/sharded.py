@@ -23,9 +23,8 @@ from typing import Any
 from redis.exceptions import RedisClusterException, RedisError
 
 from sidecar.backends.breaker import guarded
-from sidecar.backends.redis.connections import never_retire
 from sidecar.backends.redis.link import RedisLink
-from sidecar.backends.redis.pubsub import SubscriberConnection, subscriber_options
+from sidecar.backends.redis.pubsub import SubscriberConnection, open_subscriber
 from sidecar.errors import BackendUnavailable
 from sidecar.telemetry.commands import observed
 
@@ -54,9 +53,9 @@ class RedisShardedPubSub:
         """host:port of the primary owning ``channel``'s slot, by the cached slot map."""
         try:
             node = self._client.get_node_from_key(channel)
-        # SlotNotCoveredError (mid-failover, nobody serves it) is a RedisClusterException,
-        # not a RedisError: both mean "retry the subscription later".
         except (RedisError, RedisClusterException) as exc:
+            # SlotNotCoveredError (mid-failover, nobody serves the slot) is a
+            # RedisClusterException, not a RedisError: both mean "retry later".
             raise BackendUnavailable(
                 f"redis backend {self.name!r}: no node serves the slot of a sharded "
                 f"channel right now ({exc}); the subscription is retried",
@@ -83,14 +82,11 @@ class RedisShardedPubSub:
             node = self._client.get_node(host=host, port=int(port))
             if node is None:  # gone from the slot map: its settings serve as any node's
                 node = self._client.get_nodes()[0]
-            options = subscriber_options(node.connection_kwargs)
-            options.update(host=host, port=int(port))
-            conn = node.connection_class(**options)
-            never_retire(conn)  # age retirement would redial it under its reader
-            subscriber = SubscriberConnection(conn, self._link, owner)
-            try:
-                await conn.connect()
-            except BaseException:
-                await subscriber.aclose()
-                raise
-        return subscriber
+            return await open_subscriber(
+                self._link,
+                node.connection_class,
+                node.connection_kwargs,
+                owner,
+                host=host,
+                port=int(port),
+            )

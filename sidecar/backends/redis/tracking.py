@@ -37,12 +37,13 @@ The hazards the Redis documentation names, and what this module does:
   the link (and so flushes);
 - a topology change (failover, slot move), seen by ``CLUSTER SLOTS`` every
   ``topology_interval``: slots whose master changed are flushed;
+- an invalidation that arrives before the reply it invalidates is the near
+  cache's concern (its per-key generation, ``patterns/near_cache.py``).
 
 A link logs in through the backend's :class:`Credentials` when it has them,
 so a rotated password or a fresh IAM token serves its redials as it serves
-every other connection (credentials.py).
-- an invalidation that arrives before the reply it invalidates is the near
-  cache's concern (its per-key generation, ``patterns/near_cache.py``).
+every other connection (credentials.py); with IAM it also re-AUTHs between
+PINGs every ``token_refresh``, as pooled connections do.
 """
 
 from __future__ import annotations
@@ -52,14 +53,14 @@ import contextlib
 import logging
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import hiredis
 from redis.crc import key_slot
 
 from sidecar.backends.invalidation import InvalidationSink
-from sidecar.backends.redis.credentials import Credentials
+from sidecar.backends.redis.credentials import Attempt, Credentials
 
 __all__ = ["RedisTracking"]
 
@@ -154,7 +155,7 @@ class _Dialer:
         self.ssl = ssl_context
         self.timeout = timeout
 
-    def auth(self, conn: _Conn) -> Callable[[str | None, str | None], Awaitable[None]]:
+    def auth(self, conn: _Conn) -> Attempt:
         """An AUTH attempt on a live link (a re-AUTH with a fresh IAM token)."""
 
         async def attempt(username: str | None, password: str | None) -> None:

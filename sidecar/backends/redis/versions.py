@@ -97,7 +97,8 @@ for i = 1, #KEYS / 2 do
 end
 return out
 """
-)  # New stale-at time in the header (format 2 at byte 10, format 1 at byte 2)
+)
+# New stale-at time in the header (format 2 at byte 10, format 1 at byte 2)
 # and a new physical TTL: the value itself never crosses the network.
 _TOUCH = """
 local cur = redis.call('GET', KEYS[1])
